@@ -1,0 +1,3 @@
+"""release_assets: release data-pipeline repositories through Dagster assets."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,227 @@
+"""Schema and loader for ``release.yaml``, the release configuration of a pipelines repository.
+
+Loading validates every field and every path the file names; each problem is reported as
+``release.yaml: <field path>: <what is wrong>`` so the author can fix all of them in one go.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+_IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_TABLE = r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$"
+RelPath = Annotated[str, Field(min_length=1)]
+
+
+class ReleaseConfigError(ValueError):
+    """``release.yaml`` is missing, unreadable or invalid; ``problems`` lists each fault."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{path}: {len(problems)} problem(s):\n{lines}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Owners(_Strict):
+    default: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    teams: dict[str, Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = {}
+
+
+class GitConfig(_Strict):
+    main_branch: str = "main"
+    tag_pattern: str = "v*"
+
+    @field_validator("tag_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        re.compile(fnmatch.translate(value))
+        return value
+
+
+class AirflowConfig(_Strict):
+    version: str = Field(pattern=r"^2\.\d+\.\d+$")
+    dags_folder: RelPath = "dags"
+    requirements: RelPath = "requirements.txt"
+    parse_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+
+class DbtConfig(_Strict):
+    project_dir: RelPath = "dbt"
+    profiles_dir: RelPath = "dbt"
+    profile: str = Field(pattern=_IDENT)
+    targets: dict[str, str]
+
+    @field_validator("targets")
+    @classmethod
+    def _local_and_production(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = {"local", "production"} - value.keys()
+        if missing:
+            raise ValueError(f"needs a target for {sorted(missing)} (e.g. local: duckdb)")
+        return value
+
+
+class SparkJob(_Strict):
+    name: str = Field(pattern=_IDENT)
+    entrypoint: RelPath
+    tests: RelPath | None = None
+
+
+class SparkConfig(_Strict):
+    jobs: list[SparkJob] = []
+
+
+class TerraformConfig(_Strict):
+    modules: list[RelPath] = []
+
+
+class ContractsConfig(_Strict):
+    dir: RelPath = "contracts"
+
+
+class TestsConfig(_Strict):
+    dir: RelPath = "tests"
+
+
+class Thresholds(_Strict):
+    """Regression thresholds; a table's own values override the defaults field by field."""
+
+    max_row_count_change_pct: float | None = Field(default=None, ge=0)
+    max_null_rate_increase: float | None = Field(default=None, ge=0, le=1)
+    max_duplicate_rate: float | None = Field(default=None, ge=0, le=1)
+    max_staleness_hours: float | None = Field(default=None, gt=0)
+
+
+class RegressionConfig(_Strict):
+    defaults: Thresholds = Thresholds(
+        max_row_count_change_pct=10.0,
+        max_null_rate_increase=0.01,
+        max_duplicate_rate=0.0,
+        max_staleness_hours=26.0,
+    )
+
+
+class CriticalTable(_Strict):
+    table: str = Field(pattern=_TABLE)
+    keys: list[Annotated[str, Field(pattern=_IDENT)]] = Field(min_length=1)
+    owner: str | None = None
+    thresholds: Thresholds = Thresholds()
+
+
+class ReleaseConfig(_Strict):
+    version: int = Field(ge=1, le=1)
+    project: str = Field(pattern=_IDENT)
+    owners: Owners
+    git: GitConfig = GitConfig()
+    airflow: AirflowConfig
+    dbt: DbtConfig | None = None
+    spark: SparkConfig = SparkConfig()
+    terraform: TerraformConfig = TerraformConfig()
+    contracts: ContractsConfig = ContractsConfig()
+    tests: TestsConfig = TestsConfig()
+    critical_tables: list[CriticalTable] = []
+    regression: RegressionConfig = RegressionConfig()
+
+    def thresholds_for(self, table: str) -> Thresholds:
+        """Defaults overlaid with the table's own thresholds."""
+        merged: dict[str, Any] = self.regression.defaults.model_dump()
+        for entry in self.critical_tables:
+            if entry.table == table:
+                merged.update(entry.thresholds.model_dump(exclude_none=True))
+        return Thresholds(**merged)
+
+    def paths(self) -> dict[str, str]:
+        """Every repository path the config names, keyed by its field path."""
+        out = {
+            "airflow.dags_folder": self.airflow.dags_folder,
+            "airflow.requirements": self.airflow.requirements,
+            "contracts.dir": self.contracts.dir,
+            "tests.dir": self.tests.dir,
+        }
+        if self.dbt is not None:
+            out["dbt.project_dir"] = self.dbt.project_dir
+            out["dbt.profiles_dir"] = self.dbt.profiles_dir
+        for i, job in enumerate(self.spark.jobs):
+            out[f"spark.jobs[{i}].entrypoint"] = job.entrypoint
+            if job.tests is not None:
+                out[f"spark.jobs[{i}].tests"] = job.tests
+        for i, module in enumerate(self.terraform.modules):
+            out[f"terraform.modules[{i}]"] = module
+        return out
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _semantic_problems(config: ReleaseConfig, repo: Path) -> list[str]:
+    problems: list[str] = []
+    root = repo.resolve()
+    for field, rel in config.paths().items():
+        target = (root / rel).resolve()
+        if not target.is_relative_to(root):
+            problems.append(f"{field}: {rel!r} points outside the repository")
+        elif not target.exists():
+            problems.append(f"{field}: {rel!r} does not exist in {root}")
+    seen: set[str] = set()
+    for i, entry in enumerate(config.critical_tables):
+        if entry.table in seen:
+            problems.append(f"critical_tables[{i}].table: {entry.table!r} is listed twice")
+        seen.add(entry.table)
+        if entry.owner is not None and entry.owner not in config.owners.teams:
+            teams = sorted(config.owners.teams) or ["(none declared)"]
+            problems.append(
+                f"critical_tables[{i}].owner: {entry.owner!r} is not a team in owners.teams "
+                f"({', '.join(teams)})"
+            )
+    names = [job.name for job in config.spark.jobs]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"spark.jobs: job name {name!r} is used more than once")
+    return problems
+
+
+def parse_release_config(text: str, source: Path, repo: Path | None = None) -> ReleaseConfig:
+    """Parse and validate release.yaml text; ``repo`` enables the path checks."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ReleaseConfigError(source, [f"not valid YAML: {exc}"]) from None
+    if not isinstance(raw, dict):
+        raise ReleaseConfigError(source, ["(top level): expected a mapping of fields"])
+    try:
+        config = ReleaseConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            f"{_field_path(err['loc'])}: {err['msg']}"
+            + (f" (got {err['input']!r})" if err["type"] != "missing" else "")
+            for err in exc.errors(include_url=False)
+        ]
+        raise ReleaseConfigError(source, problems) from None
+    if repo is not None:
+        problems = _semantic_problems(config, repo)
+        if problems:
+            raise ReleaseConfigError(source, problems)
+    return config
+
+
+def load_release_config(repo: Path) -> ReleaseConfig:
+    """Load ``<repo>/release.yaml`` and validate it against the repository."""
+    path = repo / "release.yaml"
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ReleaseConfigError(path, [f"cannot read the file: {exc.strerror}"]) from None
+    return parse_release_config(text, path, repo)

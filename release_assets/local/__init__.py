@@ -1,0 +1,1 @@
+"""The embedded local runtimes: Airflow instances, DuckDB warehouses, artifact folder."""

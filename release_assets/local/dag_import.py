@@ -1,0 +1,50 @@
+"""Import a DAGs folder in the runtime virtualenv (never in the Dagster process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from release_assets.local.runtime_venv import RuntimeVenv
+
+_PROBE = """
+import json, sys
+from airflow.models.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1], include_examples=False, safe_mode=True)
+print(json.dumps({"dag_ids": sorted(bag.dag_ids),
+                  "errors": {k: v for k, v in sorted(bag.import_errors.items())}}))
+"""
+
+
+@dataclass(frozen=True)
+class DagImportReport:
+    dag_ids: list[str]
+    errors: dict[str, str]
+
+
+def import_dags(runtime: RuntimeVenv, dags_dir: Path, timeout_s: float = 300) -> DagImportReport:
+    """DagBag over ``dags_dir`` with the runtime's Airflow and packages, in a throwaway home."""
+    with tempfile.TemporaryDirectory(prefix="ra-dagbag-") as home:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV"))}
+        env.update(
+            AIRFLOW_HOME=home,
+            AIRFLOW__CORE__LOAD_EXAMPLES="False",
+            AIRFLOW__CORE__UNIT_TEST_MODE="True",
+            AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
+        )
+        done = subprocess.run(
+            [str(runtime.python), "-c", _PROBE, str(dags_dir)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"importing {dags_dir} in the runtime failed:\n{done.stderr[-2000:]}")
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    return DagImportReport(data["dag_ids"], data["errors"])

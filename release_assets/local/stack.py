@@ -1,0 +1,86 @@
+"""`release-assets local up | down | status`: both local environments together."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from release_assets.config import load_release_config
+from release_assets.local import airflow_instance
+from release_assets.local.layout import EnvironmentLayout
+from release_assets.local.runtime_venv import RuntimeVenv, ensure_runtime
+from release_assets.runtimes import processes
+from release_assets.runtimes.airflow.base import AirflowError
+from release_assets.runtimes.airflow.local import LocalAirflow
+from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
+from release_assets.settings import Settings
+
+
+def layouts(settings: Settings) -> list[EnvironmentLayout]:
+    return [EnvironmentLayout.of(settings, env.name) for env in settings.environments]
+
+
+def runtime_for(settings: Settings, repo: Path | None = None) -> RuntimeVenv:
+    """The runtime venv for the pipelines repository's Airflow pin and requirements."""
+    repo = repo or settings.pipelines_repo
+    config = load_release_config(repo)
+    requirements = repo / config.airflow.requirements
+    return ensure_runtime(settings.runtimes_dir, config.airflow.version, requirements)
+
+
+def up(settings: Settings) -> list[LocalAirflow]:
+    """Start every environment (idempotent); environments come up in parallel."""
+    runtime = runtime_for(settings)
+    settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
+
+    def one(layout: EnvironmentLayout) -> LocalAirflow:
+        layout.ensure_dirs()
+        DuckDBWarehouse(layout.name, layout.warehouse_path).ensure()
+        return airflow_instance.start(layout, runtime, settings.startup_timeout_s)
+
+    with ThreadPoolExecutor(max_workers=len(settings.environments)) as pool:
+        return list(pool.map(one, layouts(settings)))
+
+
+def down(settings: Settings) -> dict[str, list[str]]:
+    """Stop every process of every environment; state on disk is kept."""
+    return {layout.name: airflow_instance.stop(layout) for layout in layouts(settings)}
+
+
+@dataclass(frozen=True)
+class EnvironmentStatus:
+    name: str
+    url: str
+    processes: dict[str, int | None]
+    health: str
+    live_release: str | None
+    memory_mb: float
+    warehouse: Path
+
+
+def status(settings: Settings) -> list[EnvironmentStatus]:
+    out = []
+    for layout in layouts(settings):
+        running = airflow_instance.running(layout)
+        pids = {name: (p.pid if p else None) for name, p in running.items()}
+        memory = sum(processes.session_rss_bytes(pid) for pid in pids.values() if pid)
+        health = "stopped"
+        if any(pids.values()):
+            try:
+                h = LocalAirflow(layout, timeout_s=3.0).health()
+                health = "healthy" if h.healthy else f"db={h.metadatabase} sched={h.scheduler}"
+            except AirflowError:
+                health = "not answering"
+        out.append(
+            EnvironmentStatus(
+                name=layout.name,
+                url=layout.url,
+                processes=pids,
+                health=health,
+                live_release=layout.live_release(),
+                memory_mb=memory / 2**20,
+                warehouse=layout.warehouse_path,
+            )
+        )
+    return out

@@ -1,0 +1,1 @@
+"""Airflow targets: the interface and its implementations."""

@@ -1,0 +1,104 @@
+"""A local Airflow 2.x environment: files on disk for code, the REST API for everything else."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from release_assets.local.layout import EnvironmentLayout
+from release_assets.runtimes.airflow.base import (
+    AirflowHealth,
+    AirflowTarget,
+    DagImportError,
+    DagInfo,
+)
+from release_assets.runtimes.airflow.rest_client import AirflowRestClient
+
+LOADER_SOURCE = Path(__file__).with_name("release_loader.py")
+LOADER_NAME = "release_loader.py"
+_RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_release_id(release_id: str) -> str:
+    if not _RELEASE_ID.match(release_id):
+        raise ValueError(
+            f"invalid release id {release_id!r}: use letters, digits, '.', '_' or '-' "
+            "(at most 128 characters, starting with a letter or digit)"
+        )
+    return release_id
+
+
+class LocalAirflow(AirflowTarget):
+    """An Airflow instance started by ``release-assets local up``."""
+
+    def __init__(self, layout: EnvironmentLayout, timeout_s: float = 10.0) -> None:
+        self.layout = layout
+        self.environment = layout.name
+        self.url = layout.url
+        creds = layout.credentials()
+        self.client = AirflowRestClient(
+            layout.name, layout.url, creds.username, creds.password, timeout_s
+        )
+
+    def health(self) -> AirflowHealth:
+        body = self.client.get("/health")
+        return AirflowHealth(
+            metadatabase=body.get("metadatabase", {}).get("status", "unknown"),
+            scheduler=body.get("scheduler", {}).get("status", "unknown"),
+        )
+
+    def list_dags(self) -> list[DagInfo]:
+        items = self.client.paginate("/dags", "dags", {"only_active": "true"})
+        return [
+            DagInfo(d["dag_id"], d.get("fileloc", ""), bool(d["is_paused"]), bool(d["is_active"]))
+            for d in items
+        ]
+
+    def import_errors(self) -> list[DagImportError]:
+        items = self.client.paginate("/importErrors", "import_errors")
+        return [DagImportError(e["filename"], e["stack_trace"]) for e in items]
+
+    def install_loader(self) -> None:
+        """Put the release loader in the dags folder (idempotent, atomic)."""
+        self.layout.dags_folder.mkdir(parents=True, exist_ok=True)
+        target = self.layout.dags_folder / LOADER_NAME
+        source = LOADER_SOURCE.read_bytes()
+        if target.exists() and target.read_bytes() == source:
+            return
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(source)
+        tmp.replace(target)
+
+    def publish(self, release_id: str, bundle_dir: Path) -> None:
+        """Copy the bundle to ``releases/<id>``; an existing, complete copy is kept as is."""
+        check_release_id(release_id)
+        final = self.layout.releases_dir / release_id
+        if (final / ".complete").exists():
+            return
+        staging = self.layout.releases_dir / f".{release_id}.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(final, ignore_errors=True)
+        shutil.copytree(bundle_dir, staging, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        (staging / ".complete").write_text(release_id)
+        staging.rename(final)
+
+    def activate(self, release_id: str) -> str | None:
+        check_release_id(release_id)
+        release_dir = self.layout.releases_dir / release_id
+        if not (release_dir / ".complete").exists():
+            raise FileNotFoundError(
+                f"release {release_id} is not published to {self.environment}; publish it first"
+            )
+        self.install_loader()
+        previous = self.live_release()
+        link = self.layout.current_link
+        tmp = link.with_name(f".current.{os.getpid()}")
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(Path("releases") / release_id)
+        tmp.replace(link)  # rename(2): atomic, readers see the old or the new release
+        return previous
+
+    def live_release(self) -> str | None:
+        return self.layout.live_release()

@@ -1,0 +1,70 @@
+"""A small client for Airflow's stable REST API (v1, Airflow 2.x) with bounded timeouts.
+
+Credentials travel only in the Authorization header; they are never put in URLs, logs or
+exception messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from release_assets.runtimes.airflow.base import AirflowApiError, AirflowUnreachable
+
+_PAGE = 100
+
+
+class AirflowRestClient:
+    def __init__(
+        self,
+        environment: str,
+        base_url: str,
+        username: str,
+        password: str,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.environment = environment
+        self.base_url = base_url.rstrip("/")
+        self._session = requests.Session()
+        self._session.auth = (username, password)
+        self._session.headers["Accept"] = "application/json"
+        self._timeout_s = timeout_s
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> Any:
+        url = f"{self.base_url}/api/v1{path}"
+        try:
+            response = self._session.request(
+                method, url, params=params, json=json, timeout=self._timeout_s
+            )
+        except requests.RequestException as exc:
+            raise AirflowUnreachable(
+                f"Airflow {self.environment!r} at {self.base_url} is unreachable "
+                f"({type(exc).__name__}); is it running? (`release-assets local status`)"
+            ) from None
+        if response.status_code >= 400:
+            raise AirflowApiError(
+                self.environment, method, path, response.status_code, response.text
+            )
+        return response.json() if response.content else None
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def paginate(self, path: str, key: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """All items of a paginated collection endpoint."""
+        items: list[Any] = []
+        offset = 0
+        while True:
+            page = self.get(path, {**(params or {}), "limit": _PAGE, "offset": offset})
+            batch = page.get(key, [])
+            items.extend(batch)
+            offset += len(batch)
+            if not batch or offset >= page.get("total_entries", 0):
+                return items

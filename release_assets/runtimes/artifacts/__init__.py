@@ -1,0 +1,1 @@
+"""Artifact stores: the interface and its implementations."""

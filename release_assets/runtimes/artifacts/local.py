@@ -1,0 +1,76 @@
+"""A local folder as the artifact store: ``blobs/<sha256>`` plus ``releases/<id>.json``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from release_assets.runtimes.artifacts.base import (
+    ArtifactConflict,
+    ArtifactIntegrityError,
+    ArtifactStore,
+    BundleManifest,
+    sha256_file,
+)
+
+
+class LocalArtifactStore(ArtifactStore):
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _blob(self, digest: str) -> Path:
+        return self.root / "blobs" / digest[:2] / digest
+
+    def _manifest_path(self, release_id: str) -> Path:
+        return self.root / "releases" / f"{release_id}.json"
+
+    def put_bundle(self, release_id: str, source_dir: Path) -> BundleManifest:
+        manifest = BundleManifest.of_directory(release_id, source_dir)
+        existing = self.manifest(release_id)
+        if existing is not None:
+            if existing.digest != manifest.digest:
+                raise ArtifactConflict(
+                    f"release {release_id} already has bundle {existing.digest[:12]}; refusing "
+                    f"different content {manifest.digest[:12]} under the same release id "
+                    "(tag a new release instead)"
+                )
+            return existing
+        for rel, digest in manifest.files.items():
+            blob = self._blob(digest)
+            if blob.exists():
+                continue
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            tmp = blob.with_name(f".{digest}.{os.getpid()}")
+            shutil.copyfile(source_dir / rel, tmp)
+            tmp.chmod(0o444)
+            tmp.replace(blob)
+        path = self._manifest_path(release_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(manifest.to_json())
+        tmp.chmod(0o444)
+        tmp.replace(path)
+        return manifest
+
+    def manifest(self, release_id: str) -> BundleManifest | None:
+        path = self._manifest_path(release_id)
+        if not path.exists():
+            return None
+        return BundleManifest.from_json(path.read_text())
+
+    def fetch_bundle(self, release_id: str, dest_dir: Path) -> BundleManifest:
+        manifest = self.manifest(release_id)
+        if manifest is None:
+            raise FileNotFoundError(f"no bundle stored for release {release_id}")
+        for rel, digest in manifest.files.items():
+            blob = self._blob(digest)
+            if not blob.exists() or sha256_file(blob) != digest:
+                raise ArtifactIntegrityError(
+                    f"release {release_id}: stored file {rel} is missing or was altered "
+                    f"(expected sha256 {digest[:12]}); the bundle cannot be trusted"
+                )
+            target = dest_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(blob, target)
+        return manifest

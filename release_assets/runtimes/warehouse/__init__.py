@@ -1,0 +1,1 @@
+"""Warehouses: the interface and its implementations."""

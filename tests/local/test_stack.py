@@ -1,0 +1,94 @@
+"""`local up | status | down` against real Airflow processes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from release_assets.bundle import assemble_bundle
+from release_assets.config import load_release_config
+from release_assets.local import airflow_instance, stack
+from release_assets.local.layout import EnvironmentLayout
+from release_assets.runtimes import processes
+from release_assets.runtimes.airflow.base import AirflowUnreachable
+from release_assets.runtimes.airflow.local import LocalAirflow
+from release_assets.settings import Settings
+from tests.conftest import NORTHSTAR
+
+pytestmark = pytest.mark.slow
+
+
+def _deploy(target: LocalAirflow, release_id: str) -> None:
+    config = load_release_config(NORTHSTAR)
+    with tempfile.TemporaryDirectory() as tmp:
+        assemble_bundle(NORTHSTAR, config, Path(tmp))
+        target.publish(release_id, Path(tmp))
+    target.activate(release_id)
+
+
+def test_up_deploy_status_down(isolated_settings: Settings) -> None:
+    s = isolated_settings
+    sessions: list[int] = []
+    try:
+        targets = stack.up(s)
+        assert [t.environment for t in targets] == ["staging", "prod"]
+        for target in targets:
+            assert target.health().healthy
+            assert target.list_dags() == []
+            sessions += [p.pid for p in airflow_instance.running(target.layout).values() if p]
+        assert len(sessions) == 4
+
+        # Idempotent: a second `up` reuses the running processes.
+        again = stack.up(s)
+        pids = [p.pid for t in again for p in airflow_instance.running(t.layout).values() if p]
+        assert sorted(pids) == sorted(sessions)
+
+        expected = {
+            "ingest_orders",
+            "ingest_inventory",
+            "ingest_customers",
+            "spark_inventory_positions",
+            "dbt_build",
+            "publish_revenue_report",
+        }
+        for target in targets:
+            _deploy(target, "dev-1")
+        for target in targets:
+            processes.wait_until(
+                lambda t=target: {d.dag_id for d in t.list_dags()} >= expected,
+                120,
+                f"{target.environment} to list the example DAGs",
+                1.0,
+            )
+            assert target.import_errors() == []
+            assert all(d.is_paused for d in target.list_dags())
+
+        rows = {r.name: r for r in stack.status(s)}
+        assert rows["prod"].health == "healthy"
+        assert rows["prod"].live_release == "dev-1"
+        assert rows["staging"].memory_mb > 100
+    finally:
+        stopped = stack.down(s)
+    assert stopped == {"staging": ["scheduler", "webserver"], "prod": ["scheduler", "webserver"]}
+    for sid in sessions:
+        assert processes.session_members(sid) == [], f"session {sid} left processes behind"
+
+    # State survives `down`: the next `up` finds the same credentials and live release.
+    layout = EnvironmentLayout.of(s, "prod")
+    assert layout.live_release() == "dev-1"
+    assert (layout.airflow_home / "airflow.db").exists()
+    with pytest.raises(AirflowUnreachable, match=r"'prod' at http://127\.0\.0\.1:18082"):
+        LocalAirflow(layout, timeout_s=2).health()
+    assert {r.health for r in stack.status(s)} == {"stopped"}
+
+
+def test_secrets_stay_out_of_process_arguments(isolated_settings: Settings) -> None:
+    layout = EnvironmentLayout.of(isolated_settings, "staging")
+    password = layout.credentials().password
+    runtime = stack.runtime_for(isolated_settings)
+    env = airflow_instance.airflow_env(layout, runtime)
+    assert password not in " ".join(env.values())
+    assert os.environ.get("AIRFLOW_HOME") != env["AIRFLOW_HOME"]

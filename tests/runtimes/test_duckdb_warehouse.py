@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from release_assets.runtimes.warehouse.base import WarehouseError
+from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
+
+
+def test_execute_is_all_or_nothing(tmp_path: Path) -> None:
+    wh = DuckDBWarehouse("staging", tmp_path / "wh.duckdb")
+    wh.execute(["create schema raw", "create table raw.orders (order_id bigint, amount double)"])
+    with pytest.raises(WarehouseError, match="staging"):
+        wh.execute(["insert into raw.orders values (1, 9.5)", "insert into raw.nope values (1)"])
+    assert wh.query("select count(*) from raw.orders") == [(0,)]
+    assert wh.tables() == ["raw.orders"]
+    assert wh.columns("raw.orders") == [("order_id", "BIGINT"), ("amount", "DOUBLE")]
+
+
+def test_reading_a_missing_warehouse_names_it(tmp_path: Path) -> None:
+    wh = DuckDBWarehouse("prod", tmp_path / "nope.duckdb")
+    with pytest.raises(WarehouseError, match=r"prod.*nope\.duckdb does not exist"):
+        wh.query("select 1")
+
+
+def test_a_file_locked_by_another_process_times_out_with_the_file_named(tmp_path: Path) -> None:
+    path = tmp_path / "wh.duckdb"
+    DuckDBWarehouse("staging", path).ensure()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+            " time.sleep(30)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        wh = DuckDBWarehouse("staging", path, lock_timeout_s=1.0)
+        with pytest.raises(WarehouseError, match=r"cannot open .*wh\.duckdb"):
+            wh.execute(["create schema x"])
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)

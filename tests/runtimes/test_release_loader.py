@@ -1,0 +1,80 @@
+"""The release loader, imported by the runtime's real Airflow DagBag."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from release_assets.local.dag_import import import_dags
+from release_assets.local.layout import EnvironmentLayout
+from release_assets.local.runtime_venv import RuntimeVenv
+from release_assets.runtimes.airflow.local import LocalAirflow
+from release_assets.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+DAG = """
+import pendulum
+from airflow import DAG
+from airflow.operators.empty import EmptyOperator
+
+with DAG("{dag_id}", start_date=pendulum.datetime(2026, 1, 1), schedule=None, catchup=False):
+    EmptyOperator(task_id="{task_id}")
+"""
+
+
+def _bundle(root: Path, dags: dict[str, str]) -> Path:
+    (root / "dags").mkdir(parents=True)
+    for name, source in dags.items():
+        (root / "dags" / name).write_text(source)
+    return root
+
+
+def test_only_the_live_release_is_parsed_and_a_switch_moves_every_dag(
+    isolated_settings: Settings, runtime: RuntimeVenv, tmp_path: Path
+) -> None:
+    target = LocalAirflow(EnvironmentLayout.of(isolated_settings, "prod"))
+    v1 = {
+        "a.py": DAG.format(dag_id="orders", task_id="v1"),
+        "b.py": DAG.format(dag_id="stock", task_id="v1"),
+    }
+    v2 = {
+        "a.py": DAG.format(dag_id="orders", task_id="v2"),
+        "c.py": DAG.format(dag_id="revenue", task_id="v2"),
+    }
+    target.publish("v1", _bundle(tmp_path / "v1", v1))
+    target.publish("v2", _bundle(tmp_path / "v2", v2))
+
+    target.activate("v1")
+    assert import_dags(runtime, target.layout.dags_folder).dag_ids == ["orders", "stock"]
+    target.activate("v2")
+    assert import_dags(runtime, target.layout.dags_folder).dag_ids == ["orders", "revenue"]
+
+
+def test_a_broken_dag_file_is_named_and_the_others_still_load(
+    isolated_settings: Settings, runtime: RuntimeVenv, tmp_path: Path
+) -> None:
+    target = LocalAirflow(EnvironmentLayout.of(isolated_settings, "staging"))
+    dags = {
+        "good.py": DAG.format(dag_id="good", task_id="t"),
+        "broken.py": "import airflow  # dag\nimport not_a_module_anywhere\n",
+    }
+    target.publish("v1", _bundle(tmp_path / "v1", dags))
+    target.activate("v1")
+    report = import_dags(runtime, target.layout.dags_folder)
+    assert report.dag_ids == ["good"]
+    (error,) = report.errors.values()
+    assert "dags/broken.py" in error
+    assert "not_a_module_anywhere" in error
+
+
+def test_the_loader_in_an_environment_without_a_live_release_loads_nothing(
+    isolated_settings: Settings, runtime: RuntimeVenv
+) -> None:
+    target = LocalAirflow(EnvironmentLayout.of(isolated_settings, "staging"))
+    target.install_loader()
+    report = import_dags(runtime, target.layout.dags_folder)
+    assert report.dag_ids == [] and report.errors == {}
+    shutil.rmtree(target.layout.root)
