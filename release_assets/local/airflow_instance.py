@@ -35,7 +35,10 @@ def airflow_env(layout: EnvironmentLayout, runtime: RuntimeVenv) -> dict[str, st
         "AIRFLOW__CORE__DAGS_FOLDER": str(layout.dags_folder),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        # Local environments run a DAG only when it is triggered (by a release step or by
+        # hand): no cron or Dataset-scheduled runs, so what runs is deterministic.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "5",
         "AIRFLOW__CORE__MIN_SERIALIZED_DAG_FETCH_INTERVAL": "2",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",

@@ -53,7 +53,7 @@ def test_only_the_live_release_is_parsed_and_a_switch_moves_every_dag(
     assert import_dags(runtime, target.layout.dags_folder).dag_ids == ["orders", "revenue"]
 
 
-def test_a_broken_dag_file_is_named_and_the_others_still_load(
+def test_a_release_with_a_broken_dag_file_loads_nothing_and_names_the_file(
     isolated_settings: Settings, runtime: RuntimeVenv, tmp_path: Path
 ) -> None:
     target = LocalAirflow(EnvironmentLayout.of(isolated_settings, "staging"))
@@ -64,7 +64,8 @@ def test_a_broken_dag_file_is_named_and_the_others_still_load(
     target.publish("v1", _bundle(tmp_path / "v1", dags))
     target.activate("v1")
     report = import_dags(runtime, target.layout.dags_folder)
-    assert report.dag_ids == ["good"]
+    # A release is all or nothing: never half of its DAGs.
+    assert report.dag_ids == []
     (error,) = report.errors.values()
     assert "dags/broken.py" in error
     assert "not_a_module_anywhere" in error

@@ -6,8 +6,9 @@ pointer (an atomic symlink replace) moves all DAGs from one release to the next 
 Airflow never parses a mix of two releases. The release id is exported to the DAGs as the
 Airflow Variable ``release_id``.
 
-Import failures of individual DAG files are collected and raised together, naming each file,
-so the environment's import errors list every broken file of the release.
+A release is all or nothing: if any of its DAG files fails to import, the loader raises one
+error that names every broken file with its traceback, and Airflow loads none of the release's
+DAGs (it never runs half a release). Releases are validated in staging before prod sees them.
 """
 
 from __future__ import annotations
