@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 
+from release_assets.git_repo import GitRepo
 from release_assets.local.layout import EnvironmentLayout
 from release_assets.runtimes.airflow.base import AirflowTarget
 from release_assets.runtimes.airflow.local import LocalAirflow
@@ -45,8 +46,21 @@ class ArtifactStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return LocalArtifactStore(Path(self.root) if self.root else settings().artifacts_dir)
 
 
+class PipelinesRepoResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The pipelines repository releases are cut from: a local path or a git URL."""
+
+    location: str = ""
+
+    def repo(self) -> GitRepo:
+        s = settings()
+        return GitRepo(self.location or s.git_repo, s.state_dir / "git-mirrors")
+
+
 def build_resources() -> dict[str, Any]:
-    out: dict[str, Any] = {"artifact_store": ArtifactStoreResource()}
+    out: dict[str, Any] = {
+        "artifact_store": ArtifactStoreResource(),
+        "pipelines_repo": PipelinesRepoResource(),
+    }
     for env in settings().environments:
         out[f"airflow_{env.name}"] = AirflowEnvironment(environment=env.name)
         out[f"warehouse_{env.name}"] = WarehouseResource(environment=env.name)

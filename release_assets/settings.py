@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 CHECKOUT_ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +35,7 @@ class Settings:
     environments: tuple[EnvironmentSpec, ...]
     startup_timeout_s: float
     runtimes_dir: Path
+    git_repo: str
 
     def environment(self, name: str) -> EnvironmentSpec:
         for env in self.environments:
@@ -76,7 +76,9 @@ def load_settings() -> Settings:
     )
     timeout = float(_int_env("RELEASE_ASSETS_STARTUP_TIMEOUT_S", 180))
     runtimes = Path(os.environ.get("RELEASE_ASSETS_RUNTIMES_DIR") or state / "runtimes")
+    git_repo = os.environ.get("RELEASE_ASSETS_GIT_REPO") or str(state / "demo" / "northstar")
     return Settings(
+        git_repo=git_repo,
         state_dir=state.resolve(),
         runtimes_dir=runtimes.resolve(),
         pipelines_repo=repo.resolve(),
@@ -85,7 +87,7 @@ def load_settings() -> Settings:
     )
 
 
-@cache
 def settings() -> Settings:
-    """Process-wide settings (read once)."""
+    """The current settings (cheap: read from the environment at each call, so a change of
+    ``RELEASE_ASSETS_*`` variables takes effect without restarting)."""
     return load_settings()

@@ -56,11 +56,36 @@ class AirflowConfig(_Strict):
     parse_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
 
 
+ENV_PLACEHOLDERS = frozenset(
+    {"warehouse_path", "source_root", "lake_root", "scratch_root", "release_env", "release_id"}
+)
+
+
 class DbtConfig(_Strict):
     project_dir: RelPath = "dbt"
     profiles_dir: RelPath = "dbt"
     profile: str = Field(pattern=_IDENT)
     targets: dict[str, str]
+    # Environment variables dbt's profile and project read, as templates over the environment's
+    # values, e.g. {NORTHSTAR_DUCKDB_PATH: "{warehouse_path}"}.
+    env: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], str] = {}
+
+    @field_validator("env")
+    @classmethod
+    def _known_placeholders(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, template in value.items():
+            used = set(re.findall(r"{(\w+)}", template))
+            unknown = used - ENV_PLACEHOLDERS
+            if unknown:
+                raise ValueError(
+                    f"{name}: unknown placeholder(s) {sorted(unknown)}; "
+                    f"use {sorted(ENV_PLACEHOLDERS)}"
+                )
+        return value
+
+    def render_env(self, values: dict[str, str]) -> dict[str, str]:
+        """The dbt environment for one environment's values."""
+        return {name: template.format(**values) for name, template in self.env.items()}
 
     @field_validator("targets")
     @classmethod
@@ -91,6 +116,7 @@ class ContractsConfig(_Strict):
 
 class TestsConfig(_Strict):
     dir: RelPath = "tests"
+    requirements: RelPath | None = None
 
 
 class Thresholds(_Strict):
@@ -148,6 +174,8 @@ class ReleaseConfig(_Strict):
             "contracts.dir": self.contracts.dir,
             "tests.dir": self.tests.dir,
         }
+        if self.tests.requirements is not None:
+            out["tests.requirements"] = self.tests.requirements
         if self.dbt is not None:
             out["dbt.project_dir"] = self.dbt.project_dir
             out["dbt.profiles_dir"] = self.dbt.profiles_dir

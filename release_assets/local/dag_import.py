@@ -15,15 +15,34 @@ _PROBE = """
 import json, sys
 from airflow.models.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1], include_examples=False, safe_mode=True)
-print(json.dumps({"dag_ids": sorted(bag.dag_ids),
-                  "errors": {k: v for k, v in sorted(bag.import_errors.items())}}))
+dags = {}
+for dag_id, dag in sorted(bag.dags.items()):
+    condition = getattr(dag.timetable, "dataset_condition", None)
+    consumes = sorted(uri for uri, _ in condition.iter_datasets()) if condition else []
+    produces = sorted({o.uri for t in dag.tasks for o in t.outlets if hasattr(o, "uri")})
+    dags[dag_id] = {"fileloc": dag.fileloc, "consumes": consumes, "produces": produces}
+print(json.dumps({"dags": dags, "errors": dict(sorted(bag.import_errors.items()))}))
 """
 
 
 @dataclass(frozen=True)
+class DagSummary:
+    """What the release graph needs to know of one parsed DAG."""
+
+    dag_id: str
+    fileloc: str
+    consumes: list[str]
+    produces: list[str]
+
+
+@dataclass(frozen=True)
 class DagImportReport:
-    dag_ids: list[str]
+    dags: dict[str, DagSummary]
     errors: dict[str, str]
+
+    @property
+    def dag_ids(self) -> list[str]:
+        return sorted(self.dags)
 
 
 def import_dags(runtime: RuntimeVenv, dags_dir: Path, timeout_s: float = 300) -> DagImportReport:
@@ -33,6 +52,8 @@ def import_dags(runtime: RuntimeVenv, dags_dir: Path, timeout_s: float = 300) ->
         env.update(
             AIRFLOW_HOME=home,
             AIRFLOW__CORE__LOAD_EXAMPLES="False",
+            # As in a deployed environment, the DAGs folder is on sys.path (shared packages).
+            AIRFLOW__CORE__DAGS_FOLDER=str(dags_dir),
             AIRFLOW__CORE__UNIT_TEST_MODE="True",
             AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
         )
@@ -47,4 +68,5 @@ def import_dags(runtime: RuntimeVenv, dags_dir: Path, timeout_s: float = 300) ->
     if done.returncode != 0:
         raise RuntimeError(f"importing {dags_dir} in the runtime failed:\n{done.stderr[-2000:]}")
     data = json.loads(done.stdout.strip().splitlines()[-1])
-    return DagImportReport(data["dag_ids"], data["errors"])
+    dags = {k: DagSummary(dag_id=k, **v) for k, v in data["dags"].items()}
+    return DagImportReport(dags, data["errors"])

@@ -97,3 +97,44 @@ def ensure_runtime(
     (venv.root / "requirements.lock").write_text(lock.stdout)
     (venv.root / _COMPLETE).write_text("\n".join(specs) + "\n")
     return venv
+
+
+def _purelib(python: Path) -> Path:
+    out = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return Path(out.stdout.strip())
+
+
+def ensure_test_runtime(
+    runtime: RuntimeVenv, requirements: Path | None, timeout_s: float = 600
+) -> RuntimeVenv:
+    """A small venv layered on the runtime for the repository's own test suite.
+
+    The runtime itself stays exactly what the environments run (as MWAA's would); the overlay
+    sees the runtime's packages through a ``.pth`` file and adds only pytest and the
+    repository's test requirements (``tests.requirements`` in release.yaml).
+    """
+    extra = requirement_lines(requirements) if requirements else []
+    has_pytest = any(r.split("=")[0].strip() == "pytest" for r in extra)
+    tools = extra if has_pytest else ["pytest", *extra]
+    key = hashlib.sha256("\n".join(tools).encode()).hexdigest()[:8]
+    overlay = RuntimeVenv(runtime.root.with_name(f"{runtime.root.name}-tests-{key}"))
+    if overlay.is_complete():
+        return overlay
+    uv = find_uv_bin()
+    create = [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(overlay.root)]
+    install = [uv, "pip", "install", "--quiet", "--python", str(overlay.python), *tools]
+    for step in (create, install):
+        done = subprocess.run(step, capture_output=True, text=True, timeout=timeout_s, check=False)
+        if done.returncode != 0:
+            raise RuntimeBuildError(f"cannot build the test overlay:\n{done.stderr[-2000:]}")
+        if step is create:
+            pth = _purelib(overlay.python) / "airflow_runtime.pth"
+            pth.write_text(f"{_purelib(runtime.python)}\n")
+    (overlay.root / _COMPLETE).write_text("\n".join(tools) + "\n")
+    return overlay

@@ -101,6 +101,17 @@ def test_table_thresholds_override_defaults_field_by_field(tmp_path: Path) -> No
             "less than or equal to 1",
         ),
         ({"spark": {"jobs": [{"name": "j"}]}}, "spark.jobs[0].entrypoint", "Field required"),
+        (
+            {
+                "dbt": {
+                    "profile": "p",
+                    "targets": {"local": "a", "production": "b"},
+                    "env": {"DB": "{nope}"},
+                }
+            },
+            "dbt.env",
+            "unknown placeholder(s) ['nope']",
+        ),
     ],
 )
 def test_each_bad_field_is_named(

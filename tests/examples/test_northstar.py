@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from release_assets.local.dag_import import import_dags
-from release_assets.local.runtime_venv import RuntimeVenv
+from release_assets.local.runtime_venv import RuntimeVenv, ensure_test_runtime
 from tests.conftest import NORTHSTAR
 
 pytestmark = pytest.mark.slow
@@ -33,8 +33,9 @@ def _clean_env() -> dict[str, str]:
 
 
 def test_the_repositorys_own_test_suite_passes_in_the_runtime(runtime: RuntimeVenv) -> None:
+    tests = ensure_test_runtime(runtime, NORTHSTAR / "requirements-dev.txt")
     done = subprocess.run(
-        [str(runtime.python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [str(tests.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", "spark/tests"],
         cwd=NORTHSTAR,
         env={**_clean_env(), "PATH": f"{runtime.bin_dir}:{os.environ['PATH']}"},
         capture_output=True,
@@ -86,7 +87,7 @@ def pipeline_run(runtime: RuntimeVenv, tmp_path_factory: pytest.TempPathFactory)
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(NORTHSTAR / "dags"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{root / 'airflow.db'}",
-        "AIRFLOW_VAR_RELEASE_ENV": "test",
+        "AIRFLOW_VAR_RELEASE_ENV": "staging",
         "AIRFLOW_VAR_WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
         "AIRFLOW_VAR_SOURCE_ROOT": str(root / "sources"),
         "AIRFLOW_VAR_LAKE_ROOT": str(root / "lake"),

@@ -80,5 +80,9 @@ class ArtifactStore(ABC):
         """The release's manifest, or None if nothing is stored for it."""
 
     @abstractmethod
+    def read_file(self, release_id: str, rel_path: str) -> bytes:
+        """One file of the release's bundle, verified against its digest."""
+
+    @abstractmethod
     def fetch_bundle(self, release_id: str, dest_dir: Path) -> BundleManifest:
         """Write the bundle's files under ``dest_dir``, verifying every digest."""

@@ -59,17 +59,31 @@ class LocalArtifactStore(ArtifactStore):
             return None
         return BundleManifest.from_json(path.read_text())
 
-    def fetch_bundle(self, release_id: str, dest_dir: Path) -> BundleManifest:
+    def _verified_blob(self, release_id: str, rel: str, digest: str) -> Path:
+        blob = self._blob(digest)
+        if not blob.exists() or sha256_file(blob) != digest:
+            raise ArtifactIntegrityError(
+                f"release {release_id}: stored file {rel} is missing or was altered "
+                f"(expected sha256 {digest[:12]}); the bundle cannot be trusted"
+            )
+        return blob
+
+    def _require(self, release_id: str) -> BundleManifest:
         manifest = self.manifest(release_id)
         if manifest is None:
             raise FileNotFoundError(f"no bundle stored for release {release_id}")
+        return manifest
+
+    def read_file(self, release_id: str, rel_path: str) -> bytes:
+        manifest = self._require(release_id)
+        if rel_path not in manifest.files:
+            raise FileNotFoundError(f"release {release_id} has no file {rel_path}")
+        return self._verified_blob(release_id, rel_path, manifest.files[rel_path]).read_bytes()
+
+    def fetch_bundle(self, release_id: str, dest_dir: Path) -> BundleManifest:
+        manifest = self._require(release_id)
         for rel, digest in manifest.files.items():
-            blob = self._blob(digest)
-            if not blob.exists() or sha256_file(blob) != digest:
-                raise ArtifactIntegrityError(
-                    f"release {release_id}: stored file {rel} is missing or was altered "
-                    f"(expected sha256 {digest[:12]}); the bundle cannot be trusted"
-                )
+            blob = self._verified_blob(release_id, rel, digest)
             target = dest_dir / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(blob, target)

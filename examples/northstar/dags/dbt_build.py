@@ -1,0 +1,68 @@
+"""Build and test the Northstar dbt project against the DuckDB warehouse.
+
+Runs once the raw orders, raw customers and the lake inventory positions have all been updated.
+dbt writes its artifacts and logs to ``{scratch_root}/dbt/<dag>/<run>``, never into the
+(read-only) deployed project. Canary runs pass ``--vars '{"schema_suffix": ...}'`` so every model
+lands in ``<schema><suffix>`` while sources are still read from ``raw`` and the base lake.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from airflow import DAG
+from airflow.decorators import task
+from airflow.operators.bash import BashOperator
+
+from northstar_common.datasets import INVENTORY_POSITIONS, MARTS, RAW_CUSTOMERS, RAW_ORDERS
+from northstar_common.defaults import PLATFORM_OWNER, START_DATE, default_args
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt"
+_PROJECT = shlex.quote(str(DBT_PROJECT_DIR))
+
+DBT_BUILD = f"""set -euo pipefail
+dbt build \\
+  --project-dir {_PROJECT} \\
+  --profiles-dir {_PROJECT} \\
+  --target duckdb \\
+  --target-path "$DBT_TARGET_PATH" \\
+  --log-path "$DBT_LOG_PATH" \\
+  --vars "{{\\"schema_suffix\\": \\"$NORTHSTAR_SCHEMA_SUFFIX\\"}}" \\
+  --no-use-colors
+"""
+
+with DAG(
+    dag_id="dbt_build",
+    description="dbt build (models + tests): raw -> staging -> marts",
+    schedule=[RAW_ORDERS, RAW_CUSTOMERS, INVENTORY_POSITIONS],
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(PLATFORM_OWNER, retries=1),
+    tags=["northstar", "dbt", "transform", "marts"],
+    doc_md=__doc__,
+):
+
+    @task
+    def plan_dbt_run(**context: Any) -> dict[str, str]:
+        """Resolve warehouse, lake and scratch locations from Variables and the run conf."""
+        from northstar_common.canary import schema_suffix_from_context
+        from northstar_common.commands import dbt_env
+        from northstar_common.settings import Settings
+
+        return dbt_env(
+            Settings.from_airflow(),
+            schema_suffix_from_context(context),
+            dag_id=context["dag"].dag_id,
+            run_id=context["run_id"],
+        )
+
+    BashOperator(
+        task_id="dbt_build",
+        bash_command=DBT_BUILD,
+        env=plan_dbt_run(),
+        append_env=True,
+        outlets=[MARTS],
+    )

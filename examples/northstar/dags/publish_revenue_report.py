@@ -1,0 +1,49 @@
+"""Publish the daily revenue report for finance as a CSV file.
+
+Triggered by the marts Dataset. Exports ``marts.fct_daily_revenue`` (all days up to ``ds``) to
+``{lake_root}/exports/daily_revenue_{ds}.csv``, replacing the file atomically (idempotent).
+Canary runs write to ``{lake_root}/exports<suffix>/`` and still read the base marts.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from airflow import DAG
+from airflow.decorators import task
+
+from northstar_common.datasets import DAILY_REVENUE_EXPORT, MARTS
+from northstar_common.defaults import COMMERCE_OWNER, START_DATE, default_args
+
+log = logging.getLogger(__name__)
+
+with DAG(
+    dag_id="publish_revenue_report",
+    description="marts.fct_daily_revenue -> lake exports/daily_revenue_<ds>.csv",
+    schedule=[MARTS],
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(COMMERCE_OWNER),
+    tags=["northstar", "publish", "commerce", "finance"],
+    doc_md=__doc__,
+):
+
+    @task(outlets=[DAILY_REVENUE_EXPORT])
+    def export_daily_revenue(**context: Any) -> str:
+        from northstar_common.canary import schema_suffix_from_context
+        from northstar_common.commands import exports_dir
+        from northstar_common.exports import export_daily_revenue as export
+        from northstar_common.runtime import run_date
+        from northstar_common.settings import Settings
+        from northstar_common.warehouse import connect
+
+        settings = Settings.from_airflow()
+        target_dir = exports_dir(settings, schema_suffix_from_context(context))
+        with connect(settings.warehouse_path, read_only=True) as con:
+            path, rows = export(con, target_dir, run_date(context))
+        log.info("published %s rows of daily revenue to %s", rows, path)
+        return str(path)
+
+    export_daily_revenue()

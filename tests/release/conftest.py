@@ -1,0 +1,60 @@
+"""A real git repository of the example pipelines, to cut releases from."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from release_assets.settings import Settings
+from tests.conftest import NORTHSTAR
+
+IGNORE = shutil.ignore_patterns("target", "logs", "__pycache__", "*.duckdb", ".pytest_cache")
+
+
+@dataclass
+class PipelinesGit:
+    path: Path
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=self.path, check=True, capture_output=True, text=True, timeout=60
+        ).stdout
+
+    def commit(self, message: str) -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        return self.git("rev-parse", "HEAD").strip()
+
+    def tag(self, name: str, ref: str = "HEAD") -> None:
+        self.git("tag", "-a", name, "-m", f"release {name}", ref)
+
+
+def make_pipelines_git(path: Path) -> PipelinesGit:
+    shutil.copytree(NORTHSTAR, path, ignore=IGNORE)
+    repo = PipelinesGit(path)
+    repo.git("init", "-q", "-b", "main")
+    repo.git("config", "user.email", "dana@northstar.example")
+    repo.git("config", "user.name", "Dana Engineer")
+    repo.commit("Initial import of the northstar pipelines")
+    return repo
+
+
+@pytest.fixture
+def pipelines_git(
+    isolated_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[PipelinesGit]:
+    repo = make_pipelines_git(tmp_path / "northstar-git")
+    monkeypatch.setenv("RELEASE_ASSETS_GIT_REPO", str(repo.path))
+    yield repo
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as inst:
+        yield inst
