@@ -25,10 +25,14 @@ java:
 runtime: setup java
 	$(BIN)/release-assets local runtime
 
-## demo: bring up staging and prod, seed them, then run the Dagster UI (Ctrl-C stops Dagster)
+## demo: environments up and seeded, the Dagster UI, then releases v1, v2 (live) and v3 (stopped)
 demo: runtime
-	$(BIN)/release-assets demo
-	DAGSTER_HOME=$$($(BIN)/release-assets local path dagster_home) exec $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/release-assets demo prepare
+	@set -m; export DAGSTER_HOME=$$($(BIN)/release-assets local path dagster_home); \
+	  $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000 > .state/dagster-dev.log 2>&1 & dev=$$!; \
+	  trap 'kill -TERM -$$dev 2>/dev/null; wait $$dev' INT TERM EXIT; \
+	  echo "Dagster UI: http://127.0.0.1:3000 (log: .state/dagster-dev.log; Ctrl-C stops it)"; \
+	  $(BIN)/release-assets demo drive && wait $$dev
 
 ## test: lint, type-check, the fast layer, then the slow layer (real Airflow, dbt, Spark)
 test: lint runtime

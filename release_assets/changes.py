@@ -102,14 +102,33 @@ def topological_order(dag_ids: Iterable[str], dags: Mapping[str, DagSummary]) ->
     return order
 
 
+def runner_dag_ids(
+    sources: Mapping[str, str], config: ReleaseConfig, dbt_changed: bool, spark_jobs: list[str]
+) -> list[str]:
+    """DAGs that run a changed dbt project or Spark job: their source names the dbt project
+    folder (``"dbt"``) or the job's entrypoint file as a string literal."""
+    needles = []
+    if dbt_changed and config.dbt is not None:
+        needles.append(f'"{PurePosixPath(config.dbt.project_dir).name}"')
+    for job in config.spark.jobs:
+        if job.name in spark_jobs:
+            needles.append(f'"{PurePosixPath(job.entrypoint).name}"')
+    return sorted(d for d, text in sources.items() if any(n in text for n in needles))
+
+
 def classify(
     files: list[str],
     config: ReleaseConfig,
     dags: Mapping[str, DagSummary],
     dbt_models: list[str],
     base_release: str | None,
+    dag_sources: Mapping[str, str] | None = None,
 ) -> ChangeSet:
-    """Sort changed files into the kinds of thing a release changes."""
+    """Sort changed files into the kinds of thing a release changes.
+
+    ``dag_sources`` (dag_id -> source text) lets a changed dbt model or Spark job count as a
+    change of the DAG that runs it.
+    """
     dags_folder = config.airflow.dags_folder.rstrip("/")
     dag_files = [f for f in files if _under(f, dags_folder)]
     dag_ids = changed_dag_ids(dag_files, dags, dags_folder) if base_release else sorted(dags)
@@ -118,6 +137,8 @@ def classify(
         for job in config.spark.jobs
         if any(_under(f, str(PurePosixPath(job.entrypoint).parent)) for f in files)
     ]
+    runners = runner_dag_ids(dag_sources or {}, config, bool(dbt_models), spark)
+    dag_ids = sorted({*dag_ids, *runners})
     modules = [m for m in config.terraform.modules if any(_under(f, m) for f in files)]
     contracts = [f for f in files if _under(f, config.contracts.dir)]
     return ChangeSet(

@@ -121,9 +121,54 @@ def local_path(what: str) -> None:
     click.echo(path[what])
 
 
-@main.command("demo")
+@main.group()
 def demo() -> None:
-    """Bring up both environments and seed them with synthetic sources."""
-    from release_assets.demo import run_demo
+    """The demo release of the example repository (`make demo` runs both steps)."""
 
-    run_demo(settings(), click.echo)
+
+@demo.command("prepare")
+def demo_prepare() -> None:
+    """Bring up and seed both environments and create the pipelines git repository."""
+    from release_assets.demo import prepare
+
+    prepare(settings(), click.echo)
+
+
+@demo.command("drive")
+def demo_drive() -> None:
+    """Tag v1, v2, v3 in turn and follow their releases (needs `dagster dev` running)."""
+    from release_assets.demo import drive
+
+    drive(settings(), click.echo)
+
+
+@main.command("rollback")
+@click.argument("release")
+def rollback_command(release: str) -> None:
+    """Make the release that was live before RELEASE live again (RELEASE must be live)."""
+    import os
+    import time
+
+    import dagster as dg
+
+    from release_assets.definitions import defs
+    from release_assets.rollback import rollback
+
+    os.environ.setdefault("DAGSTER_HOME", str(settings().dagster_home))
+    started = time.monotonic()
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize(
+            [rollback],
+            partition_key=release,
+            instance=instance,
+            resources=defs().resources,
+            raise_on_error=False,
+        )
+    if not result.success:
+        failure = result.failure_data_for_node("rollback")
+        error = failure.error if failure else None
+        click.echo(f"rollback refused or failed: {error.message if error else ''}", err=True)
+        sys.exit(1)
+    (mat,) = result.asset_materializations_for_node("rollback")
+    live = mat.metadata["live_release"].value
+    click.echo(f"{release} rolled back: {live} is live again ({time.monotonic() - started:.1f}s)")

@@ -1,17 +1,20 @@
 """The Dagster definitions of release_assets."""
 
-from __future__ import annotations
-
 import dagster as dg
 
-from release_assets.release_artifact import release_artifact
-from release_assets.release_candidate import release_candidate
+from release_assets.jobs import RELEASE_ASSETS, release_job
 from release_assets.resources import build_resources
+from release_assets.rollback import rollback
+from release_assets.sensors import merged_tag_sensor
+
+__all__ = ["RELEASE_ASSETS", "defs"]
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[release_candidate, release_artifact],
+        assets=[*RELEASE_ASSETS, rollback],
+        jobs=[release_job],
+        sensors=[merged_tag_sensor],
         resources=build_resources(),
     )

@@ -117,6 +117,15 @@ class GitRepo:
         out = self.git("log", "--format=%s%n%b", span)
         return sorted({int(n) for n in _PR_NUMBER.findall(out)})
 
+    def read(self, ref: str, path: str) -> str:
+        """A file's content at ``ref``."""
+        return self.git("show", f"{ref}:{path}")
+
+    def tag_dates(self) -> dict[str, int]:
+        """Tag -> creation time (tagger date, or commit date for lightweight tags)."""
+        out = self.git("for-each-ref", "--format=%(refname:short) %(creatordate:unix)", "refs/tags")
+        return {name: int(ts) for name, ts in (line.split() for line in out.splitlines() if line)}
+
     def changed_files(self, base: str | None, head: str) -> list[str]:
         """Paths changed between two commits (every file when base is None)."""
         if base is None:

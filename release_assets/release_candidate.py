@@ -87,7 +87,8 @@ def release_candidate(
                     store.read_file(base, DBT_MANIFEST).decode(),
                     Path(tmp) / "dbt",
                 )
-        change = classify(files, config, dags.dags, models, base)
+        sources = {d.dag_id: Path(d.fileloc).read_text() for d in dags.dags.values()}
+        change = classify(files, config, dags.dags, models, base, sources)
     commits = repo.commits(base_commit, commit)
     authors = sorted({f"{c.author} <{c.email}>" for c in commits})
     prs = repo.pull_requests(base_commit, commit)
@@ -98,6 +99,12 @@ def release_candidate(
             "base_release": base or "",
             "base_commit": base_commit or "",
             "change_set": dg.MetadataValue.json(change.to_dict()),
+            "dag_graph": dg.MetadataValue.json(
+                {
+                    d.dag_id: {"consumes": d.consumes, "produces": d.produces}
+                    for d in dags.dags.values()
+                }
+            ),
             "changed_dag_ids": ", ".join(change.dag_ids) or "-",
             "downstream_dag_ids": ", ".join(change.downstream_dag_ids) or "-",
             "changed_dbt_models": ", ".join(change.dbt_models) or "-",

@@ -36,6 +36,7 @@ class Settings:
     startup_timeout_s: float
     runtimes_dir: Path
     git_repo: str
+    integration_date: str
 
     def environment(self, name: str) -> EnvironmentSpec:
         for env in self.environments:
@@ -79,6 +80,9 @@ def load_settings() -> Settings:
     git_repo = os.environ.get("RELEASE_ASSETS_GIT_REPO") or str(state / "demo" / "northstar")
     return Settings(
         git_repo=git_repo,
+        # The day of source data integration and canary runs process (the synthetic sources
+        # start there); passed to DAG runs as conf ``data_date``.
+        integration_date=os.environ.get("RELEASE_ASSETS_INTEGRATION_DATE", "2026-11-01"),
         state_dir=state.resolve(),
         runtimes_dir=runtimes.resolve(),
         pipelines_repo=repo.resolve(),

@@ -74,3 +74,16 @@ def test_a_first_release_changes_every_dag() -> None:
     config = load_release_config(NORTHSTAR)
     change = classify(["README.md"], config, DAGS, [], base_release=None)
     assert change.dag_ids == sorted(DAGS)
+
+
+def test_a_changed_dbt_model_or_spark_job_changes_the_dag_that_runs_it() -> None:
+    config = load_release_config(NORTHSTAR)
+    sources = {
+        "dbt_build": 'PROJECT = Path(__file__).parents[1] / "dbt"',
+        "ingest_orders": "load_orders()",
+    }
+    change = classify(
+        ["dbt/models/marts/fct_orders.sql"], config, DAGS, ["fct_orders"], "v1", sources
+    )
+    assert change.dag_ids == ["dbt_build"]
+    assert change.downstream_dag_ids == ["publish_report"]

@@ -13,6 +13,7 @@ import pytest
 
 from release_assets.local.dag_import import import_dags
 from release_assets.local.runtime_venv import RuntimeVenv, ensure_test_runtime
+from release_assets.local.seed import run_dags_once
 from tests.conftest import NORTHSTAR
 
 pytestmark = pytest.mark.slow
@@ -80,39 +81,16 @@ def pipeline_run(runtime: RuntimeVenv, tmp_path_factory: pytest.TempPathFactory)
         check=True,
         timeout=120,
     )
-    env = {
-        **_clean_env(),
-        "PATH": f"{runtime.bin_dir}:{os.environ['PATH']}",
-        "AIRFLOW_HOME": str(root / "airflow"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(NORTHSTAR / "dags"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{root / 'airflow.db'}",
-        "AIRFLOW_VAR_RELEASE_ENV": "staging",
-        "AIRFLOW_VAR_WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
-        "AIRFLOW_VAR_SOURCE_ROOT": str(root / "sources"),
-        "AIRFLOW_VAR_LAKE_ROOT": str(root / "lake"),
-        "AIRFLOW_VAR_SCRATCH_ROOT": str(root / "scratch"),
-        "AIRFLOW_VAR_RELEASE_ID": "test-release",
-        "SPARK_LOCAL_IP": "127.0.0.1",
+    variables = {
+        "release_env": "staging",
+        "warehouse_path": str(root / "warehouse.duckdb"),
+        "source_root": str(root / "sources"),
+        "lake_root": str(root / "lake"),
+        "scratch_root": str(root / "scratch"),
+        "release_id": "test-release",
     }
-    subprocess.run(
-        [str(runtime.airflow), "db", "migrate"],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    for dag_id in [*CHAIN, "ingest_orders"]:  # ingest_orders twice: the re-run must converge
-        done = subprocess.run(
-            [str(runtime.airflow), "dags", "test", dag_id, DS],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        failed = done.returncode != 0 or "state=failed" in done.stdout + done.stderr
-        assert not failed, f"{dag_id} failed:\n{(done.stdout + done.stderr)[-5000:]}"
+    # ingest_orders twice: the re-run must converge.
+    run_dags_once(runtime, NORTHSTAR / "dags", variables, [*CHAIN, "ingest_orders"], DS)
     return root
 
 

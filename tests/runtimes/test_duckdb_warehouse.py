@@ -48,3 +48,46 @@ def test_a_file_locked_by_another_process_times_out_with_the_file_named(tmp_path
     finally:
         holder.kill()
         holder.wait(timeout=10)
+
+
+def _release_schema(wh: DuckDBWarehouse, release: str, rows: int) -> None:
+    wh.execute(
+        [
+            f"create schema marts__r_{release}",
+            f"create table marts__r_{release}.orders as select range as id from range({rows})",
+        ]
+    )
+
+
+def test_switch_points_stable_names_at_a_release_and_reports_the_previous(tmp_path: Path) -> None:
+    wh = DuckDBWarehouse("prod", tmp_path / "wh.duckdb")
+    _release_schema(wh, "v1", 3)
+    _release_schema(wh, "v2", 5)
+    assert wh.switch("v1", {"marts.orders": "marts__r_v1.orders"}) == {}
+    assert wh.query("select count(*) from marts.orders") == [(3,)]
+    before = wh.switch("v2", {"marts.orders": "marts__r_v2.orders"})
+    assert before["marts.orders"].release == "v1"
+    assert wh.query("select count(*) from marts.orders") == [(5,)]
+    assert wh.pointers()["marts.orders"].source == "marts__r_v2.orders"
+
+
+def test_a_failed_switch_changes_nothing(tmp_path: Path) -> None:
+    wh = DuckDBWarehouse("prod", tmp_path / "wh.duckdb")
+    _release_schema(wh, "v1", 3)
+    wh.switch("v1", {"marts.orders": "marts__r_v1.orders"})
+    with pytest.raises(WarehouseError):
+        wh.switch(
+            "v2",
+            {"marts.orders": "marts__r_v1.orders", "marts.customers": "marts__r_v2.missing"},
+        )
+    assert wh.pointers()["marts.orders"].release == "v1"
+    assert "marts.customers" not in wh.tables()
+
+
+def test_a_table_built_in_place_is_kept_aside_on_the_first_switch(tmp_path: Path) -> None:
+    wh = DuckDBWarehouse("prod", tmp_path / "wh.duckdb")
+    wh.execute(["create schema marts", "create table marts.orders as select 1 as id"])
+    _release_schema(wh, "v1", 2)
+    wh.switch("v1", {"marts.orders": "marts__r_v1.orders"})
+    assert wh.query("select count(*) from marts.orders") == [(2,)]
+    assert wh.query("select count(*) from marts__pre_release.orders") == [(1,)]

@@ -2,7 +2,8 @@
 
 Triggered by the marts Dataset. Exports ``marts.fct_daily_revenue`` (all days up to ``ds``) to
 ``{lake_root}/exports/daily_revenue_{ds}.csv``, replacing the file atomically (idempotent).
-Canary runs write to ``{lake_root}/exports<suffix>/`` and still read the base marts.
+Canary runs read the marts their own canary dbt run built (``marts<suffix>``) and write to
+``{lake_root}/exports<suffix>/``.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ with DAG(
         from northstar_common.warehouse import connect
 
         settings = Settings.from_airflow()
-        target_dir = exports_dir(settings, schema_suffix_from_context(context))
+        suffix = schema_suffix_from_context(context)
+        target_dir = exports_dir(settings, suffix)
         with connect(settings.warehouse_path, read_only=True) as con:
-            path, rows = export(con, target_dir, run_date(context))
+            path, rows = export(con, target_dir, run_date(context), f"marts{suffix}")
         log.info("published %s rows of daily revenue to %s", rows, path)
         return str(path)
 

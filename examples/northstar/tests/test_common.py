@@ -133,3 +133,11 @@ def test_export_daily_revenue_is_atomic_and_idempotent(tmp_path: Path) -> None:
             ["2026-11-02", "20.00"],
         ]
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_run_date_prefers_the_data_date_of_a_triggered_run() -> None:
+    from northstar_common.runtime import run_date
+
+    dag_run = SimpleNamespace(conf={"data_date": "2026-11-02"})
+    assert run_date({"ds": "2026-11-22", "dag_run": dag_run}) == date(2026, 11, 2)
+    assert run_date({"ds": "2026-11-22", "dag_run": SimpleNamespace(conf={})}) == date(2026, 11, 22)

@@ -8,17 +8,17 @@ import shutil
 from pathlib import Path
 
 from release_assets.local.layout import EnvironmentLayout
-from release_assets.runtimes.airflow.base import (
-    AirflowHealth,
-    AirflowTarget,
-    DagImportError,
-    DagInfo,
-)
+from release_assets.runtimes.airflow.base import AirflowApiError
 from release_assets.runtimes.airflow.rest_client import AirflowRestClient
+from release_assets.runtimes.airflow.rest_target import RestAirflowTarget
 
 LOADER_SOURCE = Path(__file__).with_name("release_loader.py")
 LOADER_NAME = "release_loader.py"
 _RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def canary_dag_id(dag_id: str, release_id: str) -> str:
+    return f"{dag_id}__canary_{release_id}"
 
 
 def check_release_id(release_id: str) -> str:
@@ -30,7 +30,7 @@ def check_release_id(release_id: str) -> str:
     return release_id
 
 
-class LocalAirflow(AirflowTarget):
+class LocalAirflow(RestAirflowTarget):
     """An Airflow instance started by ``release-assets local up``."""
 
     def __init__(self, layout: EnvironmentLayout, timeout_s: float = 10.0) -> None:
@@ -41,24 +41,6 @@ class LocalAirflow(AirflowTarget):
         self.client = AirflowRestClient(
             layout.name, layout.url, creds.username, creds.password, timeout_s
         )
-
-    def health(self) -> AirflowHealth:
-        body = self.client.get("/health")
-        return AirflowHealth(
-            metadatabase=body.get("metadatabase", {}).get("status", "unknown"),
-            scheduler=body.get("scheduler", {}).get("status", "unknown"),
-        )
-
-    def list_dags(self) -> list[DagInfo]:
-        items = self.client.paginate("/dags", "dags", {"only_active": "true"})
-        return [
-            DagInfo(d["dag_id"], d.get("fileloc", ""), bool(d["is_paused"]), bool(d["is_active"]))
-            for d in items
-        ]
-
-    def import_errors(self) -> list[DagImportError]:
-        items = self.client.paginate("/importErrors", "import_errors")
-        return [DagImportError(e["filename"], e["stack_trace"]) for e in items]
 
     def install_loader(self) -> None:
         """Put the release loader in the dags folder (idempotent, atomic)."""
@@ -102,3 +84,39 @@ class LocalAirflow(AirflowTarget):
 
     def live_release(self) -> str | None:
         return self.layout.live_release()
+
+    def _canary_loader(self, release_id: str) -> Path:
+        return (
+            self.layout.dags_folder / f"canary__{release_id.replace('.', '_').replace('-', '_')}.py"
+        )
+
+    def publish_canary(self, release_id: str, dag_ids: list[str]) -> dict[str, str]:
+        check_release_id(release_id)
+        if not (self.layout.releases_dir / release_id / ".complete").exists():
+            raise FileNotFoundError(f"release {release_id} is not published to {self.environment}")
+        spec = self.layout.root / "canaries" / f"{release_id}.dags"
+        spec.parent.mkdir(parents=True, exist_ok=True)
+        spec.write_text("\n".join(sorted(dag_ids)) + "\n")
+        source = LOADER_SOURCE.read_text().replace(
+            "CANARY: str | None = None", f"CANARY: str | None = {release_id!r}", 1
+        )
+        loader = self._canary_loader(release_id)
+        tmp = loader.with_suffix(".tmp")
+        tmp.write_text(source)
+        tmp.replace(loader)
+        return {dag_id: canary_dag_id(dag_id, release_id) for dag_id in dag_ids}
+
+    def remove_canary(self, release_id: str) -> list[str]:
+        spec = self.layout.root / "canaries" / f"{release_id}.dags"
+        dag_ids = spec.read_text().split() if spec.exists() else []
+        self._canary_loader(release_id).unlink(missing_ok=True)
+        spec.unlink(missing_ok=True)
+        removed = []
+        for dag_id in dag_ids:
+            try:
+                self.client.request("DELETE", f"/dags/{canary_dag_id(dag_id, release_id)}")
+                removed.append(canary_dag_id(dag_id, release_id))
+            except AirflowApiError as exc:
+                if exc.status != 404:
+                    raise
+        return removed

@@ -20,12 +20,23 @@ import sys
 import traceback
 from pathlib import Path
 
-from airflow.models.dag import DAG
+from airflow.models.dag import DAG, DagContext
+
+# A canary loader is this file with CANARY set to a release id: it loads only the DAGs listed in
+# ``canaries/<id>.dags`` from that (published) release, under ids ``<dag_id>__canary_<id>``.
+CANARY: str | None = None
 
 _ROOT = Path(__file__).resolve().parent.parent
-_RELEASE_DIR = (_ROOT / "current").resolve()
+_RELEASE_DIR = (_ROOT / "releases" / CANARY if CANARY else _ROOT / "current").resolve()
 _DAGS_DIR = _RELEASE_DIR / "dags"
-RELEASE_ID = _RELEASE_DIR.name
+RELEASE_ID = CANARY or _RELEASE_DIR.name
+
+
+def _canary_dag_ids() -> set[str] | None:
+    if CANARY is None:
+        return None
+    spec = _ROOT / "canaries" / f"{CANARY}.dags"
+    return set(spec.read_text().split()) if spec.exists() else set()
 
 
 class ReleaseDagImportError(ImportError):
@@ -72,6 +83,7 @@ def _forget_other_releases() -> None:
 def _load() -> dict[str, DAG]:
     if not _DAGS_DIR.is_dir():
         return {}
+    canary_ids = _canary_dag_ids()
     os.environ["AIRFLOW_VAR_RELEASE_ID"] = RELEASE_ID
     _forget_other_releases()
     if str(_DAGS_DIR) not in sys.path:
@@ -83,17 +95,36 @@ def _load() -> dict[str, DAG]:
         if spec is None or spec.loader is None:
             continue
         module = importlib.util.module_from_spec(spec)
+        registered = {id(d) for d, _ in DagContext.autoregistered_dags}
         try:
             spec.loader.exec_module(module)
         except Exception:
             rel = path.relative_to(_RELEASE_DIR)
             failures.append(f"{rel}:\n{traceback.format_exc(limit=-3)}")
             continue
-        for obj in vars(module).values():
+        # DAGs bound to module names and DAGs made in `with DAG(...)` blocks alike.
+        made = {id(o): o for o in vars(module).values() if isinstance(o, DAG)}
+        made.update(
+            {id(d): d for d, _ in DagContext.autoregistered_dags if id(d) not in registered}
+        )
+        for obj in made.values():
+            if isinstance(obj, DAG) and canary_ids is not None:
+                if obj.dag_id not in canary_ids:
+                    continue
+                obj._dag_id = f"{obj.dag_id}__canary_{CANARY}"
+                obj.is_paused_upon_creation = False
             if isinstance(obj, DAG):
                 # Templates next to the DAG file keep resolving although fileloc is this loader.
                 obj.template_searchpath = [*(obj.template_searchpath or []), str(path.parent)]
+                # Lets anyone (and the platform) see which release each DAG was loaded from.
+                obj.tags = sorted({*(obj.tags or []), f"release:{RELEASE_ID}"})
                 dags[obj.dag_id] = obj
+    if canary_ids is not None:
+        # Only the canary copies may come out of a canary loader, never live dag_ids.
+        kept = {id(d) for d in dags.values()}
+        DagContext.autoregistered_dags.difference_update(
+            {pair for pair in DagContext.autoregistered_dags if id(pair[0]) not in kept}
+        )
     if failures:
         raise ReleaseDagImportError(
             f"release {RELEASE_ID}: {len(failures)} DAG file(s) failed to import:\n\n"

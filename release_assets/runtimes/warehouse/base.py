@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 
 class WarehouseError(RuntimeError):
     """A warehouse could not be reached or refused a statement."""
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """A stable table name (what consumers read) and the release relation behind it."""
+
+    table: str
+    source: str
+    release: str
 
 
 class Warehouse(ABC):
@@ -31,3 +41,19 @@ class Warehouse(ABC):
     @abstractmethod
     def columns(self, table: str) -> list[tuple[str, str]]:
         """``(column, type)`` pairs of ``schema.name``, in order."""
+
+    @abstractmethod
+    def pointers(self) -> dict[str, Pointer]:
+        """The live pointers, keyed by stable table name."""
+
+    @abstractmethod
+    def switch(
+        self, release: str, sources: dict[str, str], retire: tuple[str, ...] = ()
+    ) -> dict[str, Pointer]:
+        """Atomically point each stable name at its source relation and drop the ``retire``d
+        names (one transaction), record the pointers, and return the ones live before."""
+
+    @abstractmethod
+    def replaced(self, release: str) -> tuple[str | None, dict[str, str]]:
+        """The release that ``release`` replaced when it was switched in, and the stable name ->
+        source pointers live just before (what a rollback restores)."""

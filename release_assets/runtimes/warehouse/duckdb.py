@@ -6,6 +6,8 @@ here retries a locked file for a bounded time and then names the file and the ho
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -14,7 +16,11 @@ from typing import Any
 
 import duckdb
 
-from release_assets.runtimes.warehouse.base import Warehouse, WarehouseError
+from release_assets.runtimes.warehouse.base import Pointer, Warehouse, WarehouseError
+
+POINTERS = "_release_assets.pointers"
+HISTORY = "_release_assets.switches"
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class DuckDBWarehouse(Warehouse):
@@ -84,3 +90,75 @@ class DuckDBWarehouse(Warehouse):
             [schema, name],
         )
         return [(r[0], r[1]) for r in rows]
+
+    def pointers(self) -> dict[str, Pointer]:
+        if POINTERS not in self.tables():
+            return {}
+        rows = self.query(f"select table_name, source, release from {POINTERS}")
+        return {r[0]: Pointer(r[0], r[1], r[2]) for r in rows}
+
+    def switch(
+        self, release: str, sources: dict[str, str], retire: tuple[str, ...] = ()
+    ) -> dict[str, Pointer]:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", release):
+            raise WarehouseError(f"warehouse {self.environment!r}: bad release id {release!r}")
+        for name in (*sources, *sources.values(), *retire):
+            if not _NAME.match(name):
+                raise WarehouseError(f"warehouse {self.environment!r}: bad relation name {name!r}")
+        before = self.pointers()
+        existing = set(self.tables())
+        statements = [
+            "create schema if not exists _release_assets",
+            f"create table if not exists {POINTERS} (table_name varchar primary key, "
+            "source varchar not null, release varchar not null, switched_at timestamp)",
+            f"create table if not exists {HISTORY} (release varchar, replaced varchar, "
+            "pointers_before varchar, switched_at timestamp)",
+        ]
+        releases_before = [p.release for p in before.values()]
+        previous = max(set(releases_before), key=releases_before.count) if before else None
+        if previous != release and not self._switched_in(release):
+            snapshot = json.dumps({t: p.source for t, p in before.items()}).replace("'", "''")
+            replaced = f"'{previous}'" if previous else "null"
+            statements.append(
+                f"insert into {HISTORY} values "
+                f"('{release}', {replaced}, '{snapshot}', current_timestamp)"
+            )
+        for table, source in sorted(sources.items()):
+            schema = table.split(".")[0]
+            statements.append(f"create schema if not exists {schema}")
+            if table in existing and table not in before:
+                # A table built in place before pointers existed: keep its data aside.
+                statements.append(f"create schema if not exists {schema}__pre_release")
+                statements.append(
+                    f"create or replace table {schema}__pre_release.{table.split('.')[1]} "
+                    f"as select * from {table}"
+                )
+                statements.append(f"drop table {table}")
+            statements.append(f"create or replace view {table} as select * from {source}")
+            statements.append(
+                f"insert or replace into {POINTERS} values "
+                f"('{table}', '{source}', '{release}', current_timestamp)"
+            )
+        for table in retire:
+            if table in before:
+                statements.append(f"drop view if exists {table}")
+                statements.append(f"delete from {POINTERS} where table_name = '{table}'")
+        self.execute(statements)
+        return before
+
+    def _switched_in(self, release: str) -> bool:
+        if HISTORY not in self.tables():
+            return False
+        return bool(self.query(f"select 1 from {HISTORY} where release = ?", [release]))
+
+    def replaced(self, release: str) -> tuple[str | None, dict[str, str]]:
+        if HISTORY not in self.tables():
+            return None, {}
+        rows = self.query(
+            f"select replaced, pointers_before from {HISTORY} where release = ? "
+            "order by switched_at desc limit 1",
+            [release],
+        )
+        if not rows:
+            return None, {}
+        return rows[0][0], json.loads(rows[0][1])

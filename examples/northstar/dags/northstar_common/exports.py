@@ -23,10 +23,13 @@ def daily_revenue_export_path(exports_dir: Path, report_date: date) -> Path:
 
 
 def export_daily_revenue(
-    con: duckdb.DuckDBPyConnection, exports_dir: Path, report_date: date
+    con: duckdb.DuckDBPyConnection,
+    exports_dir: Path,
+    report_date: date,
+    marts_schema: str = MARTS_SCHEMA,
 ) -> tuple[Path, int]:
     """Write daily revenue up to ``report_date`` as CSV; replaces the file atomically."""
-    source = qualified(MARTS_SCHEMA, DAILY_REVENUE_TABLE)
+    source = qualified(marts_schema, DAILY_REVENUE_TABLE)
     row = con.execute(
         f"SELECT count(*) FROM {source} WHERE order_date <= ?", [report_date]
     ).fetchone()

@@ -12,7 +12,13 @@ from northstar_common.settings import Settings
 
 
 def run_date(context: Mapping[str, Any]) -> date:
-    """The run's partition date (``ds``): the day a scheduled daily run is responsible for."""
+    """The run's partition date: ``dag_run.conf["data_date"]`` when a run is triggered for a
+    given day (release integration runs, manual re-loads), else ``ds``, the day a scheduled
+    daily run is responsible for."""
+    conf = getattr(context.get("dag_run"), "conf", None) or {}
+    override = conf.get("data_date")
+    if override:
+        return date.fromisoformat(str(override))
     return date.fromisoformat(context["ds"])
 
 

@@ -1,0 +1,29 @@
+"""The release job: every release step for one partition (= one tag). `rollback` is not in it."""
+
+import dagster as dg
+
+from release_assets.canary_publish import canary_publish
+from release_assets.partitions import releases
+from release_assets.prod_swap import prod_swap
+from release_assets.regression_check import regression_check
+from release_assets.release_artifact import release_artifact
+from release_assets.release_candidate import release_candidate
+from release_assets.staging_deployment import staging_deployment
+from release_assets.staging_integration_run import staging_integration_run
+
+RELEASE_ASSETS = [
+    release_candidate,
+    release_artifact,
+    staging_deployment,
+    staging_integration_run,
+    canary_publish,
+    regression_check,
+    prod_swap,
+]
+
+release_job = dg.define_asset_job(
+    "release",
+    selection=dg.AssetSelection.assets(*RELEASE_ASSETS),
+    partitions_def=releases,
+    description="Take one release (partition = git tag) through every release step.",
+)

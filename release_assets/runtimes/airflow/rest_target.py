@@ -1,0 +1,123 @@
+"""The parts of an Airflow target that go through the stable REST API (v1, Airflow 2.x).
+
+Shared by every target that exposes the REST API (local, self-hosted; MWAA through its
+REST endpoint); targets add how code is deployed.
+"""
+
+from __future__ import annotations
+
+import time
+
+from release_assets.runtimes.airflow.base import (
+    AirflowApiError,
+    AirflowHealth,
+    AirflowTarget,
+    DagImportError,
+    DagInfo,
+    DagRunResult,
+)
+from release_assets.runtimes.airflow.rest_client import AirflowRestClient
+from release_assets.runtimes.processes import TimeoutExpired
+
+_FINISHED = {"success", "failed"}
+_LOG_EXCERPT_CHARS = 3000
+
+
+class RestAirflowTarget(AirflowTarget):
+    client: AirflowRestClient
+
+    def health(self) -> AirflowHealth:
+        body = self.client.get("/health")
+        return AirflowHealth(
+            metadatabase=body.get("metadatabase", {}).get("status", "unknown"),
+            scheduler=body.get("scheduler", {}).get("status", "unknown"),
+        )
+
+    def list_dags(self) -> list[DagInfo]:
+        items = self.client.paginate("/dags", "dags", {"only_active": "true"})
+        return [
+            DagInfo(
+                d["dag_id"],
+                d.get("fileloc", ""),
+                bool(d["is_paused"]),
+                bool(d["is_active"]),
+                tuple(t["name"] for t in d.get("tags") or []),
+            )
+            for d in items
+        ]
+
+    def import_errors(self) -> list[DagImportError]:
+        items = self.client.paginate("/importErrors", "import_errors")
+        return [DagImportError(e["filename"], e["stack_trace"]) for e in items]
+
+    def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> str:
+        try:
+            existing = self.client.get(f"/dags/{dag_id}/dagRuns/{run_id}")
+        except AirflowApiError as exc:
+            if exc.status != 404:
+                raise
+        else:
+            if existing["state"] == "failed":
+                # A retry re-runs only the failed tasks of the same run: nothing loads twice.
+                self.client.request(
+                    "POST",
+                    f"/dags/{dag_id}/clearTaskInstances",
+                    json={
+                        "dag_run_id": run_id,
+                        "only_failed": True,
+                        "dry_run": False,
+                        "reset_dag_runs": True,
+                    },
+                )
+            return run_id
+        self.client.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+        self.client.request(
+            "POST", f"/dags/{dag_id}/dagRuns", json={"dag_run_id": run_id, "conf": conf}
+        )
+        return run_id
+
+    def _log_excerpt(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
+        try:
+            body = self.client.request(
+                "GET",
+                f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+                params={"full_content": "true"},
+            )
+        except AirflowApiError as exc:
+            return f"(log unavailable: HTTP {exc.status})"
+        content = body.get("content", "") if isinstance(body, dict) else str(body)
+        return str(content)[-_LOG_EXCERPT_CHARS:]
+
+    def task_logs(self, dag_id: str, run_id: str) -> dict[str, str]:
+        """The latest log of every task of a run (for summaries such as dbt's)."""
+        tis = self.client.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+        return {
+            ti["task_id"]: self._log_excerpt(
+                dag_id, run_id, ti["task_id"], max(ti["try_number"], 1)
+            )
+            for ti in tis
+        }
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float) -> DagRunResult:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            state = self.client.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            if state in _FINISHED:
+                break
+            if time.monotonic() >= deadline:
+                raise TimeoutExpired(
+                    f"{self.environment}: run {run_id} of {dag_id} still {state} after "
+                    f"{timeout_s:.0f}s"
+                )
+            time.sleep(2)
+        if state == "success":
+            return DagRunResult(dag_id, run_id, state)
+        tis = self.client.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+        failed = [ti for ti in tis if ti["state"] in {"failed", "upstream_failed"}]
+        first = next((ti for ti in failed if ti["state"] == "failed"), None)
+        excerpt = (
+            self._log_excerpt(dag_id, run_id, first["task_id"], max(first["try_number"], 1))
+            if first
+            else ""
+        )
+        return DagRunResult(dag_id, run_id, state, tuple(ti["task_id"] for ti in failed), excerpt)

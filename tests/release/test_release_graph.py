@@ -1,0 +1,252 @@
+"""The release graph against real local environments: tag -> sensor -> staging -> canary ->
+regression check -> prod swap, rollback, a regression that is stopped, a broken DAG."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from release_assets.definitions import defs
+from release_assets.demo import PROD_INGESTION, change_v2, change_v3
+from release_assets.jobs import RELEASE_ASSETS
+from release_assets.local import stack
+from release_assets.local.layout import EnvironmentLayout
+from release_assets.local.seed import seed_environment
+from release_assets.prod_swap import prod_swap
+from release_assets.rollback import rollback
+from release_assets.runtimes.airflow.local import LocalAirflow
+from release_assets.sensors import merged_tag_sensor
+from release_assets.settings import Settings, load_settings
+from tests.conftest import NORTHSTAR, SHARED_RUNTIMES
+from tests.release.conftest import PipelinesGit, make_pipelines_git
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, PipelinesGit]]:
+    root = tmp_path_factory.mktemp("graph")
+    repo = make_pipelines_git(root / "northstar-git")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RELEASE_ASSETS_STATE_DIR", str(root / "state"))
+        mp.setenv("RELEASE_ASSETS_RUNTIMES_DIR", str(SHARED_RUNTIMES))
+        mp.setenv("RELEASE_ASSETS_REPO", str(NORTHSTAR))
+        mp.setenv("RELEASE_ASSETS_GIT_REPO", str(repo.path))
+        mp.setenv("RELEASE_ASSETS_STAGING_AIRFLOW_PORT", "18081")
+        mp.setenv("RELEASE_ASSETS_PROD_AIRFLOW_PORT", "18082")
+        settings = load_settings()
+        try:
+            stack.up(settings)
+            runtime = stack.runtime_for(settings)
+            generator = NORTHSTAR / "tools" / "generate_sources.py"
+            for env in ("staging", "prod"):
+                layout = EnvironmentLayout.of(settings, env)
+                subprocess.run(
+                    [sys.executable, str(generator), "--out", str(layout.source_root)],
+                    check=True,
+                    timeout=120,
+                )
+            prod = EnvironmentLayout.of(settings, "prod")
+            seed_environment(prod, runtime, NORTHSTAR / "dags", PROD_INGESTION, "2026-11-01")
+            yield settings, repo
+        finally:
+            stack.down(settings)
+
+
+@pytest.fixture(scope="module")
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+def _release(instance: dg.DagsterInstance, tag: str) -> dg.ExecuteInProcessResult:
+    instance.add_dynamic_partitions("releases", [tag])
+    return dg.materialize(
+        RELEASE_ASSETS,
+        partition_key=tag,
+        instance=instance,
+        resources=defs().resources,
+        raise_on_error=False,
+    )
+
+
+def _meta(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]:
+    (mat,) = result.asset_materializations_for_node(asset)
+    return {k: v.value for k, v in mat.metadata.items()}
+
+
+def _scalar(warehouse: Path, sql: str) -> object:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        row = conn.execute(sql).fetchone()
+    return row[0] if row else None
+
+
+def _served(settings: Settings, env: str) -> set[str | None]:
+    target = LocalAirflow(EnvironmentLayout.of(settings, env))
+    return {d.release for d in target.list_dags() if "__canary_" not in d.dag_id}
+
+
+def _wait_served(settings: Settings, env: str, release: str) -> None:
+    from release_assets.runtimes.processes import wait_until
+
+    wait_until(lambda: _served(settings, env) == {release}, 120, f"{env} to serve {release}")
+
+
+def test_v1_tag_sensor_run_reaches_prod(
+    live: tuple[Settings, PipelinesGit], instance: dg.DagsterInstance
+) -> None:
+    settings, repo = live
+    repo.tag("v1")
+    context = dg.build_sensor_context(instance=instance, resources=defs().resources)
+    result = merged_tag_sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    (request,) = result.run_requests or []
+    assert request.partition_key == "v1" and request.tags["commit"]
+    # The cursor makes each tag launch once, also after a restart of the sensor.
+    again = dg.build_sensor_context(
+        instance=instance, resources=defs().resources, cursor=result.cursor
+    )
+    assert isinstance(merged_tag_sensor(again), dg.SkipReason)
+
+    instance.add_dynamic_partitions("releases", ["v1"])
+    job = defs().resolve_job_def("release")
+    run = job.execute_in_process(
+        partition_key="v1", instance=instance, tags=request.tags, raise_on_error=False
+    )
+    assert run.success, [e.message for e in run.all_events if e.is_failure]
+    assert _served(settings, "prod") == {"v1"}
+    prod = EnvironmentLayout.of(settings, "prod").warehouse_path
+    assert int(str(_scalar(prod, "select count(*) from marts.fct_orders"))) > 0
+    assert _scalar(prod, "select count(*) from raw__r_v1.orders") is not None
+    swap = _meta(run, "prod_swap")
+    assert swap["replaced_release"] == ""
+    assert int(str(swap["tables_switched"])) >= 9
+
+
+def test_rematerializing_converges(
+    live: tuple[Settings, PipelinesGit], instance: dg.DagsterInstance
+) -> None:
+    settings, _ = live
+    staging = EnvironmentLayout.of(settings, "staging").warehouse_path
+    prod = EnvironmentLayout.of(settings, "prod").warehouse_path
+    before = (
+        _scalar(staging, "select count(*) from raw.orders"),
+        _scalar(prod, "select count(*) from raw.orders"),
+        _scalar(prod, "select count(*) from marts.fct_orders"),
+    )
+    result = _release(instance, "v1")
+    assert result.success
+    after = (
+        _scalar(staging, "select count(*) from raw.orders"),
+        _scalar(prod, "select count(*) from raw.orders"),
+        _scalar(prod, "select count(*) from marts.fct_orders"),
+    )
+    assert after == before
+    assert _meta(result, "release_artifact")["reused"] is True
+    assert _served(settings, "prod") == {"v1"}
+
+
+def test_v2_goes_live_and_rollback_restores_v1(
+    live: tuple[Settings, PipelinesGit], instance: dg.DagsterInstance
+) -> None:
+    settings, repo = live
+    change_v2(repo.path)
+    repo.commit("Merge pull request #7 from dana/revenue-v2")
+    repo.tag("v2")
+    result = _release(instance, "v2")
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    change = _meta(result, "release_candidate")["change_set"]
+    assert isinstance(change, dict)
+    assert change["dag_ids"] == ["dbt_build", "publish_revenue_report"]
+    assert _meta(result, "prod_swap")["replaced_release"] == "v1"
+    assert _served(settings, "prod") == {"v2"}
+    prod = EnvironmentLayout.of(settings, "prod").warehouse_path
+    pointer = "select source from _release_assets.pointers where table_name = 'marts.fct_orders'"
+    assert _scalar(prod, pointer) == "marts__r_v2.fct_orders"
+
+    refused = dg.materialize(
+        [rollback],
+        partition_key="v1",
+        instance=instance,
+        resources=defs().resources,
+        raise_on_error=False,
+    )
+    assert not refused.success
+    error = refused.failure_data_for_node("rollback")
+    assert error is not None and "release v1 is not live in prod" in str(error.error)
+
+    back = dg.materialize(
+        [rollback], partition_key="v2", instance=instance, resources=defs().resources
+    )
+    assert _meta(back, "rollback")["live_release"] == "v1"
+    assert _scalar(prod, pointer) == "marts__r_v1.fct_orders"
+    _wait_served(settings, "prod", "v1")
+
+
+def test_v3_regression_is_stopped_before_prod(
+    live: tuple[Settings, PipelinesGit], instance: dg.DagsterInstance
+) -> None:
+    settings, repo = live
+    change_v3(repo.path)
+    repo.commit("Filter orders (drops a third of the rows)")
+    repo.tag("v3")
+    result = _release(instance, "v3")
+    assert not result.success
+    (check,) = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    assert check.passed is False
+    assert "fct_orders row count" in (check.description or "")
+    assert not result.asset_materializations_for_node("prod_swap")
+    assert _served(settings, "prod") == {"v1"}
+    prod = EnvironmentLayout.of(settings, "prod").warehouse_path
+    pointer = "select source from _release_assets.pointers where table_name = 'marts.fct_orders'"
+    assert _scalar(prod, pointer) == "marts__r_v1.fct_orders"
+
+
+def test_a_prod_swap_killed_midway_converges_on_rerun(
+    live: tuple[Settings, PipelinesGit], instance: dg.DagsterInstance
+) -> None:
+    settings, _ = live
+    prod = LocalAirflow(EnvironmentLayout.of(settings, "prod"))
+    warehouse = EnvironmentLayout.of(settings, "prod").warehouse_path
+    pointer = "select source from _release_assets.pointers where table_name = 'marts.fct_orders'"
+    # Killed after the code pointer moved, before the warehouse transaction committed.
+    prod.activate("v2")
+    assert _scalar(warehouse, pointer) == "marts__r_v1.fct_orders"
+    result = dg.materialize(
+        [prod_swap], partition_key="v2", instance=instance, resources=defs().resources
+    )
+    assert _meta(result, "prod_swap")["replaced_release"] == "v1"
+    _wait_served(settings, "prod", "v2")
+    assert _scalar(warehouse, pointer) == "marts__r_v2.fct_orders"
+    releases = "select distinct release from _release_assets.pointers"
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        assert conn.execute(releases).fetchall() == [("v2",)]
+
+
+def test_a_dag_that_fails_to_import_is_named_and_prod_is_untouched(
+    live: tuple[Settings, PipelinesGit], instance: dg.DagsterInstance
+) -> None:
+    settings, repo = live
+    repo.git("checkout", "-q", "v1", "--", "dbt")
+    dag = repo.path / "dags" / "ingest_customers.py"
+    dag.write_text(dag.read_text() + "\nimport module_that_does_not_exist  # noqa\n")
+    repo.commit("Break customers ingestion")
+    repo.tag("v4")
+    result = _release(instance, "v4")
+    assert not result.success
+    failure = result.failure_data_for_node("staging_deployment")
+    assert failure is not None
+    assert "dags/ingest_customers.py" in str(failure.error)
+    assert "module_that_does_not_exist" in str(failure.error)
+    assert _served(settings, "prod") == {"v2"}
+    assert LocalAirflow(EnvironmentLayout.of(settings, "prod")).live_release() == "v2"
