@@ -70,27 +70,27 @@ def main() -> None:
             create_repository(settings.pipelines_repo, repo)
             prod = LocalAirflow(prod_layout)
             with dg.instance_for_test() as instance:
-                git(repo, "tag", "-a", "b0", "-m", "warm-up release")
-                _release(instance, "b0")  # warm-up: the first release runs every DAG
+                git(repo, "tag", "-a", "v0", "-m", "warm-up release")
+                _release(instance, "v0")  # warm-up: the first release runs every DAG
                 releases, rollbacks = [], []
                 for i in range(1, args.runs + 1):
                     dag = repo / "dags" / "publish_revenue_report.py"
                     dag.write_text(dag.read_text() + f"\n# benchmark change {i}\n")
-                    commit_and_tag(repo, f"One-DAG change {i}", f"b{i}")
+                    commit_and_tag(repo, f"One-DAG change {i}", f"v{i}")
                     started = time.monotonic()
-                    _release(instance, f"b{i}")
+                    _release(instance, f"v{i}")
                     releases.append(time.monotonic() - started)
 
                     started = time.monotonic()
                     dg.materialize(
                         [rollback],
-                        partition_key=f"b{i}",
+                        partition_key=f"v{i}",
                         instance=instance,
                         resources=defs().resources,
                     )
-                    # Every b<i> replaced b0 (the previous one was rolled back): b0 comes back.
+                    # Every v<i> replaced v0 (the previous one was rolled back): v0 comes back.
                     wait_until(
-                        lambda: {d.release for d in prod.list_dags()} == {"b0"},
+                        lambda: {d.release for d in prod.list_dags()} == {"v0"},
                         300,
                         "prod to serve the previous release",
                         0.5,

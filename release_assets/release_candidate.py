@@ -14,7 +14,7 @@ from release_assets.dbt_cli import modified_models
 from release_assets.local.dag_import import import_dags
 from release_assets.local.runtime_venv import ensure_runtime
 from release_assets.partitions import releases
-from release_assets.release_meta import DBT_MANIFEST, RELEASE_META, dbt_parse_env
+from release_assets.release_meta import DBT_MANIFEST, RELEASE_META, dbt_parse_env, recorded
 from release_assets.resources import (
     AirflowEnvironment,
     ArtifactStoreResource,
@@ -28,12 +28,11 @@ def _base_release(context: dg.AssetExecutionContext, live: str | None, tag: str)
     live itself, the base recorded when it was first a candidate (so re-runs converge)."""
     if live != tag:
         return live
-    event = context.instance.get_latest_materialization_event(context.asset_key)
-    mat = event.asset_materialization if event else None
-    if mat is not None and mat.partition == tag and "base_release" in mat.metadata:
-        value = mat.metadata["base_release"].value
-        return str(value) if value else None
-    return None
+    try:
+        previous = recorded(context, "release_candidate", tag)
+    except dg.Failure:
+        return None
+    return str(previous.get("base_release") or "") or None
 
 
 def _markdown_commits(commits: list[Any]) -> str:
