@@ -58,3 +58,24 @@ def pipelines_git(
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as inst:
         yield inst
+
+
+def materialize_release(
+    instance: dg.DagsterInstance, assets: list[dg.AssetsDefinition], tag: str
+) -> dg.ExecuteInProcessResult:
+    """Materialize ``assets`` for release ``tag`` (adding the partition), never raising."""
+    from release_assets.definitions import defs
+
+    instance.add_dynamic_partitions("releases", [tag])
+    return dg.materialize(
+        assets,
+        partition_key=tag,
+        instance=instance,
+        resources=defs().resources,
+        raise_on_error=False,
+    )
+
+
+def metadata_of(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]:
+    (mat,) = result.asset_materializations_for_node(asset)
+    return {k: v.value for k, v in mat.metadata.items()}

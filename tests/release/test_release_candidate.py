@@ -7,33 +7,14 @@ import json
 import dagster as dg
 import pytest
 
-from release_assets.definitions import defs
 from release_assets.release_artifact import release_artifact
 from release_assets.release_candidate import release_candidate
 from release_assets.release_meta import DBT_MANIFEST, RELEASE_META
 from release_assets.runtimes.artifacts.local import LocalArtifactStore
 from release_assets.settings import Settings
-from tests.release.conftest import PipelinesGit
+from tests.release.conftest import PipelinesGit, materialize_release, metadata_of
 
 pytestmark = pytest.mark.slow
-
-
-def _materialize(
-    instance: dg.DagsterInstance, assets: list[dg.AssetsDefinition], tag: str
-) -> dg.ExecuteInProcessResult:
-    instance.add_dynamic_partitions("releases", [tag])
-    return dg.materialize(
-        assets,
-        partition_key=tag,
-        instance=instance,
-        resources=defs().resources,
-        raise_on_error=False,
-    )
-
-
-def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]:
-    (mat,) = [m for m in result.asset_materializations_for_node(asset)]
-    return {k: v.value for k, v in mat.metadata.items()}
 
 
 def test_first_release_resolves_the_tag_and_changes_everything(
@@ -44,9 +25,9 @@ def test_first_release_resolves_the_tag_and_changes_everything(
     )
     head = pipelines_git.git("rev-parse", "HEAD").strip()
     pipelines_git.tag("v1")
-    result = _materialize(instance, [release_candidate], "v1")
+    result = materialize_release(instance, [release_candidate], "v1")
     assert result.success
-    meta = _metadata(result, "release_candidate")
+    meta = metadata_of(result, "release_candidate")
     assert meta["commit"] == head
     assert meta["base_release"] == ""
     assert meta["pull_requests"] == "#42"
@@ -63,7 +44,7 @@ def test_a_tag_off_the_main_line_is_refused(
     (pipelines_git.path / "dags" / "scratch.py").write_text("# not merged\n")
     sha = pipelines_git.commit("Unreviewed experiment")
     pipelines_git.tag("v9")
-    result = _materialize(instance, [release_candidate], "v9")
+    result = materialize_release(instance, [release_candidate], "v9")
     assert not result.success
     failure = result.failure_data_for_node("release_candidate")
     assert failure is not None
@@ -75,12 +56,12 @@ def test_the_artifact_is_content_addressed_idempotent_and_immutable(
     pipelines_git: PipelinesGit, isolated_settings: Settings, instance: dg.DagsterInstance
 ) -> None:
     pipelines_git.tag("v1")
-    first = _materialize(instance, [release_candidate, release_artifact], "v1")
+    first = materialize_release(instance, [release_candidate, release_artifact], "v1")
     assert first.success
-    meta = _metadata(first, "release_artifact")
-    again = _materialize(instance, [release_artifact], "v1")
-    assert _metadata(again, "release_artifact")["digest"] == meta["digest"]
-    assert _metadata(again, "release_artifact")["reused"] is True
+    meta = metadata_of(first, "release_artifact")
+    again = materialize_release(instance, [release_artifact], "v1")
+    assert metadata_of(again, "release_artifact")["digest"] == meta["digest"]
+    assert metadata_of(again, "release_artifact")["reused"] is True
 
     store = LocalArtifactStore(isolated_settings.artifacts_dir)
     bundle = store.manifest("v1")
@@ -98,7 +79,7 @@ def test_the_artifact_is_content_addressed_idempotent_and_immutable(
     )
     pipelines_git.commit("Change orders ingestion")
     pipelines_git.git("tag", "-f", "-a", "v1", "-m", "moved")
-    moved = _materialize(instance, [release_candidate, release_artifact], "v1")
+    moved = materialize_release(instance, [release_candidate, release_artifact], "v1")
     assert not moved.success
     failure = moved.failure_data_for_node("release_artifact")
     assert failure is not None and "release v1 already has bundle" in str(failure.error)

@@ -24,7 +24,12 @@ from release_assets.runtimes.airflow.local import LocalAirflow
 from release_assets.sensors import merged_tag_sensor
 from release_assets.settings import Settings, load_settings
 from tests.conftest import NORTHSTAR, SHARED_RUNTIMES
-from tests.release.conftest import PipelinesGit, make_pipelines_git
+from tests.release.conftest import (
+    PipelinesGit,
+    make_pipelines_git,
+    materialize_release,
+    metadata_of,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -63,22 +68,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, P
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as inst:
         yield inst
-
-
-def _release(instance: dg.DagsterInstance, tag: str) -> dg.ExecuteInProcessResult:
-    instance.add_dynamic_partitions("releases", [tag])
-    return dg.materialize(
-        RELEASE_ASSETS,
-        partition_key=tag,
-        instance=instance,
-        resources=defs().resources,
-        raise_on_error=False,
-    )
-
-
-def _meta(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]:
-    (mat,) = result.asset_materializations_for_node(asset)
-    return {k: v.value for k, v in mat.metadata.items()}
 
 
 def _scalar(warehouse: Path, sql: str) -> object:
@@ -124,7 +113,7 @@ def test_v1_tag_sensor_run_reaches_prod(
     prod = EnvironmentLayout.of(settings, "prod").warehouse_path
     assert int(str(_scalar(prod, "select count(*) from marts.fct_orders"))) > 0
     assert _scalar(prod, "select count(*) from raw__r_v1.orders") is not None
-    swap = _meta(run, "prod_swap")
+    swap = metadata_of(run, "prod_swap")
     assert swap["replaced_release"] == ""
     assert int(str(swap["tables_switched"])) >= 9
 
@@ -140,7 +129,7 @@ def test_rematerializing_converges(
         _scalar(prod, "select count(*) from raw.orders"),
         _scalar(prod, "select count(*) from marts.fct_orders"),
     )
-    result = _release(instance, "v1")
+    result = materialize_release(instance, RELEASE_ASSETS, "v1")
     assert result.success
     after = (
         _scalar(staging, "select count(*) from raw.orders"),
@@ -148,7 +137,7 @@ def test_rematerializing_converges(
         _scalar(prod, "select count(*) from marts.fct_orders"),
     )
     assert after == before
-    assert _meta(result, "release_artifact")["reused"] is True
+    assert metadata_of(result, "release_artifact")["reused"] is True
     assert _served(settings, "prod") == {"v1"}
 
 
@@ -159,12 +148,12 @@ def test_v2_goes_live_and_rollback_restores_v1(
     change_v2(repo.path)
     repo.commit("Merge pull request #7 from dana/revenue-v2")
     repo.tag("v2")
-    result = _release(instance, "v2")
+    result = materialize_release(instance, RELEASE_ASSETS, "v2")
     assert result.success, [e.message for e in result.all_events if e.is_failure]
-    change = _meta(result, "release_candidate")["change_set"]
+    change = metadata_of(result, "release_candidate")["change_set"]
     assert isinstance(change, dict)
     assert change["dag_ids"] == ["dbt_build", "publish_revenue_report"]
-    assert _meta(result, "prod_swap")["replaced_release"] == "v1"
+    assert metadata_of(result, "prod_swap")["replaced_release"] == "v1"
     assert _served(settings, "prod") == {"v2"}
     prod = EnvironmentLayout.of(settings, "prod").warehouse_path
     pointer = "select source from _release_assets.pointers where table_name = 'marts.fct_orders'"
@@ -184,7 +173,7 @@ def test_v2_goes_live_and_rollback_restores_v1(
     back = dg.materialize(
         [rollback], partition_key="v2", instance=instance, resources=defs().resources
     )
-    assert _meta(back, "rollback")["live_release"] == "v1"
+    assert metadata_of(back, "rollback")["live_release"] == "v1"
     assert _scalar(prod, pointer) == "marts__r_v1.fct_orders"
     _wait_served(settings, "prod", "v1")
 
@@ -196,7 +185,7 @@ def test_v3_regression_is_stopped_before_prod(
     change_v3(repo.path)
     repo.commit("Filter orders (drops a third of the rows)")
     repo.tag("v3")
-    result = _release(instance, "v3")
+    result = materialize_release(instance, RELEASE_ASSETS, "v3")
     assert not result.success
     (check,) = [
         e.asset_check_evaluation_data
@@ -225,7 +214,7 @@ def test_a_prod_swap_killed_midway_converges_on_rerun(
     result = dg.materialize(
         [prod_swap], partition_key="v2", instance=instance, resources=defs().resources
     )
-    assert _meta(result, "prod_swap")["replaced_release"] == "v1"
+    assert metadata_of(result, "prod_swap")["replaced_release"] == "v1"
     _wait_served(settings, "prod", "v2")
     assert _scalar(warehouse, pointer) == "marts__r_v2.fct_orders"
     releases = "select distinct release from _release_assets.pointers"
@@ -242,7 +231,7 @@ def test_a_dag_that_fails_to_import_is_named_and_prod_is_untouched(
     dag.write_text(dag.read_text() + "\nimport module_that_does_not_exist  # noqa\n")
     repo.commit("Break customers ingestion")
     repo.tag("v4")
-    result = _release(instance, "v4")
+    result = materialize_release(instance, RELEASE_ASSETS, "v4")
     assert not result.success
     failure = result.failure_data_for_node("staging_deployment")
     assert failure is not None
