@@ -16,6 +16,7 @@ from release_assets.local import stack
 from release_assets.local.layout import EnvironmentLayout
 from release_assets.runtimes.airflow.local import LocalAirflow
 from release_assets.settings import CHECKOUT_ROOT, settings
+from release_assets.validate_cli import validate
 
 
 @click.group()
@@ -140,6 +141,9 @@ def demo_drive() -> None:
     from release_assets.demo import drive
 
     drive(settings(), click.echo)
+
+
+main.add_command(validate)
 
 
 @main.command("rollback")

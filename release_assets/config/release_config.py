@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -144,6 +144,43 @@ class CriticalTable(_Strict):
     thresholds: Thresholds = Thresholds()
 
 
+class SqlLintConfig(_Strict):
+    """sqlfluff over the dbt models."""
+
+    dialect: str = "duckdb"
+    templater: Literal["jinja", "dbt", "placeholder"] = "jinja"
+    rules: list[str] = ["core"]
+    exclude_rules: list[str] = []
+    max_line_length: int = Field(default=120, ge=40)
+
+
+class CheckovSkip(_Strict):
+    id: str = Field(pattern=r"^CKV2?_[A-Z0-9_]+$")
+    reason: str = Field(min_length=8)
+
+
+class TerraformGateConfig(_Strict):
+    checkov_skips: list[CheckovSkip] = []
+
+
+class SecretsConfig(_Strict):
+    # A detect-secrets baseline listing known, accepted findings (e.g. test fixtures).
+    allowlist: RelPath | None = None
+    bandit_skips: list[Annotated[str, Field(pattern=r"^B\d{3}$")]] = []
+    bandit_severity: Literal["low", "medium", "high"] = "medium"
+
+
+class ValidationConfig(_Strict):
+    """The validation gates' settings (every field has a default)."""
+
+    dag_parse_seconds: float = Field(default=5.0, gt=0, le=120)
+    # Dataset URIs updated from outside Airflow (no DAG of the repository produces them).
+    external_datasets: list[str] = []
+    sql: SqlLintConfig = SqlLintConfig()
+    terraform: TerraformGateConfig = TerraformGateConfig()
+    secrets: SecretsConfig = SecretsConfig()
+
+
 class ReleaseConfig(_Strict):
     version: int = Field(ge=1, le=1)
     project: str = Field(pattern=_IDENT)
@@ -157,6 +194,7 @@ class ReleaseConfig(_Strict):
     tests: TestsConfig = TestsConfig()
     critical_tables: list[CriticalTable] = []
     regression: RegressionConfig = RegressionConfig()
+    validation: ValidationConfig = ValidationConfig()
 
     def thresholds_for(self, table: str) -> Thresholds:
         """Defaults overlaid with the table's own thresholds."""
@@ -185,6 +223,8 @@ class ReleaseConfig(_Strict):
                 out[f"spark.jobs[{i}].tests"] = job.tests
         for i, module in enumerate(self.terraform.modules):
             out[f"terraform.modules[{i}]"] = module
+        if self.validation.secrets.allowlist is not None:
+            out["validation.secrets.allowlist"] = self.validation.secrets.allowlist
         return out
 
 

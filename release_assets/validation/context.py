@@ -1,0 +1,147 @@
+"""Everything a gate reads: the candidate tree, its config, what the change selects, and lazily
+built shared inputs (runtime virtualenv, dbt manifest, DAG index) that several gates use.
+
+The context is shared by gates running in parallel threads; each lazy input is built once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from release_assets.config import ReleaseConfig
+from release_assets.config.release_config import ENV_PLACEHOLDERS
+from release_assets.dbt_cli import run_dbt
+from release_assets.local.runtime_venv import RuntimeVenv, ensure_runtime, ensure_test_runtime
+from release_assets.validation.selection import Selection
+
+# Actual column types of source tables, e.g. {"raw.orders": {"order_id": "BIGINT"}}.
+SourceSchemas = dict[str, dict[str, str]]
+
+
+@dataclass
+class ValidationContext:
+    """Inputs of one validation run.
+
+    ``repo`` is the candidate's tree (a git export or a working tree). ``base_repo`` is the tree
+    it is compared with (the release live in prod, or a pull request's base ref), if any;
+    ``base_manifest`` the dbt manifest of that base when it is known without parsing.
+    ``source_schemas`` reads what the staging sources actually have (None: not reachable, as
+    in a pull request with no environment).
+    """
+
+    repo: Path
+    config: ReleaseConfig
+    selection: Selection
+    scratch: Path
+    runtimes_dir: Path
+    cache_dir: Path
+    base_repo: Path | None = None
+    base_manifest_json: str | None = None
+    source_schemas: Callable[[], SourceSchemas] | None = None
+    _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _once(self, key: str, build: Callable[[], Any]) -> Any:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._cache:
+                self._cache[key] = build()
+            return self._cache[key]
+
+    @property
+    def tools_dir(self) -> Path:
+        """Where tool virtualenvs (checkov) are built once and reused."""
+        return self.runtimes_dir / "tools"
+
+    def rel(self, path: Path | str) -> str:
+        """``path`` relative to the repository root, as reports show it."""
+        p = Path(path)
+        try:
+            return p.resolve().relative_to(self.repo.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    # -- the Airflow runtime (never the Dagster process) -------------------------------------
+    def runtime(self) -> RuntimeVenv:
+        """The runtime virtualenv of the target environments (built once, then reused)."""
+        return self._once(  # type: ignore[no-any-return]
+            "runtime",
+            lambda: ensure_runtime(
+                self.runtimes_dir,
+                self.config.airflow.version,
+                self.repo / self.config.airflow.requirements,
+            ),
+        )
+
+    def test_runtime(self) -> RuntimeVenv:
+        """The runtime plus pytest and the repository's test requirements."""
+        reqs = self.config.tests.requirements
+
+        def build() -> RuntimeVenv:
+            return ensure_test_runtime(self.runtime(), self.repo / reqs if reqs else None)
+
+        return self._once("test_runtime", build)  # type: ignore[no-any-return]
+
+    # -- dbt -------------------------------------------------------------------------------
+    def dbt_env(self) -> dict[str, str]:
+        """dbt's environment for validation: a throwaway warehouse in the scratch folder."""
+        if self.config.dbt is None:
+            return {}
+        values = {name: f"<{name}>" for name in ENV_PLACEHOLDERS}
+        values.update(
+            warehouse_path=str(self.scratch / "validation.duckdb"),
+            source_root=str(self.scratch / "sources"),
+            lake_root=str(self.scratch / "lake"),
+            scratch_root=str(self.scratch / "tmp"),
+            release_env="validation",
+            release_id="validation",
+        )
+        return self.config.dbt.render_env(values)
+
+    def _parse(self, tree: Path, name: str) -> dict[str, Any]:
+        assert self.config.dbt is not None
+        scratch = self.scratch / f"dbt-{name}"
+        run_dbt(
+            ["parse"],
+            tree / self.config.dbt.project_dir,
+            tree / self.config.dbt.profiles_dir,
+            self.config.dbt.targets["local"],
+            self.dbt_env(),
+            scratch,
+        )
+        return json.loads((scratch / "target" / "manifest.json").read_text())  # type: ignore[no-any-return]
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The candidate's dbt manifest (``dbt parse``), or None without a dbt project.
+        Raises ``DbtError`` naming dbt's own error lines when the project does not parse."""
+        if self.config.dbt is None:
+            return None
+        return self._once("manifest", lambda: self._parse(self.repo, "candidate"))  # type: ignore[no-any-return]
+
+    def base_manifest(self) -> dict[str, Any] | None:
+        """The base's dbt manifest: given, or parsed from ``base_repo``; None without a base."""
+
+        def build() -> dict[str, Any] | None:
+            if self.base_manifest_json is not None:
+                return json.loads(self.base_manifest_json)  # type: ignore[no-any-return]
+            if self.base_repo is None or self.config.dbt is None:
+                return None
+            if not (self.base_repo / self.config.dbt.project_dir).is_dir():
+                return None
+            return self._parse(self.base_repo, "base")
+
+        return self._once("base_manifest", build)  # type: ignore[no-any-return]
+
+    # -- Airflow DAGs ----------------------------------------------------------------------
+    def dag_index(self) -> Any:
+        """Every DAG of the candidate as the target runtime parses it (``DagIndex``)."""
+        from release_assets.validation.dag_index import build_dag_index
+
+        return self._once("dag_index", lambda: build_dag_index(self))

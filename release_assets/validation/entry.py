@@ -1,0 +1,167 @@
+"""Building a validation run from a pipelines repository: the pull-request entry point (a
+working tree against a base ref, no Dagster and no Airflow) and the release's (an exported tag
+against the release live in prod). Both end in the same gates."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from release_assets.config import ReleaseConfig, load_release_config
+from release_assets.dbt_cli import modified_models
+from release_assets.runtimes.warehouse.base import Warehouse
+from release_assets.validation.context import SourceSchemas, ValidationContext
+from release_assets.validation.runner import ValidationReport, run_gates
+from release_assets.validation.selection import build_selection
+
+
+class ValidationInputError(ValueError):
+    """The repository or base ref cannot be validated (not a git repo, unknown ref...)."""
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    if done.returncode != 0:
+        raise ValidationInputError(f"git {' '.join(args)} in {repo}: {done.stderr.strip()}")
+    return done.stdout
+
+
+def branch_changes(repo: Path, base_ref: str) -> list[str]:
+    """Files the working tree changes against the merge base with ``base_ref`` (committed,
+    uncommitted and untracked), as a pull request would show them."""
+    base = _git(repo, "merge-base", base_ref, "HEAD").strip()
+    changed = set(_git(repo, "diff", "--name-only", "--no-renames", base).split())
+    changed |= set(_git(repo, "ls-files", "--others", "--exclude-standard").split())
+    return sorted(changed)
+
+
+def export_ref(repo: Path, ref: str, dest: Path) -> Path:
+    """The tree of ``ref`` (its merge base with HEAD) written to ``dest`` with git archive."""
+    base = _git(repo, "merge-base", ref, "HEAD").strip()
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", base],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, timeout=120, check=True)
+    return dest
+
+
+def dbt_modified(
+    ctx: ValidationContext, changed: list[str] | None, state_manifest: str | None
+) -> list[str] | None:
+    """dbt ``state:modified+`` against the base; [] when the change touches no dbt file or
+    contract (no dbt run needed), None (= all) when there is no base manifest."""
+    config = ctx.config
+    if config.dbt is None or changed is None:
+        return None
+    folders = (config.dbt.project_dir.rstrip("/") + "/", config.contracts.dir.rstrip("/") + "/")
+    if not any(f.startswith(folders) for f in changed):
+        return []
+    if state_manifest is None:
+        return None
+    return modified_models(
+        ctx.repo / config.dbt.project_dir,
+        ctx.repo / config.dbt.profiles_dir,
+        config.dbt.targets["local"],
+        ctx.dbt_env(),
+        state_manifest,
+        ctx.scratch / "dbt-state",
+    )
+
+
+def warehouse_source_schemas(
+    warehouse: Warehouse, config: ReleaseConfig, repo: Path
+) -> Callable[[], SourceSchemas]:
+    """Reads the actual columns of every contracted source table from a warehouse."""
+    import yaml
+
+    def read() -> SourceSchemas:
+        tables = []
+        for path in sorted((repo / config.contracts.dir).glob("*.y*ml")):
+            data = yaml.safe_load(path.read_text()) or {}
+            if isinstance(data, dict) and data.get("table"):
+                tables.append(str(data["table"]))
+        present = set(warehouse.tables())
+        return {t: dict(warehouse.columns(t)) for t in tables if t in present}
+
+    return read
+
+
+def validate_tree(
+    repo: Path,
+    *,
+    changed: list[str] | None,
+    base_repo: Path | None,
+    base_manifest_json: str | None,
+    dbt_models: list[str] | None,
+    scratch: Path,
+    runtimes_dir: Path,
+    cache_dir: Path,
+    source_schemas: Callable[[], SourceSchemas] | None = None,
+    workers: int = 2,
+    gates: list[str] | None = None,
+) -> ValidationReport:
+    """Validate the tree at ``repo``; ``changed`` None means a full validation."""
+    config = load_release_config(repo)
+    scratch.mkdir(parents=True, exist_ok=True)
+    seed = build_selection(repo, config, changed, [])
+    ctx = ValidationContext(
+        repo=repo,
+        config=config,
+        selection=seed,
+        scratch=scratch,
+        runtimes_dir=runtimes_dir,
+        cache_dir=cache_dir,
+        base_repo=base_repo,
+        base_manifest_json=base_manifest_json,
+        source_schemas=source_schemas,
+    )
+    if changed is not None and dbt_models is None:
+        state = base_manifest_json
+        if state is None and base_repo is not None and config.dbt is not None:
+            folders = (config.dbt.project_dir.rstrip("/") + "/", config.contracts.dir + "/")
+            if any(f.startswith(folders) for f in changed):
+                base = ctx.base_manifest()
+                state = json.dumps(base) if base is not None else None
+        dbt_models = dbt_modified(ctx, changed, state)
+    ctx.selection = build_selection(repo, config, changed, dbt_models)
+    return run_gates(ctx, gates, workers)
+
+
+def validate_branch(
+    repo: Path,
+    base_ref: str | None,
+    *,
+    full: bool,
+    scratch: Path,
+    runtimes_dir: Path,
+    cache_dir: Path,
+    workers: int = 2,
+    source_schemas: Callable[[], SourceSchemas] | None = None,
+) -> ValidationReport:
+    """The pull-request entry point: the working tree of ``repo`` against ``base_ref``."""
+    base_repo = None
+    changed = None
+    if base_ref is not None:
+        base_repo = export_ref(repo, base_ref, scratch / "base")
+        if not full:
+            changed = branch_changes(repo, base_ref)
+    return validate_tree(
+        repo,
+        changed=changed,
+        base_repo=base_repo,
+        base_manifest_json=None,
+        dbt_models=None,
+        scratch=scratch,
+        runtimes_dir=runtimes_dir,
+        cache_dir=cache_dir,
+        source_schemas=source_schemas,
+        workers=workers,
+    )

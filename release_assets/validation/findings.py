@@ -1,0 +1,73 @@
+"""What a gate reports: findings that name the file, line and object at fault, and what to do."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["passed", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem. ``obj`` names the object at fault with its kind, e.g. ``dag:ingest_orders``,
+    ``task:ingest_orders.load``, ``model:fct_orders``, ``column:fct_orders.amount``,
+    ``package:pandas``, ``resource:aws_s3_bucket.landing``, ``contract:orders``."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    obj: str | None = None
+    fix: str | None = None
+    rule: str | None = None
+    severity: Literal["error", "warning"] = "error"
+
+    @property
+    def where(self) -> str:
+        if self.file is None:
+            return self.obj or "-"
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class GateResult:
+    """The outcome of one gate. A gate fails when it has at least one error finding."""
+
+    gate: str
+    findings: list[Finding] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    skipped_reason: str | None = None
+    duration_s: float = 0.0
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def status(self) -> Status:
+        if self.skipped_reason is not None:
+            return "skipped"
+        return "failed" if self.errors else "passed"
+
+    @property
+    def passed(self) -> bool:
+        return self.status != "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "gate": self.gate,
+            "status": self.status,
+            "duration_s": round(self.duration_s, 2),
+            "checked": self.checked,
+            "notes": self.notes,
+            "skipped_reason": self.skipped_reason,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+class GateCrashed(RuntimeError):
+    """A gate could not run at all (a tool is missing, a subprocess timed out)."""

@@ -1,0 +1,1 @@
+"""One module per validation gate; each exposes ``run(ctx) -> GateResult``."""
