@@ -17,7 +17,18 @@ from typing import Any
 from release_assets.config import ReleaseConfig
 
 _DAG_MARK = re.compile(r"\bDAG\s*\(|@dag\b|\bfrom airflow\.decorators import .*\bdag\b")
-_SKIP_DIRS = {".git", "__pycache__", ".pytest_cache", "target", "logs", "dbt_packages", ".venv"}
+_SKIP_DIRS = {
+    ".git",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    ".terraform",
+    "target",
+    "logs",
+    "dbt_packages",
+    ".venv",
+}
 
 
 def repo_files(repo: Path) -> list[str]:
