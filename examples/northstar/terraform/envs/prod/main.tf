@@ -42,6 +42,7 @@ module "landing_bucket" {
 
   name_prefix           = "northstar-prod"
   bucket_name           = "northstar-prod-landing"
+  access_log_bucket     = "northstar-prod-s3-access-logs"
   reader_principal_arns = [data.aws_iam_role.mwaa_execution.arn]
   read_prefixes         = ["postgres/", "s3/", "kafka/"]
   expiration_days       = 400

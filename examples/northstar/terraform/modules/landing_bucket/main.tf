@@ -3,6 +3,8 @@
 
 data "aws_region" "current" {}
 
+data "aws_caller_identity" "current" {}
+
 locals {
   tags = merge(var.tags, { "northstar:component" = "landing-bucket" })
 
@@ -17,6 +19,21 @@ resource "aws_kms_key" "landing" {
   deletion_window_in_days = var.kms_deletion_window_days
   enable_key_rotation     = true
   tags                    = local.tags
+
+  # The account administers the key; S3 uses it on the bucket's behalf (the reader role is
+  # granted kms:Decrypt through S3 only, below).
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministersKey"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+    ]
+  })
 }
 
 resource "aws_kms_alias" "landing" {
@@ -29,6 +46,12 @@ resource "aws_kms_alias" "landing" {
 resource "aws_s3_bucket" "landing" {
   bucket = var.bucket_name
   tags   = local.tags
+}
+
+resource "aws_s3_bucket_logging" "landing" {
+  bucket        = aws_s3_bucket.landing.id
+  target_bucket = var.access_log_bucket
+  target_prefix = "${var.bucket_name}/"
 }
 
 resource "aws_s3_bucket_ownership_controls" "landing" {

@@ -18,6 +18,11 @@ variable "bucket_name" {
   }
 }
 
+variable "access_log_bucket" {
+  description = "Bucket that receives the landing bucket's S3 server access logs."
+  type        = string
+}
+
 variable "reader_principal_arns" {
   description = "IAM role ARNs allowed to assume the reader role (the Airflow/MWAA execution role)."
   type        = list(string)
