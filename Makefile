@@ -52,6 +52,7 @@ lint: setup
 
 bench: runtime
 	$(BIN)/python benchmarks/local_up.py
+	$(BIN)/python benchmarks/validation_scale.py
 
 down:
 	@test -x $(BIN)/release-assets && $(BIN)/release-assets local down || true

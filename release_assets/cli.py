@@ -137,7 +137,7 @@ def demo_prepare() -> None:
 
 @demo.command("drive")
 def demo_drive() -> None:
-    """Tag v1, v2, v3 in turn and follow their releases (needs `dagster dev` running)."""
+    """Tag v1 to v4 in turn and follow their releases (needs `dagster dev` running)."""
     from release_assets.demo import drive
 
     drive(settings(), click.echo)

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from release_assets.jobs import RELEASE_ASSETS, release_job
+from release_assets.jobs import RELEASE_ASSETS, RELEASE_CHECKS, release_job
 from release_assets.resources import build_resources
 from release_assets.rollback import rollback
 from release_assets.sensors import merged_tag_sensor
@@ -14,6 +14,7 @@ __all__ = ["RELEASE_ASSETS", "defs"]
 def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[*RELEASE_ASSETS, rollback],
+        asset_checks=RELEASE_CHECKS,
         jobs=[release_job],
         sensors=[merged_tag_sensor],
         resources=build_resources(),

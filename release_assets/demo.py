@@ -1,9 +1,10 @@
 """The README's demo: real local environments, a real git repository of the example pipelines,
-and three releases through the release graph: v1 and v2 go live, v3 is stopped by the
-regression check."""
+and four releases through the release graph: v1 and v2 go live, v3 is stopped by the
+regression check, v4 (a breaking change to a contracted model) by the dbt validation gate."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -83,6 +84,23 @@ def change_v3(repo: Path) -> None:
     mart.write_text(mart.read_text().rstrip() + "\nwhere orders.order_id % 3 <> 0\n")
 
 
+def change_v4(repo: Path) -> None:
+    """v3's sibling: v3's filter reverted, and ``is_revenue`` dropped from the contracted
+    ``fct_orders`` although ``fct_daily_revenue`` reads it: a breaking change."""
+    marts = repo / "dbt" / "models" / "marts"
+    git(repo, "checkout", "-q", "v2", "--", "dbt/models/marts/fct_orders.sql")
+    sql = marts / "fct_orders.sql"
+    sql.write_text(
+        sql.read_text().replace(
+            "    orders.order_status not in ('cancelled', 'returned') as is_revenue,\n", ""
+        )
+    )
+    yml = marts / "_marts.yml"
+    yml.write_text(
+        re.sub(r"      - name: is_revenue\n(?:        .*\n)*", "", yml.read_text(), count=1)
+    )
+
+
 def prepare(settings: Settings, say: Say) -> None:
     """Environments up, seeded with data, and the pipelines repository created."""
     say("starting the local environments (the first run builds the Airflow runtime)...")
@@ -116,16 +134,15 @@ def _is_live(settings: Settings, tag: str) -> Callable[[], bool]:
 
 
 def drive(settings: Settings, say: Say, timeout_s: float = RELEASE_TIMEOUT_S) -> None:
-    """Tag v1, v2 and v3 in turn and follow them; the sensor of the running Dagster releases
-    each tag. Returns when v3 has been stopped."""
-    import dagster as dg
-
+    """Tag v1 to v4 in turn and follow them; the sensor of the running Dagster releases
+    each tag. Returns when v3 and v4 have been stopped."""
     repo = Path(settings.git_repo)
     tags = set(git(repo, "tag").split())
     steps: list[tuple[str, Callable[[Path], None] | None, str]] = [
         ("v1", None, "First release of the northstar pipelines"),
         ("v2", change_v2, "Merge pull request #7 from dana/revenue-report-v2"),
         ("v3", change_v3, "Merge pull request #8 from dana/orders-filter"),
+        ("v4", change_v4, "Merge pull request #9 from dana/orders-slim"),
     ]
     for tag, change, message in steps:
         if tag not in tags:
@@ -135,16 +152,28 @@ def drive(settings: Settings, say: Say, timeout_s: float = RELEASE_TIMEOUT_S) ->
                 change(repo)
                 commit_and_tag(repo, message, tag)
             say(f"tagged {tag}; the merged_tag_sensor launches its release")
-        if tag == "v3":
-            break
+        if tag in ("v3", "v4"):
+            _wait_finished(tag, timeout_s)
+            say(f"{tag} was stopped before prod (live: {_live(settings)}): {STOPPED_BY[tag]}")
+            continue
         wait_until(_is_live(settings, tag), timeout_s, f"{tag} to be live in prod", 5)
         say(f"{tag} is live in prod")
+    say("roll back a live release: .venv/bin/release-assets rollback <release>")
+
+
+STOPPED_BY = {
+    "v3": "see regression_check (fct_orders lost a third of its rows) in the UI",
+    "v4": "see the dbt check of release_candidate (is_revenue dropped from fct_orders) in the UI",
+}
+
+
+def _wait_finished(tag: str, timeout_s: float) -> None:
+    import dagster as dg
+
     with dg.DagsterInstance.get() as instance:
 
         def finished() -> bool:
-            runs = instance.get_runs(dg.RunsFilter(tags={"release": "v3"}))
+            runs = instance.get_runs(dg.RunsFilter(tags={"release": tag}))
             return bool(runs) and all(r.is_finished for r in runs)
 
-        wait_until(finished, timeout_s, "the v3 release run to finish", 5)
-    say(f"v3 was stopped before prod (live: {_live(settings)}): see regression_check in the UI")
-    say("roll back a live release: .venv/bin/release-assets rollback <release>")
+        wait_until(finished, timeout_s, f"the {tag} release run to finish", 5)

@@ -10,6 +10,7 @@ from release_assets.release_artifact import release_artifact
 from release_assets.release_candidate import release_candidate
 from release_assets.staging_deployment import staging_deployment
 from release_assets.staging_integration_run import staging_integration_run
+from release_assets.validation_gates import validation_gates
 
 RELEASE_ASSETS = [
     release_candidate,
@@ -20,6 +21,9 @@ RELEASE_ASSETS = [
     regression_check,
     prod_swap,
 ]
+
+# Blocking checks on release_candidate: a failing gate stops the release before its artifact.
+RELEASE_CHECKS = [validation_gates]
 
 release_job = dg.define_asset_job(
     "release",

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import click
 
-from release_assets.config import ReleaseConfigError
+from release_assets.config import ReleaseConfigError, load_release_config
 from release_assets.settings import settings
 from release_assets.validation.entry import ValidationInputError, validate_branch
+from release_assets.validation.gates.contracts import source_reader
 from release_assets.validation.report import to_json, to_markdown
 from release_assets.validation.runner import GATES
 
@@ -48,6 +49,12 @@ from release_assets.validation.runner import GATES
     default=None,
     help="DAG parse cache (keep it between CI runs).",
 )
+@click.option(
+    "--sources-warehouse",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="A DuckDB file holding the staging sources: contracts are compared with its tables.",
+)
 @click.option("--workers", default=2, show_default=True, help="Gates run in parallel.")
 def validate(
     repo: Path,
@@ -56,11 +63,22 @@ def validate(
     markdown_out: Path | None,
     json_out: Path | None,
     cache_dir: Path | None,
+    sources_warehouse: Path | None,
     workers: int,
 ) -> None:
     """Run the validation gates on REPO's working tree; exit 1 if any gate fails."""
     s = settings()
     repo = repo.resolve()
+    try:
+        contracts_dir = load_release_config(repo).contracts.dir
+    except ReleaseConfigError as exc:
+        click.echo(f"cannot validate {repo}: {exc}", err=True)
+        sys.exit(2)
+    sources = (
+        source_reader(sources_warehouse.resolve(), repo, contracts_dir)
+        if sources_warehouse
+        else None
+    )
     with tempfile.TemporaryDirectory(prefix="ra-validate-") as tmp:
         try:
             report = validate_branch(
@@ -71,6 +89,7 @@ def validate(
                 runtimes_dir=s.runtimes_dir,
                 cache_dir=cache_dir or s.state_dir / "validation-cache",
                 workers=workers,
+                source_schemas=sources,
             )
         except (ReleaseConfigError, ValidationInputError) as exc:
             click.echo(f"cannot validate {repo}: {exc}", err=True)

@@ -2,8 +2,6 @@
 the release before its artifact is built and long before staging. One check per gate, all run
 by one op that shares the candidate's tree, its DAG index and its dbt manifest."""
 
-from __future__ import annotations
-
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path

@@ -13,8 +13,8 @@ import duckdb
 import pytest
 
 from release_assets.definitions import defs
-from release_assets.demo import PROD_INGESTION, change_v2, change_v3
-from release_assets.jobs import RELEASE_ASSETS
+from release_assets.demo import PROD_INGESTION, change_v2, change_v3, change_v4
+from release_assets.jobs import RELEASE_ASSETS, RELEASE_CHECKS
 from release_assets.local import stack
 from release_assets.local.layout import EnvironmentLayout
 from release_assets.local.seed import seed_environment
@@ -23,6 +23,7 @@ from release_assets.rollback import rollback
 from release_assets.runtimes.airflow.local import LocalAirflow
 from release_assets.sensors import merged_tag_sensor
 from release_assets.settings import Settings, load_settings
+from release_assets.validation.runner import GATES
 from tests.conftest import NORTHSTAR, SHARED_RUNTIMES
 from tests.release.conftest import (
     PipelinesGit,
@@ -81,6 +82,23 @@ def _served(settings: Settings, env: str) -> set[str | None]:
     return {d.release for d in target.list_dags() if "__canary_" not in d.dag_id}
 
 
+def _gate_results(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.asset_check_evaluation_data.check_name in GATES
+    }
+
+
+def _gate_metadata(result: dg.ExecuteInProcessResult, gate: str) -> dict[str, object]:
+    for e in result.all_events:
+        data = e.event_type_value == "ASSET_CHECK_EVALUATION" and e.asset_check_evaluation_data
+        if data and data.check_name == gate:
+            return {k: v.value for k, v in data.metadata.items()}
+    raise AssertionError(f"no evaluation of {gate}")
+
+
 def _wait_served(settings: Settings, env: str, release: str) -> None:
     from release_assets.runtimes.processes import wait_until
 
@@ -115,6 +133,8 @@ def test_v1_tag_sensor_run_reaches_prod(
     assert _scalar(prod, "select count(*) from raw__r_v1.orders") is not None
     swap = metadata_of(run, "prod_swap")
     assert swap["replaced_release"] == ""
+    # The first release is validated in full, every gate passing.
+    assert _gate_results(run) == {gate: True for gate in GATES}
     assert int(str(swap["tables_switched"])) >= 9
 
 
@@ -148,8 +168,9 @@ def test_v2_goes_live_and_rollback_restores_v1(
     change_v2(repo.path)
     repo.commit("Merge pull request #7 from dana/revenue-v2")
     repo.tag("v2")
-    result = materialize_release(instance, RELEASE_ASSETS, "v2")
+    result = materialize_release(instance, [*RELEASE_ASSETS, *RELEASE_CHECKS], "v2")
     assert result.success, [e.message for e in result.all_events if e.is_failure]
+    assert all(_gate_results(result).values())
     change = metadata_of(result, "release_candidate")["change_set"]
     assert isinstance(change, dict)
     assert change["dag_ids"] == ["dbt_build", "publish_revenue_report"]
@@ -222,7 +243,7 @@ def test_a_prod_swap_killed_midway_converges_on_rerun(
         assert conn.execute(releases).fetchall() == [("v2",)]
 
 
-def test_a_dag_that_fails_to_import_is_named_and_prod_is_untouched(
+def test_a_dag_that_fails_to_import_is_stopped_before_staging(
     live: tuple[Settings, PipelinesGit], instance: dg.DagsterInstance
 ) -> None:
     settings, repo = live
@@ -231,11 +252,36 @@ def test_a_dag_that_fails_to_import_is_named_and_prod_is_untouched(
     dag.write_text(dag.read_text() + "\nimport module_that_does_not_exist  # noqa\n")
     repo.commit("Break customers ingestion")
     repo.tag("v4")
-    result = materialize_release(instance, RELEASE_ASSETS, "v4")
+    result = materialize_release(instance, [*RELEASE_ASSETS, *RELEASE_CHECKS], "v4")
     assert not result.success
-    failure = result.failure_data_for_node("staging_deployment")
-    assert failure is not None
-    assert "dags/ingest_customers.py" in str(failure.error)
-    assert "module_that_does_not_exist" in str(failure.error)
+    assert _gate_results(result)["dag_integrity"] is False
+    findings = _gate_metadata(result, "dag_integrity")["findings"]
+    assert isinstance(findings, list)
+    (finding,) = [f for f in findings if f["file"] == "dags/ingest_customers.py"]
+    assert "module_that_does_not_exist" in finding["message"]
+    assert not result.asset_materializations_for_node("release_artifact")
+    assert not result.asset_materializations_for_node("staging_deployment")
     assert _served(settings, "prod") == {"v2"}
     assert LocalAirflow(EnvironmentLayout.of(settings, "prod")).live_release() == "v2"
+
+
+def test_a_breaking_change_to_a_contracted_model_is_stopped_before_staging(
+    live: tuple[Settings, PipelinesGit], instance: dg.DagsterInstance
+) -> None:
+    settings, repo = live
+    repo.git("checkout", "-q", "v2", "--", "dags")
+    change_v4(repo.path)
+    repo.commit("Merge pull request #9 from dana/orders-slim")
+    repo.tag("v5")
+    staging = LocalAirflow(EnvironmentLayout.of(settings, "staging")).live_release()
+    result = materialize_release(instance, [*RELEASE_ASSETS, *RELEASE_CHECKS], "v5")
+    assert not result.success
+    gates = _gate_results(result)
+    assert gates["dbt"] is False and gates["dag_integrity"] is not False
+    findings = _gate_metadata(result, "dbt")["findings"]
+    assert isinstance(findings, list)
+    (removed,) = [f for f in findings if f.get("obj") == "column:fct_orders.is_revenue"]
+    assert "fct_daily_revenue" in removed["fix"] or "fct_daily_revenue" in removed["message"]
+    assert not result.asset_materializations_for_node("staging_deployment")
+    assert LocalAirflow(EnvironmentLayout.of(settings, "staging")).live_release() == staging
+    assert _served(settings, "prod") == {"v2"}
