@@ -220,8 +220,30 @@ def test_upstream_drift_names_the_dropped_and_retyped_columns(
     assert "VARCHAR" in retyped.message and retyped.severity == "error"
     assert retyped.file == ORDERS and retyped.line == _line_of(northstar_copy, "{name: customer_id")
     assert found["column:raw.orders.coupon_code"].severity == "warning"
-    gone = found["contract:customers"]
-    assert gone.file == "contracts/customers.yaml" and "no table raw.customers" in gone.message
+    not_loaded = found["contract:customers"]
+    assert not_loaded.file == "contracts/customers.yaml"
+    assert "no table raw.customers yet" in not_loaded.message
+    assert not_loaded.severity == "warning"
+
+
+def test_sources_staging_has_not_loaded_yet_warn_without_failing(
+    northstar_copy: Path, make_context: MakeContext, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "staging.duckdb"  # a first release: staging has loaded nothing
+    duckdb.connect(str(warehouse)).close()
+    ctx = make_context(
+        northstar_copy, source_schemas=source_reader(warehouse, northstar_copy, "contracts")
+    )
+
+    result = run_gate("contracts", ctx)
+
+    assert result.status == "passed"
+    assert {f.obj for f in result.findings if f.severity == "warning"} == {
+        "contract:customers",
+        "contract:inventory_movements",
+        "contract:order_items",
+        "contract:orders",
+    }
 
 
 def test_an_unreadable_warehouse_fails_closed(
