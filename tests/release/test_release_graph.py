@@ -285,3 +285,23 @@ def test_a_breaking_change_to_a_contracted_model_is_stopped_before_staging(
     assert not result.asset_materializations_for_node("staging_deployment")
     assert LocalAirflow(EnvironmentLayout.of(settings, "staging")).live_release() == staging
     assert _served(settings, "prod") == {"v2"}
+
+
+def test_a_one_dag_release_canaries_against_the_live_models(
+    live: tuple[Settings, PipelinesGit], instance: dg.DagsterInstance
+) -> None:
+    settings, repo = live
+    repo.git("checkout", "-q", "v2", "--", "dags", "dbt")
+    dag = repo.path / "dags" / "publish_revenue_report.py"
+    dag.write_text(dag.read_text() + "\n# Reviewed with finance.\n")
+    repo.commit("Document the revenue report")
+    repo.tag("v6")
+    result = materialize_release(instance, RELEASE_ASSETS, "v6")
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    change = metadata_of(result, "release_candidate")["change_set"]
+    assert isinstance(change, dict) and change["dag_ids"] == ["publish_revenue_report"]
+    assert _served(settings, "prod") == {"v6"}
+    # No model changed: the canary read the live marts, and prod keeps pointing at them.
+    warehouse = EnvironmentLayout.of(settings, "prod").warehouse_path
+    pointer = "select source from _release_assets.pointers where table_name = 'marts.fct_orders'"
+    assert _scalar(warehouse, pointer) == "marts__r_v2.fct_orders"

@@ -33,7 +33,7 @@ with DAG(
 
     @task(outlets=[DAILY_REVENUE_EXPORT])
     def export_daily_revenue(**context: Any) -> str:
-        from northstar_common.canary import schema_suffix_from_context
+        from northstar_common.canary import release_input_schema, schema_suffix_from_context
         from northstar_common.commands import exports_dir
         from northstar_common.exports import export_daily_revenue as export
         from northstar_common.runtime import run_date
@@ -44,7 +44,8 @@ with DAG(
         suffix = schema_suffix_from_context(context)
         target_dir = exports_dir(settings, suffix)
         with connect(settings.warehouse_path, read_only=True) as con:
-            path, rows = export(con, target_dir, run_date(context), f"marts{suffix}")
+            marts = release_input_schema(con, "marts", suffix)
+            path, rows = export(con, target_dir, run_date(context), marts)
         log.info("published %s rows of daily revenue to %s", rows, path)
         return str(path)
 

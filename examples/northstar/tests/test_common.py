@@ -13,6 +13,7 @@ import pytest
 from northstar_common.canary import (
     InvalidSchemaSuffixError,
     parse_schema_suffix,
+    release_input_schema,
     schema_suffix_from_context,
     suffixed_path,
     suffixed_schema,
@@ -141,3 +142,14 @@ def test_run_date_prefers_the_data_date_of_a_triggered_run() -> None:
     dag_run = SimpleNamespace(conf={"data_date": "2026-11-02"})
     assert run_date({"ds": "2026-11-22", "dag_run": dag_run}) == date(2026, 11, 2)
     assert run_date({"ds": "2026-11-22", "dag_run": SimpleNamespace(conf={})}) == date(2026, 11, 22)
+
+
+def test_a_canary_reads_the_release_copy_of_a_model_only_when_it_rebuilt_it(
+    tmp_path: Path,
+) -> None:
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute("create schema marts")
+        assert release_input_schema(con, "marts", "__r_v3") == "marts"  # model not changed
+        assert release_input_schema(con, "marts", "") == "marts"  # not a canary
+        con.execute("create schema marts__r_v3")
+        assert release_input_schema(con, "marts", "__r_v3") == "marts__r_v3"

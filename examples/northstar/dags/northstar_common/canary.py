@@ -42,6 +42,19 @@ def suffixed_schema(base_schema: str, suffix: str) -> str:
     return f"{base_schema}{suffix}"
 
 
+def release_input_schema(con: Any, base_schema: str, suffix: str) -> str:
+    """The schema a canary reads a model from: the release's own copy when this canary run
+    rebuilt it (the release changed the model), else the live one -- which is what prod will
+    read after the swap, since only rebuilt models switch. ``con`` is a DuckDB connection."""
+    if not suffix:
+        return base_schema
+    candidate = suffixed_schema(base_schema, suffix)
+    row = con.execute(
+        "select count(*) from information_schema.schemata where schema_name = ?", [candidate]
+    ).fetchone()
+    return candidate if row and row[0] else base_schema
+
+
 def suffixed_path(base_path: Path, suffix: str) -> Path:
     """``/lake/inventory_positions`` -> ``/lake/inventory_positions__canary_v2``."""
     return base_path.with_name(f"{base_path.name}{suffix}") if suffix else base_path
