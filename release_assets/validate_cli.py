@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from release_assets.config import ReleaseConfigError, load_release_config
+from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
 from release_assets.settings import settings
 from release_assets.validation.entry import ValidationInputError, validate_branch
 from release_assets.validation.gates.contracts import source_reader
@@ -75,7 +76,7 @@ def validate(
         click.echo(f"cannot validate {repo}: {exc}", err=True)
         sys.exit(2)
     sources = (
-        source_reader(sources_warehouse.resolve(), repo, contracts_dir)
+        source_reader(DuckDBWarehouse("staging", sources_warehouse.resolve()), repo, contracts_dir)
         if sources_warehouse
         else None
     )

@@ -17,8 +17,9 @@ from release_assets.resources import (
     WarehouseResource,
 )
 from release_assets.settings import settings
-from release_assets.validation.entry import validate_tree, warehouse_source_schemas
+from release_assets.validation.entry import validate_tree
 from release_assets.validation.findings import GateResult
+from release_assets.validation.gates.contracts import source_reader
 from release_assets.validation.report import gate_markdown, to_markdown
 from release_assets.validation.runner import GATES
 
@@ -93,8 +94,8 @@ def validation_gates(
             scratch=Path(tmp) / "scratch",
             runtimes_dir=s.runtimes_dir,
             cache_dir=s.state_dir / "validation-cache",
-            source_schemas=warehouse_source_schemas(
-                warehouse_staging.warehouse(), load_release_config(tree), tree
+            source_schemas=source_reader(
+                warehouse_staging.warehouse(), tree, load_release_config(tree).contracts.dir
             ),
             workers=config.workers,
         )

@@ -9,9 +9,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from release_assets.config import ReleaseConfig, load_release_config
+from release_assets.config import load_release_config
 from release_assets.dbt_cli import modified_models
-from release_assets.runtimes.warehouse.base import Warehouse
 from release_assets.validation.context import SourceSchemas, ValidationContext
 from release_assets.validation.runner import ValidationReport, run_gates
 from release_assets.validation.selection import build_selection
@@ -74,24 +73,6 @@ def dbt_modified(
         state_manifest,
         ctx.scratch / "dbt-state",
     )
-
-
-def warehouse_source_schemas(
-    warehouse: Warehouse, config: ReleaseConfig, repo: Path
-) -> Callable[[], SourceSchemas]:
-    """Reads the actual columns of every contracted source table from a warehouse."""
-    import yaml
-
-    def read() -> SourceSchemas:
-        tables = []
-        for path in sorted((repo / config.contracts.dir).glob("*.y*ml")):
-            data = yaml.safe_load(path.read_text()) or {}
-            if isinstance(data, dict) and data.get("table"):
-                tables.append(str(data["table"]))
-        present = set(warehouse.tables())
-        return {t: dict(warehouse.columns(t)) for t in tables if t in present}
-
-    return read
 
 
 def validate_tree(

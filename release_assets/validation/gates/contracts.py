@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from release_assets.runtimes.warehouse.base import Warehouse
 from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
 from release_assets.validation.context import SourceSchemas, ValidationContext
 from release_assets.validation.contract_changes import contract_changes
@@ -20,28 +21,31 @@ SourceReader = Callable[[], SourceSchemas]
 NO_WAREHOUSE = "no staging warehouse reachable: contracts checked for validity and consumers only"
 
 
+def warehouse_source_schemas(warehouse: Warehouse, tables: list[str]) -> SourceSchemas:
+    """The actual column types of ``tables`` (``schema.name``) in a warehouse, through its
+    interface: ``{"raw.orders": {"order_id": "BIGINT", ...}}``. Tables it lacks are left out."""
+    present = {t.lower(): t for t in warehouse.tables()}
+    return {
+        table: dict(warehouse.columns(present[table.lower()]))
+        for table in tables
+        if table.lower() in present
+    }
+
+
 def duckdb_source_schemas(
     warehouse_path: Path, tables: list[str], lock_timeout_s: float = 30.0
-) -> dict[str, dict[str, str]]:
-    """The actual column types of ``tables`` (``schema.name``) in a DuckDB file, read-only:
-    ``{"raw.orders": {"order_id": "BIGINT", ...}}``. Tables the file lacks are left out."""
-    wanted = {t.lower(): t for t in tables}
-    rows = DuckDBWarehouse("staging", warehouse_path, lock_timeout_s).query(
-        "select table_schema, table_name, column_name, data_type "
-        "from information_schema.columns where table_catalog = current_database() "
-        "order by table_schema, table_name, ordinal_position"
+) -> SourceSchemas:
+    """``warehouse_source_schemas`` of a DuckDB file; a missing file is an error, not empty."""
+    if not warehouse_path.is_file():
+        raise FileNotFoundError(f"no DuckDB warehouse at {warehouse_path}")
+    return warehouse_source_schemas(
+        DuckDBWarehouse("staging", warehouse_path, lock_timeout_s), tables
     )
-    out: dict[str, dict[str, str]] = {}
-    for schema, table, column, data_type in rows:
-        key = wanted.get(f"{schema}.{table}".lower())
-        if key is not None:
-            out.setdefault(key, {})[str(column)] = str(data_type)
-    return out
 
 
-def source_reader(warehouse_path: Path, repo: Path, contracts_dir: str) -> SourceReader:
-    """A ``ValidationContext.source_schemas`` reading, from a DuckDB warehouse, the tables the
-    repository's contracts name."""
+def source_reader(warehouse: Warehouse, repo: Path, contracts_dir: str) -> SourceReader:
+    """A ``ValidationContext.source_schemas`` reading, from a warehouse, the tables the
+    repository's contracts name (the staging warehouse in a release, a given file on a PR)."""
 
     def read() -> SourceSchemas:
         tables = []
@@ -49,7 +53,7 @@ def source_reader(warehouse_path: Path, repo: Path, contracts_dir: str) -> Sourc
             contract, _ = check_contract(repo, path.relative_to(repo).as_posix())
             if contract is not None and contract.table:
                 tables.append(contract.table)
-        return duckdb_source_schemas(warehouse_path, tables)
+        return warehouse_source_schemas(warehouse, tables)
 
     return read
 

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 import yaml
 
+from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
 from release_assets.validation.findings import Finding, GateResult
 from release_assets.validation.gates.contracts import (
     NO_WAREHOUSE,
@@ -178,7 +179,7 @@ def test_sources_matching_the_contracts_pass(
 ) -> None:
     warehouse = tmp_path / "staging.duckdb"
     _warehouse(northstar_copy, warehouse)
-    reader = source_reader(warehouse, northstar_copy, "contracts")
+    reader = source_reader(DuckDBWarehouse("staging", warehouse), northstar_copy, "contracts")
     assert len(reader()) == 4
     ctx = make_context(northstar_copy, source_schemas=reader)
 
@@ -232,7 +233,10 @@ def test_sources_staging_has_not_loaded_yet_warn_without_failing(
     warehouse = tmp_path / "staging.duckdb"  # a first release: staging has loaded nothing
     duckdb.connect(str(warehouse)).close()
     ctx = make_context(
-        northstar_copy, source_schemas=source_reader(warehouse, northstar_copy, "contracts")
+        northstar_copy,
+        source_schemas=source_reader(
+            DuckDBWarehouse("staging", warehouse), northstar_copy, "contracts"
+        ),
     )
 
     result = run_gate("contracts", ctx)
@@ -334,7 +338,9 @@ def test_a_contract_column_the_source_lacks_yet_is_named_as_the_change(
         changed_files=[ORDERS],
         base_repo=base,
         dbt_modified=[],
-        source_schemas=source_reader(warehouse, northstar_copy, "contracts"),
+        source_schemas=source_reader(
+            DuckDBWarehouse("staging", warehouse), northstar_copy, "contracts"
+        ),
     )
 
     result = run_gate("contracts", ctx)
