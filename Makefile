@@ -53,6 +53,7 @@ lint: setup
 bench: runtime
 	$(BIN)/python benchmarks/local_up.py
 	$(BIN)/python benchmarks/validation_scale.py
+	$(BIN)/python benchmarks/release_latency.py --runs 3
 
 down:
 	@test -x $(BIN)/release-assets && $(BIN)/release-assets local down || true
