@@ -1,5 +1,5 @@
 """Code location entry point: `dagster dev -w workspace.yaml` loads the definitions here."""
 
-from release_assets.definitions import defs
+from release_assets.defs.definitions import defs
 
 __all__ = ["defs"]

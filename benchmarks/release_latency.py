@@ -20,19 +20,19 @@ from pathlib import Path
 
 import dagster as dg
 
-from release_assets.definitions import defs
-from release_assets.demo import (
+from release_assets.cli.demo import (
     PROD_INGESTION,
     commit_and_tag,
     create_repository,
     git,
     seed_sources,
 )
+from release_assets.defs.assets.rollback import rollback
+from release_assets.defs.definitions import defs
 from release_assets.local import stack
-from release_assets.local.layout import EnvironmentLayout
 from release_assets.local.seed import seed_environment
-from release_assets.rollback import rollback
 from release_assets.runtimes.airflow.local import LocalAirflow
+from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.runtimes.processes import wait_until
 from release_assets.settings import CHECKOUT_ROOT, load_settings
 

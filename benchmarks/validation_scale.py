@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale_repo import generate_scale_repo
 
 from release_assets.config import load_release_config
-from release_assets.local.runtime_venv import ensure_runtime, ensure_test_runtime
+from release_assets.runtimes.airflow.venv import ensure_runtime, ensure_test_runtime
 from release_assets.settings import settings
 from release_assets.validation.entry import validate_branch
 from release_assets.validation.runner import ValidationReport
-from release_assets.validation.tools import checkov_bin
+from release_assets.validation.scanners.tools import checkov_bin
 
 
 def _run(repo: Path, base: str | None, cache: Path, scratch: Path) -> ValidationReport:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from release_assets.config import load_release_config
-from release_assets.local.runtime_venv import RuntimeVenv, ensure_runtime
+from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_runtime
 from release_assets.settings import CHECKOUT_ROOT, Settings, load_settings
 
 NORTHSTAR = CHECKOUT_ROOT / "examples" / "northstar"

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from release_assets.changes import (
+from release_assets.config import load_release_config
+from release_assets.core.changes import (
     changed_dag_ids,
     classify,
     downstream_dags,
     topological_order,
 )
-from release_assets.config import load_release_config
-from release_assets.local.dag_import import DagSummary
+from release_assets.runtimes.airflow.dag_probe import DagSummary
 from tests.conftest import NORTHSTAR
 
 

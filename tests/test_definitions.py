@@ -1,6 +1,6 @@
 import dagster as dg
 
-from release_assets.definitions import defs
+from release_assets.defs.definitions import defs
 from release_assets.settings import settings
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import dagster as dg
 import yaml
 
+from release_assets.cli.validate import validate
 from release_assets.settings import CHECKOUT_ROOT
-from release_assets.validate_cli import validate
 
 
 def test_the_local_instance_config_loads_and_limits_prod_swaps(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from release_assets.config import Thresholds
-from release_assets.regression_metrics import compare, markdown, profile
+from release_assets.core.regression import compare, markdown, profile
 from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
 
 T = Thresholds(

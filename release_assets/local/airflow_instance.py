@@ -10,11 +10,11 @@ import os
 import subprocess
 from pathlib import Path
 
-from release_assets.local.layout import EnvironmentLayout
-from release_assets.local.runtime_venv import RuntimeVenv
 from release_assets.runtimes import processes
 from release_assets.runtimes.airflow.base import AirflowError
 from release_assets.runtimes.airflow.local import LocalAirflow
+from release_assets.runtimes.airflow.venv import RuntimeVenv
+from release_assets.runtimes.local_layout import EnvironmentLayout
 
 SERVICES = ("scheduler", "webserver")
 

@@ -12,8 +12,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from release_assets.local.layout import EnvironmentLayout
-from release_assets.local.runtime_venv import RuntimeVenv
+from release_assets.runtimes.airflow.venv import RuntimeVenv
+from release_assets.runtimes.local_layout import EnvironmentLayout
 
 
 class SeedError(RuntimeError):

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from release_assets.config import load_release_config
 from release_assets.local import airflow_instance
-from release_assets.local.layout import EnvironmentLayout
-from release_assets.local.runtime_venv import RuntimeVenv, ensure_runtime
 from release_assets.runtimes import processes
 from release_assets.runtimes.airflow.base import AirflowError
 from release_assets.runtimes.airflow.local import LocalAirflow
+from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_runtime
+from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
 from release_assets.settings import Settings
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from release_assets.config import ReleaseConfig
 from release_assets.config.release_config import ENV_PLACEHOLDERS
-from release_assets.dbt_cli import run_dbt
-from release_assets.local.runtime_venv import RuntimeVenv, ensure_runtime, ensure_test_runtime
+from release_assets.core.dbt_cli import run_dbt
+from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_runtime, ensure_test_runtime
 from release_assets.validation.selection import Selection
 
 # Actual column types of source tables, e.g. {"raw.orders": {"order_id": "BIGINT"}}.
@@ -142,6 +142,6 @@ class ValidationContext:
     # -- Airflow DAGs ----------------------------------------------------------------------
     def dag_index(self) -> Any:
         """Every DAG of the candidate as the target runtime parses it (``DagIndex``)."""
-        from release_assets.validation.dag_index import build_dag_index
+        from release_assets.validation.inputs.dag_index import build_dag_index
 
         return self._once("dag_index", lambda: build_dag_index(self))

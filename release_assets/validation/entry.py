@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from release_assets.config import load_release_config
-from release_assets.dbt_cli import modified_models
+from release_assets.core.dbt_cli import modified_models
 from release_assets.validation.context import SourceSchemas, ValidationContext
 from release_assets.validation.runner import ValidationReport, run_gates
 from release_assets.validation.selection import build_selection

@@ -14,10 +14,10 @@ import pytest
 
 from benchmarks.scale_repo import ScaleRepo, generate_scale_repo
 from release_assets.config import load_release_config
-from release_assets.dbt_cli import run_dbt
-from release_assets.local.dag_import import import_dags
-from release_assets.local.runtime_venv import RuntimeVenv
-from release_assets.validation.tools import bundled, checkov_bin
+from release_assets.core.dbt_cli import run_dbt
+from release_assets.runtimes.airflow.dag_probe import import_dags
+from release_assets.runtimes.airflow.venv import RuntimeVenv
+from release_assets.validation.scanners.tools import bundled, checkov_bin
 from tests.conftest import SHARED_RUNTIMES
 
 SMALL = {"dags": 12, "models": 10, "spark_jobs": 3, "terraform_modules": 2}

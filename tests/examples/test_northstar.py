@@ -11,9 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from release_assets.local.dag_import import import_dags
-from release_assets.local.runtime_venv import RuntimeVenv, ensure_test_runtime
 from release_assets.local.seed import run_dags_once
+from release_assets.runtimes.airflow.dag_probe import import_dags
+from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_test_runtime
 from tests.conftest import NORTHSTAR
 
 pytestmark = pytest.mark.slow

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from release_assets.local.runtime_venv import (
+from release_assets.runtimes.airflow.venv import (
     RuntimeBuildError,
     ensure_runtime,
     requirement_lines,

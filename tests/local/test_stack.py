@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from release_assets.bundle import assemble_bundle
 from release_assets.config import load_release_config
+from release_assets.core.bundle import assemble_bundle
 from release_assets.local import airflow_instance, stack
-from release_assets.local.layout import EnvironmentLayout
 from release_assets.runtimes import processes
 from release_assets.runtimes.airflow.base import AirflowUnreachable
 from release_assets.runtimes.airflow.local import LocalAirflow
+from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.settings import Settings
 from tests.conftest import NORTHSTAR
 

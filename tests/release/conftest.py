@@ -64,7 +64,7 @@ def materialize_release(
     instance: dg.DagsterInstance, assets: list[dg.AssetsDefinition], tag: str
 ) -> dg.ExecuteInProcessResult:
     """Materialize ``assets`` for release ``tag`` (adding the partition), never raising."""
-    from release_assets.definitions import defs
+    from release_assets.defs.definitions import defs
 
     instance.add_dynamic_partitions("releases", [tag])
     return dg.materialize(

@@ -7,9 +7,9 @@ import json
 import dagster as dg
 import pytest
 
-from release_assets.release_artifact import release_artifact
-from release_assets.release_candidate import release_candidate
-from release_assets.release_meta import DBT_MANIFEST, RELEASE_META
+from release_assets.core.release_meta import DBT_MANIFEST, RELEASE_META
+from release_assets.defs.assets.release_artifact import release_artifact
+from release_assets.defs.assets.release_candidate import release_candidate
 from release_assets.runtimes.artifacts.local import LocalArtifactStore
 from release_assets.settings import Settings
 from tests.release.conftest import PipelinesGit, materialize_release, metadata_of

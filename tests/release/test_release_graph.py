@@ -12,16 +12,16 @@ import dagster as dg
 import duckdb
 import pytest
 
-from release_assets.definitions import defs
-from release_assets.demo import PROD_INGESTION, change_v2, change_v3, change_v4
-from release_assets.jobs import RELEASE_ASSETS, RELEASE_CHECKS
+from release_assets.cli.demo import PROD_INGESTION, change_v2, change_v3, change_v4
+from release_assets.defs.assets.prod_swap import prod_swap
+from release_assets.defs.assets.rollback import rollback
+from release_assets.defs.definitions import defs
+from release_assets.defs.jobs import RELEASE_ASSETS, RELEASE_CHECKS
+from release_assets.defs.sensors import merged_tag_sensor
 from release_assets.local import stack
-from release_assets.local.layout import EnvironmentLayout
 from release_assets.local.seed import seed_environment
-from release_assets.prod_swap import prod_swap
-from release_assets.rollback import rollback
 from release_assets.runtimes.airflow.local import LocalAirflow
-from release_assets.sensors import merged_tag_sensor
+from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.settings import Settings, load_settings
 from release_assets.validation.runner import GATES
 from tests.conftest import NORTHSTAR, SHARED_RUNTIMES

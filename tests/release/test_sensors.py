@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from release_assets.definitions import defs
-from release_assets.sensors import merged_tag_sensor
+from release_assets.defs.definitions import defs
+from release_assets.defs.sensors import merged_tag_sensor
 from release_assets.settings import Settings
 from tests.release.conftest import PipelinesGit
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from release_assets.local.layout import EnvironmentLayout
 from release_assets.runtimes.airflow.local import LOADER_NAME, LocalAirflow
+from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.settings import Settings
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from release_assets.local.dag_import import import_dags
-from release_assets.local.layout import EnvironmentLayout
-from release_assets.local.runtime_venv import RuntimeVenv
+from release_assets.runtimes.airflow.dag_probe import import_dags
 from release_assets.runtimes.airflow.local import LocalAirflow
+from release_assets.runtimes.airflow.venv import RuntimeVenv
+from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.settings import Settings
 
 pytestmark = pytest.mark.slow

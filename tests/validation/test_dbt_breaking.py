@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from release_assets.validation.dbt_breaking import (
+from release_assets.validation.inputs.dbt_breaking import (
     breaking_changes,
     consumers,
     grain,

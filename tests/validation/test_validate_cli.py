@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from release_assets.cli import main
+from release_assets.cli.main import main
 from tests.conftest import NORTHSTAR, SHARED_RUNTIMES
 
 pytestmark = pytest.mark.slow

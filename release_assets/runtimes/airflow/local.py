@@ -7,12 +7,13 @@ import re
 import shutil
 from pathlib import Path
 
-from release_assets.local.layout import EnvironmentLayout
 from release_assets.runtimes.airflow.base import AirflowApiError
+from release_assets.runtimes.airflow.in_airflow import RELEASE_LOADER
 from release_assets.runtimes.airflow.rest_client import AirflowRestClient
 from release_assets.runtimes.airflow.rest_target import RestAirflowTarget
+from release_assets.runtimes.local_layout import EnvironmentLayout
 
-LOADER_SOURCE = Path(__file__).with_name("release_loader.py")
+LOADER_SOURCE = RELEASE_LOADER
 LOADER_NAME = "release_loader.py"
 _RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 

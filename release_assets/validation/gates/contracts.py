@@ -11,10 +11,10 @@ from pathlib import Path
 from release_assets.runtimes.warehouse.base import Warehouse
 from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
 from release_assets.validation.context import SourceSchemas, ValidationContext
-from release_assets.validation.contract_changes import contract_changes
-from release_assets.validation.contract_schema import Contract, check_contract, duplicates
 from release_assets.validation.findings import Finding, GateResult
-from release_assets.validation.sql_types import normalize_type
+from release_assets.validation.inputs.contract_changes import contract_changes
+from release_assets.validation.inputs.contract_schema import Contract, check_contract, duplicates
+from release_assets.validation.inputs.sql_types import normalize_type
 
 GATE = "contracts"
 SourceReader = Callable[[], SourceSchemas]

@@ -6,10 +6,10 @@ within the parse-time limit; every DAG has an owner, retries, an explicit ``catc
 from __future__ import annotations
 
 from release_assets.validation.context import ValidationContext
-from release_assets.validation.dag_graph import cycles, dependency_edges
-from release_assets.validation.dag_index import DagIndex
-from release_assets.validation.dag_source import call_for, dag_calls, error_line
 from release_assets.validation.findings import Finding, GateResult
+from release_assets.validation.inputs.dag_graph import cycles, dependency_edges
+from release_assets.validation.inputs.dag_index import DagIndex
+from release_assets.validation.inputs.dag_source import call_for, dag_calls, error_line
 
 GATE = "dag_integrity"
 _DEFAULT_OWNERS = {"", "airflow", None}

@@ -11,11 +11,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from release_assets.dbt_cli import DbtError
+from release_assets.core.dbt_cli import DbtError
 from release_assets.validation.context import ValidationContext
-from release_assets.validation.dbt_breaking import BreakingChange, Consumers, consumers
-from release_assets.validation.dbt_breaking import breaking_changes as compare
-from release_assets.validation.dbt_runs import (
+from release_assets.validation.findings import Finding, GateCrashed, GateResult
+from release_assets.validation.inputs.dbt_breaking import BreakingChange, Consumers, consumers
+from release_assets.validation.inputs.dbt_breaking import breaking_changes as compare
+from release_assets.validation.inputs.dbt_runs import (
     DbtProject,
     error_finding,
     errors_of,
@@ -23,8 +24,7 @@ from release_assets.validation.dbt_runs import (
     mask,
     run_bounded,
 )
-from release_assets.validation.dbt_unit import run_unit_tests
-from release_assets.validation.findings import Finding, GateCrashed, GateResult
+from release_assets.validation.inputs.dbt_unit import run_unit_tests
 from release_assets.validation.selection import is_dag_file, repo_files
 
 GATE = "dbt"

@@ -12,12 +12,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from release_assets.local.runtime_venv import RuntimeBuildError
+from release_assets.runtimes.airflow.venv import RuntimeBuildError
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateCrashed, GateResult
-from release_assets.validation.pytest_report import failed_tests
-from release_assets.validation.redaction import mask_secrets
-from release_assets.validation.tools import bundled, run_tool
+from release_assets.validation.scanners.pytest_report import failed_tests
+from release_assets.validation.scanners.redaction import mask_secrets
+from release_assets.validation.scanners.tools import bundled, run_tool
 
 GATE = "python_quality"
 RUFF_TIMEOUT_S = 180

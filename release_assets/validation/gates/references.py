@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from release_assets.validation.context import ValidationContext
-from release_assets.validation.dag_index import DagIndex
-from release_assets.validation.dag_source import line_of
 from release_assets.validation.findings import Finding, GateResult
+from release_assets.validation.inputs.dag_index import DagIndex
+from release_assets.validation.inputs.dag_source import line_of
 
 GATE = "references"
 

@@ -13,7 +13,7 @@ from packaging.version import InvalidVersion, Version
 
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateResult
-from release_assets.validation.requirements_resolve import (
+from release_assets.validation.scanners.requirements_resolve import (
     RequirementLine,
     Resolution,
     read_requirements,

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from release_assets.validation.bandit_scan import fails, run_bandit
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateResult
-from release_assets.validation.secret_scan import (
+from release_assets.validation.scanners.bandit_scan import fails, run_bandit
+from release_assets.validation.scanners.secret_scan import (
     AllowlistError,
     is_text,
     is_tool_cache,

@@ -17,9 +17,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from release_assets.validation.context import ValidationContext
-from release_assets.validation.dbt_runs import DbtProject
 from release_assets.validation.findings import Finding, GateCrashed, GateResult
-from release_assets.validation.tools import bundled, run_tool
+from release_assets.validation.inputs.dbt_runs import DbtProject
+from release_assets.validation.scanners.tools import bundled, run_tool
 
 GATE = "sql_lint"
 TIMEOUT_S = 600.0

@@ -14,18 +14,18 @@ from pathlib import Path
 import hcl2
 from lark.exceptions import UnexpectedInput
 
-from release_assets.validation.checkov_scan import CheckovReport, run_checkov
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateResult
-from release_assets.validation.hcl_format import format_issues
-from release_assets.validation.redaction import mask_secrets
-from release_assets.validation.terraform_cli import (
+from release_assets.validation.inputs.hcl_format import format_issues
+from release_assets.validation.scanners.checkov_scan import CheckovReport, run_checkov
+from release_assets.validation.scanners.redaction import mask_secrets
+from release_assets.validation.scanners.terraform_cli import (
     fmt_difference,
     terraform_env,
     terraform_version,
     validate_module,
 )
-from release_assets.validation.tools import checkov_bin
+from release_assets.validation.scanners.tools import checkov_bin
 
 GATE = "terraform"
 NO_TERRAFORM = (

@@ -17,8 +17,8 @@ from release_assets.validation.gates.contracts import (
     duckdb_source_schemas,
     source_reader,
 )
+from release_assets.validation.inputs.sql_types import normalize_type
 from release_assets.validation.runner import run_gate
-from release_assets.validation.sql_types import normalize_type
 from tests.validation.conftest import MakeContext
 
 ORDERS = "contracts/orders.yaml"

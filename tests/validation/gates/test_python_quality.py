@@ -9,8 +9,8 @@ import pytest
 
 from release_assets.validation.findings import GateCrashed
 from release_assets.validation.gates import python_quality
-from release_assets.validation.redaction import mask_secrets
 from release_assets.validation.runner import run_gate
+from release_assets.validation.scanners.redaction import mask_secrets
 from tests.validation.conftest import MakeContext
 
 SLOPPY_DAG = '''"""An ad-hoc cleanup DAG."""

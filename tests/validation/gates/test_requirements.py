@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from release_assets.validation.gates.requirements import static_findings
-from release_assets.validation.requirements_resolve import read_requirements
 from release_assets.validation.runner import run_gate
+from release_assets.validation.scanners.requirements_resolve import read_requirements
 from tests.validation.conftest import MakeContext
 
 REQS = "requirements.txt"

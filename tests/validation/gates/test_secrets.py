@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from release_assets.validation.runner import run_gate
-from release_assets.validation.tools import bundled
+from release_assets.validation.scanners.tools import bundled
 from tests.validation.conftest import MakeContext
 
 LEAKY = "dags/northstar_common/leaky_settings.py"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from release_assets.validation.gates.terraform import NO_TERRAFORM, syntax_error
-from release_assets.validation.hcl_format import format_issues
+from release_assets.validation.inputs.hcl_format import format_issues
 from release_assets.validation.runner import run_gate
 from tests.validation.conftest import MakeContext
 

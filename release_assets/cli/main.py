@@ -1,0 +1,178 @@
+"""The `release-assets` command line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from release_assets.cli.validate import validate
+from release_assets.config import ReleaseConfigError, load_release_config
+from release_assets.core.bundle import assemble_bundle
+from release_assets.local import stack
+from release_assets.runtimes.airflow.local import LocalAirflow
+from release_assets.runtimes.local_layout import EnvironmentLayout
+from release_assets.settings import CHECKOUT_ROOT, settings
+
+
+@click.group()
+def main() -> None:
+    """Release data-pipeline repositories through Dagster assets."""
+
+
+@main.group()
+def config() -> None:
+    """The pipelines repository's release.yaml."""
+
+
+@config.command("validate")
+@click.option("--repo", type=click.Path(path_type=Path), default=None, help="Repository root.")
+def config_validate(repo: Path | None) -> None:
+    """Validate <repo>/release.yaml; every problem is listed with its field."""
+    repo = repo or settings().pipelines_repo
+    try:
+        cfg = load_release_config(repo)
+    except ReleaseConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(f"{repo / 'release.yaml'}: valid (project {cfg.project})")
+
+
+@main.group()
+def local() -> None:
+    """The local staging and prod environments."""
+
+
+@local.command("runtime")
+def local_runtime() -> None:
+    """Build (or reuse) the Airflow runtime virtualenv and print its path."""
+    click.echo(stack.runtime_for(settings()).root)
+
+
+@local.command("up")
+def local_up() -> None:
+    """Start both environments (idempotent) and print their URLs and credentials."""
+    s = settings()
+    for target in stack.up(s):
+        layout = EnvironmentLayout.of(s, target.environment)
+        creds = layout.credentials()
+        click.echo(
+            f"{target.environment:8} Airflow {target.url}  user {creds.username}  "
+            f"password {creds.password}  warehouse {layout.warehouse_path}"
+        )
+    click.echo(f"artifacts {s.artifacts_dir}")
+
+
+@local.command("down")
+def local_down() -> None:
+    """Stop every process the environments started; state is kept."""
+    for env, stopped in stack.down(settings()).items():
+        click.echo(f"{env:8} stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+
+
+@local.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def local_status(as_json: bool) -> None:
+    """What is running and which release is live where."""
+    rows = stack.status(settings())
+    if as_json:
+        click.echo(json.dumps([{**r.__dict__, "warehouse": str(r.warehouse)} for r in rows]))
+        return
+    for r in rows:
+        procs = ", ".join(f"{k}={v or '-'}" for k, v in r.processes.items())
+        click.echo(
+            f"{r.name:8} {r.health:14} {r.url}  live={r.live_release or '-'}  {procs}  "
+            f"rss={r.memory_mb:.0f}MB"
+        )
+
+
+@local.command("deploy")
+@click.option("--env", "env_name", required=True, help="Environment (staging or prod).")
+@click.option("--release", "release_id", default="dev", show_default=True)
+@click.option("--repo", type=click.Path(path_type=Path), default=None)
+def local_deploy(env_name: str, release_id: str, repo: Path | None) -> None:
+    """Deploy a working tree's code to one environment as a release and make it live."""
+    s = settings()
+    repo = repo or s.pipelines_repo
+    cfg = load_release_config(repo)
+    target = LocalAirflow(EnvironmentLayout.of(s, env_name))
+    with tempfile.TemporaryDirectory() as tmp:
+        files = assemble_bundle(repo, cfg, Path(tmp))
+        target.publish(release_id, Path(tmp))
+    previous = target.activate(release_id)
+    click.echo(f"{env_name}: {release_id} live ({len(files)} files; replaced {previous or '-'})")
+
+
+@local.command("path")
+@click.argument("what", type=click.Choice(["state", "dagster_home", "artifacts"]))
+def local_path(what: str) -> None:
+    """Print a state path (for scripts)."""
+    s = settings()
+    path = {"state": s.state_dir, "dagster_home": s.dagster_home, "artifacts": s.artifacts_dir}
+    path[what].mkdir(parents=True, exist_ok=True)
+    if what == "dagster_home":
+        instance = s.dagster_home / "dagster.yaml"
+        template = CHECKOUT_ROOT / "deploy" / "local" / "dagster.yaml"
+        if not instance.exists() and template.exists():
+            shutil.copyfile(template, instance)
+    click.echo(path[what])
+
+
+@main.group()
+def demo() -> None:
+    """The demo release of the example repository (`make demo` runs both steps)."""
+
+
+@demo.command("prepare")
+def demo_prepare() -> None:
+    """Bring up and seed both environments and create the pipelines git repository."""
+    from release_assets.cli.demo import prepare
+
+    prepare(settings(), click.echo)
+
+
+@demo.command("drive")
+def demo_drive() -> None:
+    """Tag v1 to v4 in turn and follow their releases (needs `dagster dev` running)."""
+    from release_assets.cli.demo import drive
+
+    drive(settings(), click.echo)
+
+
+main.add_command(validate)
+
+
+@main.command("rollback")
+@click.argument("release")
+def rollback_command(release: str) -> None:
+    """Make the release that was live before RELEASE live again (RELEASE must be live)."""
+    import os
+    import time
+
+    import dagster as dg
+
+    from release_assets.defs.assets.rollback import rollback
+    from release_assets.defs.definitions import defs
+
+    os.environ.setdefault("DAGSTER_HOME", str(settings().dagster_home))
+    started = time.monotonic()
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize(
+            [rollback],
+            partition_key=release,
+            instance=instance,
+            resources=defs().resources,
+            raise_on_error=False,
+        )
+    if not result.success:
+        failure = result.failure_data_for_node("rollback")
+        error = failure.error if failure else None
+        click.echo(f"rollback refused or failed: {error.message if error else ''}", err=True)
+        sys.exit(1)
+    (mat,) = result.asset_materializations_for_node("rollback")
+    live = mat.metadata["live_release"].value
+    click.echo(f"{release} rolled back: {live} is live again ({time.monotonic() - started:.1f}s)")

@@ -1,0 +1,72 @@
+"""Running DAGs of a release in an environment, in dependency order, and reporting on them."""
+
+import re
+
+import dagster as dg
+
+from release_assets.runtimes.airflow.base import AirflowTarget, DagRunResult
+from release_assets.runtimes.airflow.dag_probe import DagSummary
+
+RUN_TIMEOUT_S = 900.0
+_DBT_SUMMARY = re.compile(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)")
+
+
+def dag_summaries(graph: dict[str, dict[str, list[str]]]) -> dict[str, DagSummary]:
+    return {
+        dag_id: DagSummary(dag_id, "", edges["consumes"], edges["produces"])
+        for dag_id, edges in graph.items()
+    }
+
+
+def run_in_order(
+    target: AirflowTarget,
+    dag_ids: list[str],
+    run_id: str,
+    conf: dict[str, object],
+    dag_id_of: dict[str, str] | None = None,
+) -> list[DagRunResult]:
+    """Trigger each DAG after the ones it depends on, stopping at the first failure."""
+    results = []
+    for dag_id in dag_ids:
+        actual = (dag_id_of or {}).get(dag_id, dag_id)
+        target.trigger(actual, run_id, conf)
+        result = target.wait_for_run(actual, run_id, RUN_TIMEOUT_S)
+        results.append(result)
+        if not result.succeeded:
+            break
+    return results
+
+
+def results_table(results: list[DagRunResult], url: str) -> str:
+    rows = "\n".join(
+        f"| [{r.dag_id}]({url}/dags/{r.dag_id}/grid?dag_run_id={r.run_id}) | `{r.run_id}` | "
+        f"{r.state} | {', '.join(r.failed_tasks) or '-'} |"
+        for r in results
+    )
+    return "| DAG | run | state | failed tasks |\n|---|---|---|---|\n" + rows
+
+
+def dbt_summary(target: AirflowTarget, results: list[DagRunResult]) -> dict[str, int]:
+    """dbt's own PASS/WARN/ERROR/SKIP counts, read from the task logs of the runs."""
+    for result in results:
+        for log in target.task_logs(result.dag_id, result.run_id).values():
+            found = _DBT_SUMMARY.findall(log)
+            if found:
+                passed, warned, errors, skipped = (int(n) for n in found[-1])
+                return {"pass": passed, "warn": warned, "error": errors, "skip": skipped}
+    return {}
+
+
+def fail_on_failed_run(results: list[DagRunResult], table: str, where: str) -> None:
+    """Raise a Failure naming the failed DAG, its failed tasks and a log excerpt."""
+    failed = [r for r in results if not r.succeeded]
+    if failed:
+        bad = failed[0]
+        raise dg.Failure(
+            f"{where}: {bad.dag_id} run {bad.run_id} {bad.state}; failed tasks: "
+            f"{', '.join(bad.failed_tasks) or '-'}",
+            metadata={
+                "runs": dg.MetadataValue.md(table),
+                "log_excerpt": dg.MetadataValue.text(bad.log_excerpt),
+            },
+        )

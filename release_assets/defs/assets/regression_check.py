@@ -1,0 +1,80 @@
+"""`regression_check`: the canary's tables against the live ones; a blocking check on the result
+stops `prod_swap` when any metric regresses."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from release_assets.config.release_config import parse_release_config
+from release_assets.core.changes import ChangeSet
+from release_assets.core.regression import Verdict, compare, markdown, profile
+from release_assets.core.release_meta import recorded
+from release_assets.core.release_schemas import dbt_relations, release_sources
+from release_assets.defs.assets.canary_publish import canary_publish
+from release_assets.defs.partitions import releases
+from release_assets.defs.resources import ArtifactStoreResource, WarehouseResource
+
+CHECK = "no_regression"
+
+
+@dg.asset(
+    partitions_def=releases,
+    deps=[canary_publish],
+    group_name="release",
+    kinds={"duckdb"},
+    check_specs=[dg.AssetCheckSpec(CHECK, asset="regression_check", blocking=True)],
+)
+def regression_check(
+    context: dg.AssetExecutionContext,
+    artifact_store: ArtifactStoreResource,
+    warehouse_prod: WarehouseResource,
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    tag = context.partition_key
+    store = artifact_store.store()
+    config = parse_release_config(
+        store.read_file(tag, "release.yaml").decode(), Path(f"{tag}/release.yaml")
+    )
+    change = ChangeSet.from_dict(recorded(context, "release_candidate", tag)["change_set"])
+    sources = release_sources(dbt_relations(store, tag), tag)
+    models = set(change.dbt_models)
+    affected = [
+        t
+        for t in config.critical_tables
+        if t.table in sources and ("*" in models or t.table.split(".", 1)[1] in models)
+    ]
+    warehouse = warehouse_prod.warehouse()
+    existing = set(warehouse.tables())
+    verdicts: list[Verdict] = []
+    for entry in affected:
+        canary = profile(warehouse, sources[entry.table], entry.keys)
+        if canary is None:
+            verdicts.append(Verdict(entry.table, "canary table", "-", "missing", "exists", False))
+            continue
+        live = profile(warehouse, entry.table, entry.keys) if entry.table in existing else None
+        verdicts.extend(compare(entry.table, live, canary, config.thresholds_for(entry.table)))
+    failed = [v for v in verdicts if not v.ok]
+    table = markdown(verdicts) if verdicts else "no critical table is affected by this release"
+    summary = (
+        f"{len(failed)} regression(s): "
+        + "; ".join(
+            f"{v.table} {v.metric}: {v.value} (live {v.baseline}, {v.threshold})" for v in failed
+        )
+        if failed
+        else f"{len(affected)} table(s) compared, no regression"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "tables_compared": len(affected),
+            "regressions": len(failed),
+            "verdicts": dg.MetadataValue.md(table),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=CHECK,
+                passed=not failed,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=summary,
+                metadata={"verdicts": dg.MetadataValue.md(table)},
+            )
+        ],
+    )

@@ -1,0 +1,104 @@
+"""The validation gates as blocking asset checks on `release_candidate`: a failing gate stops
+the release before its artifact is built and long before staging. One check per gate, all run
+by one op that shares the candidate's tree, its DAG index and its dbt manifest."""
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+
+from release_assets.config import load_release_config
+from release_assets.core.release_meta import DBT_MANIFEST, recorded
+from release_assets.defs.assets.release_candidate import release_candidate
+from release_assets.defs.resources import (
+    ArtifactStoreResource,
+    PipelinesRepoResource,
+    WarehouseResource,
+)
+from release_assets.settings import settings
+from release_assets.validation.entry import validate_tree
+from release_assets.validation.findings import GateResult
+from release_assets.validation.gates.contracts import source_reader
+from release_assets.validation.report import gate_markdown, to_markdown
+from release_assets.validation.runner import GATES
+
+SPECS = [
+    dg.AssetCheckSpec(name, asset=release_candidate, blocking=True, description=what)
+    for name, what in GATES.items()
+]
+
+
+class GateRunConfig(dg.Config):
+    full: bool = False  # validate everything, not only what the change touches
+    workers: int = 2
+
+
+def _result(result: GateResult) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=result.gate,
+        asset_key=release_candidate.key,
+        passed=result.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "status": result.status,
+            "errors": len(result.errors),
+            "warnings": len(result.findings) - len(result.errors),
+            "checked": len(result.checked),
+            "seconds": round(result.duration_s, 2),
+            "report": dg.MetadataValue.md(gate_markdown(result)),
+            "findings": dg.MetadataValue.json([f.to_dict() for f in result.findings[:200]]),
+        },
+        description=(
+            f"{result.errors[0].where}: {result.errors[0].message}"[:500]
+            if result.errors
+            else (result.skipped_reason or f"{len(result.checked)} target(s) passed")
+        ),
+    )
+
+
+@dg.multi_asset_check(specs=SPECS, name="validation_gates")
+def validation_gates(
+    context: dg.AssetCheckExecutionContext,
+    config: GateRunConfig,
+    pipelines_repo: PipelinesRepoResource,
+    artifact_store: ArtifactStoreResource,
+    warehouse_staging: WarehouseResource,
+) -> Iterator[dg.AssetCheckResult]:
+    tag = context.run.tags.get("dagster/partition") or ""
+    if not tag:
+        raise dg.Failure("validation_gates runs for one release partition")
+    candidate = recorded(context, "release_candidate", tag)  # type: ignore[arg-type]
+    base = str(candidate.get("base_release") or "") or None
+    change = candidate["change_set"]
+    store = artifact_store.store()
+    repo = pipelines_repo.repo()
+    s = settings()
+    with tempfile.TemporaryDirectory(prefix="ra-validate-") as tmp:
+        tree = repo.export(str(candidate["commit"]), Path(tmp) / "tree")
+        base_repo = base_manifest = None
+        if base is not None and not config.full:
+            base_commit = str(candidate.get("base_commit") or "")
+            base_repo = repo.export(base_commit, Path(tmp) / "base") if base_commit else None
+            try:
+                base_manifest = store.read_file(base, DBT_MANIFEST).decode()
+            except FileNotFoundError:
+                base_manifest = None  # the base release has no dbt project
+        models = list(change.get("dbt_models") or [])
+        report = validate_tree(
+            tree,
+            changed=None if (config.full or base is None) else list(change["files"]),
+            base_repo=base_repo,
+            base_manifest_json=base_manifest,
+            dbt_models=None if "*" in models else models,
+            scratch=Path(tmp) / "scratch",
+            runtimes_dir=s.runtimes_dir,
+            cache_dir=s.state_dir / "validation-cache",
+            source_schemas=source_reader(
+                warehouse_staging.warehouse(), tree, load_release_config(tree).contracts.dir
+            ),
+            workers=config.workers,
+        )
+    context.log.info(to_markdown(report, title=f"validation of {tag}"))
+    for result in report.results:
+        yield _result(result)
