@@ -5,6 +5,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+# pytest-xdist workers of the slow layer; a test file stays on one worker (its module fixtures,
+# e.g. a pair of running Airflows, are started once).
+SLOW_WORKERS ?= 2
+SLOW_PYTEST := $(BIN)/pytest -m slow -q -n $(SLOW_WORKERS) --dist loadfile --durations=15
+FAST_PYTEST := $(BIN)/pytest -m "not slow" -q
+
+# $(call part,NAME): when CI_PARTS_LOG names a file (.ci/run sets it), record that part NAME of
+# the run starts now; .ci/run prints how long each part took.
+part = @if [ -n "$${CI_PARTS_LOG:-}" ]; then echo "$(1) $$EPOCHREALTIME" >> "$$CI_PARTS_LOG"; fi
+# Appended to a pytest command: "no tests ran" (exit 5) fails loudly, never passes.
+no_tests_fails = || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests (exit 5)" >&2; exit $$rc; }
 
 .PHONY: setup java runtime demo test test-fast test-slow lint bench clean down
 
@@ -19,35 +30,59 @@ $(STAMP): pyproject.toml
 
 ## java: Spark's JVM (present on most machines; installed from Debian's packages if not)
 java:
+	$(call part,setup)
 	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
 
-## runtime: the Airflow runtime virtualenv of the pipelines repository (cached by content)
+## runtime: the Airflow runtime virtualenv of the pipelines repository (cached by content), and
+## the virtualenvs the tests share (the runtime's test overlay, checkov), built here once so that
+## parallel test workers only ever read them
 runtime: setup java
 	$(BIN)/release-assets local runtime
+	@$(BIN)/python -c "$$PREBUILD"
+
+# The runtime's test overlay (python_quality gate, tests/examples) and checkov's tool virtualenv.
+define PREBUILD
+from release_assets.config import load_release_config
+from release_assets.local.stack import runtime_for
+from release_assets.runtimes.airflow.venv import ensure_test_runtime
+from release_assets.settings import settings
+from release_assets.validation.scanners.tools import checkov_bin
+
+s = settings()
+reqs = load_release_config(s.pipelines_repo).tests.requirements
+ensure_test_runtime(runtime_for(s), s.pipelines_repo / reqs if reqs else None)
+print(checkov_bin(s.runtimes_dir / "tools"))
+endef
+export PREBUILD
 
 ## demo: environments up and seeded, the Dagster UI, then releases v1, v2 (live) and v3 (stopped)
 demo: runtime
 	$(BIN)/release-assets demo prepare
 	@set -m; export DAGSTER_HOME=$$($(BIN)/release-assets local path dagster_home); \
-	  $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000 > .state/dagster-dev.log 2>&1 & dev=$$!; \
+	  $(BIN)/dg dev -w workspace.yaml -h 127.0.0.1 -p 3000 > .state/dagster-dev.log 2>&1 & dev=$$!; \
 	  trap 'kill -TERM -$$dev 2>/dev/null; wait $$dev' INT TERM EXIT; \
 	  echo "Dagster UI: http://127.0.0.1:3000 (log: .state/dagster-dev.log; Ctrl-C stops it)"; \
 	  $(BIN)/release-assets demo drive && wait $$dev
 
 ## test: lint, type-check, the fast layer, then the slow layer (real Airflow, dbt, Spark)
 test: lint runtime
-	$(BIN)/pytest -m "not slow" -q
-	$(BIN)/pytest -m slow -q
+	$(call part,fast)
+	$(FAST_PYTEST) $(no_tests_fails)
+	$(call part,slow)
+	$(SLOW_PYTEST) $(no_tests_fails)
 
 test-fast: setup
-	$(BIN)/pytest -m "not slow" -q
+	$(FAST_PYTEST) $(no_tests_fails)
 
 test-slow: runtime
-	$(BIN)/pytest -m slow -q
+	$(SLOW_PYTEST) $(no_tests_fails)
 
 lint: setup
+	$(call part,lint)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@if grep -q '^\[tool\.importlinter\]' pyproject.toml; then $(BIN)/lint-imports; fi
+	$(call part,mypy)
 	$(BIN)/mypy
 
 bench: runtime

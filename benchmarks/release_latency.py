@@ -29,10 +29,9 @@ from release_assets.cli.demo import (
 )
 from release_assets.defs.assets.rollback import rollback
 from release_assets.defs.definitions import defs
-from release_assets.local import stack
+from release_assets.local import environments, stack
 from release_assets.local.seed import seed_environment
 from release_assets.runtimes.airflow.local import LocalAirflow
-from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.runtimes.processes import wait_until
 from release_assets.settings import CHECKOUT_ROOT, load_settings
 
@@ -62,13 +61,13 @@ def main() -> None:
         try:
             stack.up(settings)
             for env in ("staging", "prod"):
-                seed_sources(settings, EnvironmentLayout.of(settings, env))
-            prod_layout = EnvironmentLayout.of(settings, "prod")
+                seed_sources(settings, environments.layout(settings, env))
+            prod_layout = environments.layout(settings, "prod")
             dags = settings.pipelines_repo / "dags"
             runtime = stack.runtime_for(settings)
             seed_environment(prod_layout, runtime, dags, PROD_INGESTION, settings.integration_date)
             create_repository(settings.pipelines_repo, repo)
-            prod = LocalAirflow(prod_layout)
+            prod = LocalAirflow.of_layout(prod_layout)
             with dg.instance_for_test() as instance:
                 git(repo, "tag", "-a", "v0", "-m", "warm-up release")
                 _release(instance, "v0")  # warm-up: the first release runs every DAG

@@ -1,16 +1,22 @@
 """The one place that reads the process environment.
 
-Everything configurable about where release_assets keeps its state and which environments
-exist is resolved here, once, so modules never read ``os.environ`` themselves.
+Where release_assets keeps its state, which deployment configuration file describes the
+environments, and the other ``RELEASE_ASSETS_*`` variables are resolved here, once per
+process (``settings()`` is cached; tests build their own with ``load_settings()``); no other
+module reads ``os.environ`` for configuration. Subprocesses inherit the environment through
+``inherited_environment()``.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 CHECKOUT_ROOT = Path(__file__).resolve().parents[1]
+LOCAL_DEPLOYMENT = Path(__file__).resolve().parent / "config" / "local_deployment.yaml"
 
 
 def _default_state_dir() -> Path:
@@ -21,40 +27,31 @@ def _default_state_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class EnvironmentSpec:
-    """A deploy target: one Airflow instance and one warehouse."""
-
-    name: str
-    airflow_port: int
-
-
-@dataclass(frozen=True)
 class Settings:
+    """Process-wide settings (all paths absolute).
+
+    - ``state_dir``: local state (environments, artifacts, records, caches), default
+      ``<checkout>/.state``;
+    - ``deployment_file``: the deployment configuration (environments and their runtimes),
+      default the embedded local file;
+    - ``pipelines_repo``: the pipelines repository the local runtime venv is built for;
+    - ``git_repo``: where releases are cut from (a path or git URL);
+    - ``runtimes_dir``: content-addressed Airflow runtime virtualenvs;
+    - ``startup_timeout_s``: bound on starting a local Airflow (seconds);
+    - ``integration_date``: the data day integration and canary runs process (``YYYY-MM-DD``);
+    - ``dagster_home``: the orchestrator's instance folder (``DAGSTER_HOME``, default
+      ``<state>/dagster``).
+    """
+
     state_dir: Path
+    deployment_file: Path
     pipelines_repo: Path
-    environments: tuple[EnvironmentSpec, ...]
     startup_timeout_s: float
     runtimes_dir: Path
     git_repo: str
     integration_date: str
 
-    def environment(self, name: str) -> EnvironmentSpec:
-        for env in self.environments:
-            if env.name == name:
-                return env
-        known = ", ".join(e.name for e in self.environments)
-        raise KeyError(f"unknown environment {name!r}; configured environments: {known}")
-
-    @property
-    def artifacts_dir(self) -> Path:
-        return self.state_dir / "artifacts"
-
-    @property
-    def dagster_home(self) -> Path:
-        return self.state_dir / "dagster"
-
-    def env_dir(self, name: str) -> Path:
-        return self.state_dir / "envs" / name
+    dagster_home: Path
 
 
 def _int_env(name: str, default: int) -> int:
@@ -68,13 +65,11 @@ def _int_env(name: str, default: int) -> int:
 
 
 def load_settings() -> Settings:
-    """Read settings from ``RELEASE_ASSETS_*`` environment variables, with local defaults."""
+    """Read ``RELEASE_ASSETS_*`` environment variables now, with local defaults; raises
+    ValueError naming a variable that is not a number where one is expected."""
     state = Path(os.environ.get("RELEASE_ASSETS_STATE_DIR") or _default_state_dir())
     repo = Path(os.environ.get("RELEASE_ASSETS_REPO") or CHECKOUT_ROOT / "examples" / "northstar")
-    envs = (
-        EnvironmentSpec("staging", _int_env("RELEASE_ASSETS_STAGING_AIRFLOW_PORT", 8081)),
-        EnvironmentSpec("prod", _int_env("RELEASE_ASSETS_PROD_AIRFLOW_PORT", 8082)),
-    )
+    deployment = Path(os.environ.get("RELEASE_ASSETS_DEPLOYMENT") or LOCAL_DEPLOYMENT)
     timeout = float(_int_env("RELEASE_ASSETS_STARTUP_TIMEOUT_S", 180))
     runtimes = Path(os.environ.get("RELEASE_ASSETS_RUNTIMES_DIR") or state / "runtimes")
     git_repo = os.environ.get("RELEASE_ASSETS_GIT_REPO") or str(state / "demo" / "northstar")
@@ -84,14 +79,35 @@ def load_settings() -> Settings:
         # start there); passed to DAG runs as conf ``data_date``.
         integration_date=os.environ.get("RELEASE_ASSETS_INTEGRATION_DATE", "2026-11-01"),
         state_dir=state.resolve(),
+        deployment_file=deployment.resolve(),
         runtimes_dir=runtimes.resolve(),
         pipelines_repo=repo.resolve(),
-        environments=envs,
         startup_timeout_s=timeout,
+        dagster_home=Path(os.environ.get("DAGSTER_HOME") or state / "dagster").resolve(),
     )
 
 
+@functools.cache
 def settings() -> Settings:
-    """The current settings (cheap: read from the environment at each call, so a change of
-    ``RELEASE_ASSETS_*`` variables takes effect without restarting)."""
+    """The settings of this process, resolved on first use and then kept (tests that change
+    ``RELEASE_ASSETS_*`` call ``settings.cache_clear()``)."""
     return load_settings()
+
+
+def inherited_environment(drop_prefixes: Iterable[str] = ()) -> dict[str, str]:
+    """A copy of this process's environment for a subprocess, without the variables whose
+    names start with any of ``drop_prefixes`` (e.g. ``("AIRFLOW", "VIRTUAL_ENV")``)."""
+    prefixes = tuple(drop_prefixes)
+    return {k: v for k, v in os.environ.items() if not (prefixes and k.startswith(prefixes))}
+
+
+def environment_value(name: str) -> str | None:
+    """One variable of this process's environment (for tools that pass a named variable on,
+    such as ``JAVA_HOME``); None when unset or empty."""
+    return os.environ.get(name) or None
+
+
+def selected_environment(names: Iterable[str]) -> dict[str, str]:
+    """The named variables of this process's environment that are set (e.g. the locale for a
+    tool run with an otherwise empty environment)."""
+    return {k: os.environ[k] for k in names if os.environ.get(k)}

@@ -9,7 +9,8 @@ import pytest
 
 from release_assets.config import load_release_config
 from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_runtime
-from release_assets.settings import CHECKOUT_ROOT, Settings, load_settings
+from release_assets.settings import CHECKOUT_ROOT, Settings, load_settings, settings
+from tests.deployments import write_local_deployment
 
 NORTHSTAR = CHECKOUT_ROOT / "examples" / "northstar"
 # Runtime venvs are content-addressed and expensive: tests share the checkout's cache.
@@ -22,9 +23,13 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("RELEASE_ASSETS_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("RELEASE_ASSETS_RUNTIMES_DIR", str(SHARED_RUNTIMES))
     monkeypatch.setenv("RELEASE_ASSETS_REPO", str(NORTHSTAR))
-    monkeypatch.setenv("RELEASE_ASSETS_STAGING_AIRFLOW_PORT", "18081")
-    monkeypatch.setenv("RELEASE_ASSETS_PROD_AIRFLOW_PORT", "18082")
+    deployment = write_local_deployment(
+        tmp_path / "deployment.yaml", {"staging": 18081, "prod": 18082}
+    )
+    monkeypatch.setenv("RELEASE_ASSETS_DEPLOYMENT", str(deployment))
+    settings.cache_clear()
     yield load_settings()
+    settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

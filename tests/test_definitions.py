@@ -1,17 +1,61 @@
+"""The code location loads, and binds one set of runtimes per configured environment."""
+
+from pathlib import Path
+
 import dagster as dg
+import pytest
 
-from release_assets.defs.definitions import defs
-from release_assets.settings import settings
+from release_assets.config.deployment import LOCAL_DEPLOYMENT, load_deployment
+from release_assets.defs.definitions import build_defs, defs
+from release_assets.runtimes.airflow.local import LocalAirflow
+from release_assets.runtimes.environment import Environment
+from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
+from release_assets.settings import Settings
+from tests.deployments import write_local_deployment
 
 
-def test_definitions_load_and_validate() -> None:
+def test_definitions_load_and_validate(isolated_settings: Settings) -> None:
     loaded = defs()
     dg.Definitions.validate_loadable(loaded)
-    assert loaded.resources is not None
-    expected = {"artifact_store"}
-    for env in settings().environments:
-        expected |= {f"airflow_{env.name}", f"warehouse_{env.name}"}
-    assert expected <= set(loaded.resources)
+    resources = loaded.resources or {}
+    assert {"artifact_store", "integration", "production", "env_staging", "env_prod"} <= set(
+        resources
+    )
+    assert resources["production"].name == "prod"
+    assert resources["integration"].name == "staging"
+
+
+def test_the_embedded_local_deployment_is_the_default(
+    isolated_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = build_defs(load_deployment(LOCAL_DEPLOYMENT), isolated_settings)
+    prod = (loaded.resources or {})["production"]
+    assert isinstance(prod.airflow, LocalAirflow)
+    assert prod.airflow.url == "http://127.0.0.1:8082"
+    assert (
+        Path(prod.warehouse.database) == isolated_settings.state_dir / "envs/prod/warehouse.duckdb"
+    )
+
+
+def test_a_third_environment_is_one_more_block(tmp_path: Path, isolated_settings: Settings) -> None:
+    path = write_local_deployment(
+        tmp_path / "three.yaml", {"dev": 18090, "staging": 18091, "prod": 18092}
+    )
+    loaded = build_defs(load_deployment(path), isolated_settings)
+    dg.Definitions.validate_loadable(loaded)
+    resources = loaded.resources or {}
+    envs = {k: v for k, v in resources.items() if k.startswith("env_")}
+    assert sorted(envs) == ["env_dev", "env_prod", "env_staging"]
+    for name, env in envs.items():
+        assert isinstance(env, Environment)
+        assert env.name == name.removeprefix("env_")
+        assert isinstance(env.airflow, LocalAirflow) and isinstance(env.warehouse, DuckDBWarehouse)
+    ports = {env.airflow.port for env in envs.values()}
+    assert ports == {18090, 18091, 18092}
+    assert resources["integration"].name == "staging"
+    assert resources["production"].name == "prod"
+    dev_home = Path(resources["env_dev"].airflow.home)
+    assert dev_home == isolated_settings.state_dir / "envs" / "dev"
 
 
 def test_workspace_entry_point_loads_the_same_definitions() -> None:

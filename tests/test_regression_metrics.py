@@ -15,7 +15,7 @@ T = Thresholds(
 
 
 def _wh(tmp_path: Path, canary_sql: str) -> DuckDBWarehouse:
-    wh = DuckDBWarehouse("prod", tmp_path / "wh.duckdb")
+    wh = DuckDBWarehouse.at("prod", tmp_path / "wh.duckdb")
     wh.execute(
         [
             "create schema marts",

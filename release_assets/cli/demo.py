@@ -12,10 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from release_assets.config import load_release_config
-from release_assets.local import stack
+from release_assets.local import environments, stack
 from release_assets.local.seed import seed_environment
 from release_assets.runtimes.airflow.dag_probe import import_dags
-from release_assets.runtimes.airflow.local import LocalAirflow
 from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.runtimes.processes import wait_until
 from release_assets.settings import Settings
@@ -105,7 +104,7 @@ def prepare(settings: Settings, say: Say) -> None:
     """Environments up, seeded with data, and the pipelines repository created."""
     say("starting the local environments (the first run builds the Airflow runtime)...")
     for target in stack.up(settings):
-        layout = EnvironmentLayout.of(settings, target.environment)
+        layout = environments.layout(settings, target.environment)
         creds = layout.credentials()
         login = f"user {creds.username}  password {creds.password}"
         say(f"  {layout.name:8} Airflow {layout.url}  {login}")
@@ -115,7 +114,7 @@ def prepare(settings: Settings, say: Say) -> None:
     dags = settings.pipelines_repo / config.airflow.dags_folder
     report = import_dags(runtime, dags)
     say(f"  {len(report.dag_ids)} DAGs import in the runtime; import errors: {len(report.errors)}")
-    prod = EnvironmentLayout.of(settings, "prod")
+    prod = environments.layout(settings, environments.deployment_of(settings).production)
     if not (
         prod.warehouse_path.exists() and prod.lake_root.joinpath("inventory_positions").exists()
     ):
@@ -126,7 +125,9 @@ def prepare(settings: Settings, say: Say) -> None:
 
 
 def _live(settings: Settings) -> str | None:
-    return LocalAirflow(EnvironmentLayout.of(settings, "prod")).live_release()
+    return environments.local_airflow(
+        settings, environments.deployment_of(settings).production
+    ).live_release()
 
 
 def _is_live(settings: Settings, tag: str) -> Callable[[], bool]:

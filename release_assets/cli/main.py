@@ -13,9 +13,7 @@ import click
 from release_assets.cli.validate import validate
 from release_assets.config import ReleaseConfigError, load_release_config
 from release_assets.core.bundle import assemble_bundle
-from release_assets.local import stack
-from release_assets.runtimes.airflow.local import LocalAirflow
-from release_assets.runtimes.local_layout import EnvironmentLayout
+from release_assets.local import environments, stack
 from release_assets.settings import CHECKOUT_ROOT, settings
 
 
@@ -58,13 +56,13 @@ def local_up() -> None:
     """Start both environments (idempotent) and print their URLs and credentials."""
     s = settings()
     for target in stack.up(s):
-        layout = EnvironmentLayout.of(s, target.environment)
+        layout = environments.layout(s, target.environment)
         creds = layout.credentials()
         click.echo(
             f"{target.environment:8} Airflow {target.url}  user {creds.username}  "
             f"password {creds.password}  warehouse {layout.warehouse_path}"
         )
-    click.echo(f"artifacts {s.artifacts_dir}")
+    click.echo(f"artifacts {environments.artifacts_dir(s)}")
 
 
 @local.command("down")
@@ -99,7 +97,7 @@ def local_deploy(env_name: str, release_id: str, repo: Path | None) -> None:
     s = settings()
     repo = repo or s.pipelines_repo
     cfg = load_release_config(repo)
-    target = LocalAirflow(EnvironmentLayout.of(s, env_name))
+    target = environments.local_airflow(s, env_name)
     with tempfile.TemporaryDirectory() as tmp:
         files = assemble_bundle(repo, cfg, Path(tmp))
         target.publish(release_id, Path(tmp))
@@ -112,7 +110,11 @@ def local_deploy(env_name: str, release_id: str, repo: Path | None) -> None:
 def local_path(what: str) -> None:
     """Print a state path (for scripts)."""
     s = settings()
-    path = {"state": s.state_dir, "dagster_home": s.dagster_home, "artifacts": s.artifacts_dir}
+    path = {
+        "state": s.state_dir,
+        "dagster_home": s.dagster_home,
+        "artifacts": environments.artifacts_dir(s),
+    }
     path[what].mkdir(parents=True, exist_ok=True)
     if what == "dagster_home":
         instance = s.dagster_home / "dagster.yaml"
@@ -150,7 +152,6 @@ main.add_command(validate)
 @click.argument("release")
 def rollback_command(release: str) -> None:
     """Make the release that was live before RELEASE live again (RELEASE must be live)."""
-    import os
     import time
 
     import dagster as dg
@@ -158,9 +159,10 @@ def rollback_command(release: str) -> None:
     from release_assets.defs.assets.rollback import rollback
     from release_assets.defs.definitions import defs
 
-    os.environ.setdefault("DAGSTER_HOME", str(settings().dagster_home))
+    home = settings().dagster_home
+    home.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
         result = dg.materialize(
             [rollback],
             partition_key=release,

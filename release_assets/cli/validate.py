@@ -76,7 +76,9 @@ def validate(
         click.echo(f"cannot validate {repo}: {exc}", err=True)
         sys.exit(2)
     sources = (
-        source_reader(DuckDBWarehouse("staging", sources_warehouse.resolve()), repo, contracts_dir)
+        source_reader(
+            DuckDBWarehouse.at("staging", sources_warehouse.resolve()), repo, contracts_dir
+        )
         if sources_warehouse
         else None
     )

@@ -11,22 +11,22 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from release_assets.config.config_file import (
+    ConfigFileError,
+    parse_yaml_mapping,
+    read_config_text,
+    validation_problems,
+)
 
 _IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _TABLE = r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$"
 RelPath = Annotated[str, Field(min_length=1)]
 
 
-class ReleaseConfigError(ValueError):
+class ReleaseConfigError(ConfigFileError):
     """``release.yaml`` is missing, unreadable or invalid; ``problems`` lists each fault."""
-
-    def __init__(self, path: Path, problems: list[str]) -> None:
-        self.path = path
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{path}: {len(problems)} problem(s):\n{lines}")
 
 
 class _Strict(BaseModel):
@@ -228,13 +228,6 @@ class ReleaseConfig(_Strict):
         return out
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def _semantic_problems(config: ReleaseConfig, repo: Path) -> list[str]:
     problems: list[str] = []
     root = repo.resolve()
@@ -263,21 +256,11 @@ def _semantic_problems(config: ReleaseConfig, repo: Path) -> list[str]:
 
 def parse_release_config(text: str, source: Path, repo: Path | None = None) -> ReleaseConfig:
     """Parse and validate release.yaml text; ``repo`` enables the path checks."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ReleaseConfigError(source, [f"not valid YAML: {exc}"]) from None
-    if not isinstance(raw, dict):
-        raise ReleaseConfigError(source, ["(top level): expected a mapping of fields"])
+    raw = parse_yaml_mapping(text, source, ReleaseConfigError)
     try:
         config = ReleaseConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = [
-            f"{_field_path(err['loc'])}: {err['msg']}"
-            + (f" (got {err['input']!r})" if err["type"] != "missing" else "")
-            for err in exc.errors(include_url=False)
-        ]
-        raise ReleaseConfigError(source, problems) from None
+        raise ReleaseConfigError(source, validation_problems(exc)) from None
     if repo is not None:
         problems = _semantic_problems(config, repo)
         if problems:
@@ -288,8 +271,4 @@ def parse_release_config(text: str, source: Path, repo: Path | None = None) -> R
 def load_release_config(repo: Path) -> ReleaseConfig:
     """Load ``<repo>/release.yaml`` and validate it against the repository."""
     path = repo / "release.yaml"
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ReleaseConfigError(path, [f"cannot read the file: {exc.strerror}"]) from None
-    return parse_release_config(text, path, repo)
+    return parse_release_config(read_config_text(path, ReleaseConfigError), path, repo)

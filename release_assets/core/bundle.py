@@ -6,10 +6,19 @@ finds its siblings relative to its own file works the same in the repository and
 
 from __future__ import annotations
 
+import json
 import shutil
+import tempfile
 from pathlib import Path, PurePosixPath
 
 from release_assets.config import ReleaseConfig
+from release_assets.config.release_config import ENV_PLACEHOLDERS
+from release_assets.core.dbt_cli import normalized_manifest, run_dbt
+
+RELEASE_META = "_release/release.json"
+"""Added to every bundle: release id, commit, project and Airflow version."""
+DBT_MANIFEST = "_release/dbt_manifest.json"
+"""Added to bundles with a dbt project: its parsed manifest, paths made bundle-relative."""
 
 # Build output and caches never belong in a bundle.
 EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", "target", "logs", "dbt_packages", ".venv"}
@@ -51,3 +60,40 @@ def assemble_bundle(repo: Path, config: ReleaseConfig, dest: Path) -> list[Path]
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repo / rel, target)
     return files
+
+
+def dbt_parse_env(config: ReleaseConfig) -> dict[str, str]:
+    """dbt's environment for parsing, with neutral placeholders: environment-specific values
+    are applied at deploy time and never baked into a bundle."""
+    if config.dbt is None:
+        return {}
+    return config.dbt.render_env({name: f"<{name}>" for name in ENV_PLACEHOLDERS})
+
+
+def build_bundle(
+    tree: Path, config: ReleaseConfig, dest: Path, release_id: str, commit: str
+) -> None:
+    """Copy the release's files from the exported ``tree`` into ``dest`` and add the
+    platform's own: ``RELEASE_META`` and, with a dbt project, ``DBT_MANIFEST`` (dbt parse;
+    raises ``DbtError`` naming the model when the project does not parse)."""
+    assemble_bundle(tree, config, dest)
+    meta = {
+        "release_id": release_id,
+        "commit": commit,
+        "project": config.project,
+        "airflow_version": config.airflow.version,
+    }
+    (dest / RELEASE_META).parent.mkdir(parents=True, exist_ok=True)
+    (dest / RELEASE_META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    if config.dbt is not None:
+        with tempfile.TemporaryDirectory(prefix="ra-dbt-parse-") as scratch:
+            run_dbt(
+                ["parse"],
+                dest / config.dbt.project_dir,
+                dest / config.dbt.profiles_dir,
+                config.dbt.targets["local"],
+                dbt_parse_env(config),
+                Path(scratch),
+            )
+            manifest = normalized_manifest(Path(scratch) / "target" / "manifest.json", dest)
+        (dest / DBT_MANIFEST).write_text(manifest)

@@ -1,17 +1,42 @@
-"""The change set of a release: what it changes against the release live in prod.
+"""What a change touches: the one change classifier.
 
-Pure functions over file lists, DAG summaries and dbt output, so each rule is testable alone.
+The release (``release_candidate``, whose ``ChangeSet`` picks the DAGs the staging integration
+run and the canary trigger) and validation (``validation.selection``, which picks what the gates
+check) both call ``classify_change``, so the DAGs validated and the DAGs run are the same.
+
+The rules, in order:
+
+1. DAGs defined in changed DAG files.
+2. Every DAG when shared code changed (a ``.py`` in the DAGs folder that is not a DAG file, or a
+   removed one that remaining code still names), when the runtime requirements changed (every
+   DAG runs on them), or when there is no base release.
+3. DAGs whose file reads a changed dbt model or the table of a changed contract (the name as
+   a word), or runs changed dbt or Spark code: names the dbt project's folder or an affected
+   Spark job's entrypoint file in a string literal (``"dbt"``, ``'inventory_positions.py'``,
+   ``"spark/jobs/inventory_positions.py"``, ``f"{root}/dbt"``), in any quote style.
+4. Every DAG downstream of those through Datasets (``downstream_dag_ids``).
+
+Spark jobs are affected when a file of their entrypoint's folder changed, or when their
+entrypoint names a changed contract's table; Terraform modules when one of their files changed;
+contracts when their file changed. Pure functions over the candidate's tree (a folder, or a
+``{path: text}`` mapping), the changed paths, the DAG summaries and dbt's modified models.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
-from pathlib import PurePosixPath
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from release_assets.config import ReleaseConfig
-from release_assets.runtimes.airflow.dag_probe import DagSummary
+from release_assets.runtimes.airflow.dag_probe import DagSummary, find_dag_files, tree_files
+
+_DAG_MARK = re.compile(r"\bDAG\s*\(|@dag\b|\bfrom airflow\.decorators import .*\bdag\b")
+
+Tree = Path | Mapping[str, str]
+"""A candidate's tree: its root folder, or every file's repository-relative path -> text."""
 
 
 @dataclass(frozen=True)
@@ -39,29 +64,123 @@ class ChangeSet:
         return cls(**data)
 
 
+@dataclass(frozen=True)
+class ChangeImpact:
+    """Everything ``classify_change`` found; ``change`` is what the release records.
+
+    - ``everything``: there is no base (every target counts as changed).
+    - ``changed``/``removed``: the changed paths present in / absent from the tree.
+    - ``all_dag_files``: every DAG file of the tree (repository-relative).
+    - ``dag_files``: the DAG files the change touches (rules 1-3, including files that define
+      no DAG because they fail to import); ``downstream_dag_files``: the files of the DAGs
+      only reached through Datasets (rule 4).
+    - ``dbt_touched``: a file of the dbt project changed; ``dbt_models``: the changed models
+      with ``*`` (all) expanded to every model of the tree; ``contract_tables``: the tables
+      (``raw.orders`` and bare ``orders``) the changed contracts describe.
+    - ``reasons``: why each target was selected: DAG file and Spark entrypoint paths, and
+      ``dag:<dag_id>`` for downstream DAGs.
+    """
+
+    change: ChangeSet
+    everything: bool
+    changed: list[str]
+    removed: list[str]
+    all_dag_files: list[str]
+    dag_files: list[str]
+    downstream_dag_files: list[str]
+    dbt_touched: bool
+    dbt_models: list[str]
+    contract_tables: list[str]
+    reasons: dict[str, str]
+
+
+# -- the tree --------------------------------------------------------------------------------
+def repo_files(repo: Path) -> list[str]:
+    """Every file of the tree at ``repo`` (build output and caches left out), as sorted
+    repository-relative POSIX paths."""
+    return tree_files(repo)
+
+
 def _under(path: str, folder: str) -> bool:
-    return PurePosixPath(path).is_relative_to(PurePosixPath(folder))
+    return PurePosixPath(path).is_relative_to(PurePosixPath(folder.rstrip("/")))
 
 
-def changed_dag_ids(
-    dag_files: Iterable[str], dags: Mapping[str, DagSummary], dags_folder: str
-) -> list[str]:
-    """DAGs defined in changed files; a changed shared module (not a DAG file) changes all."""
-    by_file: dict[str, set[str]] = {}
-    for summary in dags.values():
-        rel = summary.fileloc.split(f"/{dags_folder}/", 1)[-1]
-        by_file.setdefault(f"{dags_folder}/{rel}", set()).add(summary.dag_id)
-    ids: set[str] = set()
-    for path in dag_files:
-        if path in by_file:
-            ids |= by_file[path]
-        elif path.endswith(".py"):
-            return sorted(dags)  # shared code: every DAG may import it
-    return sorted(ids)
+def is_dag_file(repo: Path, rel: str, dags_folder: str | None = None) -> bool:
+    """A file Airflow's DAG processor imports: a ``.py`` in ``dags_folder`` not ignored by an
+    ``.airflowignore`` whose text holds "airflow" and "dag" (Airflow's safe-mode rule).
+    Without ``dags_folder``, any ``.py`` with a ``DAG(...)`` or ``@dag`` call."""
+    if not rel.endswith(".py"):
+        return False
+    try:
+        text = (repo / rel).read_text(errors="replace")
+    except OSError:
+        return False
+    if dags_folder is None:
+        return bool(_DAG_MARK.search(text))
+    folder = dags_folder.rstrip("/")
+    if not _under(rel, folder):
+        return False
+    inner = PurePosixPath(rel).relative_to(folder).as_posix()
+    ignores = [
+        p.relative_to(repo / folder).as_posix() for p in (repo / folder).rglob(".airflowignore")
+    ]
+    root = repo / folder
+    return bool(find_dag_files([inner, *ignores], lambda r: _text_of(root / r)))
 
 
+def _text_of(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+class _TreeView:
+    """Listing and (cached) reading of a ``Tree``."""
+
+    def __init__(self, tree: Tree) -> None:
+        self.root = tree.absolute() if isinstance(tree, Path) else None
+        self._memory = None if isinstance(tree, Path) else dict(tree)
+        self.files = repo_files(tree) if isinstance(tree, Path) else sorted(tree)
+        self._present = set(self.files)
+        self._texts: dict[str, str] = {}
+
+    def has(self, rel: str) -> bool:
+        return rel in self._present
+
+    def text(self, rel: str) -> str:
+        if rel not in self._texts:
+            if self._memory is not None:
+                self._texts[rel] = self._memory.get(rel, "")
+            else:
+                assert self.root is not None
+                self._texts[rel] = _text_of(self.root / rel) if rel in self._present else ""
+        return self._texts[rel]
+
+    def dag_files(self, folder: str) -> list[str]:
+        inner = [
+            PurePosixPath(f).relative_to(folder).as_posix() for f in self.files if _under(f, folder)
+        ]
+        found = find_dag_files(inner, lambda r: self.text(f"{folder}/{r}"))
+        return [f"{folder}/{r}" for r in found]
+
+    def rel(self, fileloc: str, folder: str) -> str | None:
+        """The repository-relative path of a DAG's ``fileloc`` (None: unknown)."""
+        if not fileloc:
+            return None
+        if self.root is not None:
+            try:
+                return Path(fileloc).absolute().relative_to(self.root).as_posix()
+            except ValueError:
+                pass
+        marker = f"/{folder}/"
+        return f"{folder}/{fileloc.split(marker, 1)[1]}" if marker in fileloc else None
+
+
+# -- rules over DAG summaries ---------------------------------------------------------------------
 def downstream_dags(roots: Iterable[str], dags: Mapping[str, DagSummary]) -> list[str]:
-    """DAGs reached from ``roots`` through Datasets they produce and others consume."""
+    """DAGs reached from ``roots`` through Datasets they produce and others consume (the roots
+    left out), sorted."""
     consumers: dict[str, set[str]] = {}
     for summary in dags.values():
         for uri in summary.consumes:
@@ -102,18 +221,196 @@ def topological_order(dag_ids: Iterable[str], dags: Mapping[str, DagSummary]) ->
     return order
 
 
-def runner_dag_ids(
-    sources: Mapping[str, str], config: ReleaseConfig, dbt_changed: bool, spark_jobs: list[str]
-) -> list[str]:
-    """DAGs that run a changed dbt project or Spark job: their source names the dbt project
-    folder (``"dbt"``) or the job's entrypoint file as a string literal."""
-    needles = []
-    if dbt_changed and config.dbt is not None:
-        needles.append(f'"{PurePosixPath(config.dbt.project_dir).name}"')
+# -- text rules ---------------------------------------------------------------------------------
+def mentions(names: Iterable[str]) -> re.Pattern[str] | None:
+    """A pattern finding any of ``names`` as a whole word (None for no names)."""
+    unique = sorted(set(names), key=lambda n: (-len(n), n))
+    if not unique:
+        return None
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, unique)) + r")\b")
+
+
+def names_in_literal(names: Iterable[str]) -> re.Pattern[str] | None:
+    """A pattern finding a string literal (any quote style) whose text is one of ``names`` or a
+    path ending in one: ``"dbt"``, ``'jobs/x.py'``, ``f"{root}/dbt/"``. None for no names."""
+    unique = sorted(set(names), key=lambda n: (-len(n), n))
+    if not unique:
+        return None
+    alternatives = "|".join(map(re.escape, unique))
+    return re.compile(rf"""(["'])(?:[^"'\n]*/)?(?:{alternatives})/?\1""")
+
+
+def contract_tables(texts: Iterable[str]) -> list[str]:
+    """The warehouse tables (``raw.orders``) and bare names (``orders``) that contract YAML
+    texts describe in their ``table`` key; unreadable texts are skipped."""
+    import yaml
+
+    names: set[str] = set()
+    for text in texts:
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError:
+            continue
+        table = str(data.get("table") or "") if isinstance(data, dict) else ""
+        if table:
+            names.update({table, table.rsplit(".", 1)[-1]})
+    return sorted(names)
+
+
+# -- the classifier -------------------------------------------------------------------------------
+def classify_change(
+    tree: Tree,
+    config: ReleaseConfig,
+    files: list[str] | None,
+    dags: Mapping[str, DagSummary],
+    dbt_models: list[str] | None,
+    *,
+    base_release: str | None = None,
+) -> ChangeImpact:
+    """Classify a change of the candidate ``tree`` (see the module docstring for the rules).
+
+    - ``files``: the changed paths, repository-relative, including deleted ones and both
+      sides of a rename; None when there is no base (everything changed).
+    - ``dags``: every DAG of the candidate (``import_dags(...).dags``); a DAG is mapped to its
+      file through ``fileloc`` (absolute under ``tree``, or containing ``/<dags_folder>/``).
+    - ``dbt_models``: dbt's ``state:modified+`` against the base; None or a list holding
+      ``*`` means all models.
+    - ``base_release``: recorded in the change set only.
+
+    Raises nothing for odd input: unreadable files read as empty, unmapped DAGs are only
+    reached by the "every DAG" and Dataset rules.
+    """
+    view = _TreeView(tree)
+    folder = config.airflow.dags_folder.rstrip("/")
+    everything = files is None
+    all_changed = list(view.files) if files is None else list(dict.fromkeys(files))
+    changed = sorted(f for f in all_changed if view.has(f))
+    removed = sorted(f for f in all_changed if not view.has(f))
+
+    file_of: dict[str, str] = {}
+    ids_of: dict[str, set[str]] = {}
+    for summary in dags.values():
+        rel = view.rel(summary.fileloc, folder)
+        if rel is not None:
+            file_of[summary.dag_id] = rel
+            ids_of.setdefault(rel, set()).add(summary.dag_id)
+    all_dag_files = sorted({*view.dag_files(folder), *(f for f in ids_of if view.has(f))})
+    dag_file_set = set(all_dag_files)
+    touched: dict[str, str] = {}  # DAG file -> reason
+
+    # 1. DAG files in the change.
+    for f in changed:
+        if f in dag_file_set:
+            touched[f] = "changed"
+
+    # 2. Every DAG: no base, shared code, a removed module still named, requirements.
+    requirements_changed = everything or config.airflow.requirements in all_changed
+    every = ""
+    if everything:
+        every = "no base release: everything is new"
+    else:
+        shared = [f for f in changed if _under(f, folder) and f.endswith(".py")]
+        shared = [f for f in shared if f not in dag_file_set]
+        remaining = [f for f in view.files if _under(f, folder) and f.endswith(".py")]
+        for f in removed:
+            if not (_under(f, folder) and f.endswith(".py")):
+                continue
+            stem = mentions([PurePosixPath(f).stem])
+            if stem is not None and any(stem.search(view.text(r)) for r in remaining):
+                shared.append(f)
+        if shared:
+            first = sorted(shared)[0]
+            every = f"shared code {first} {'changed' if view.has(first) else 'removed'}"
+        elif requirements_changed:
+            every = f"{config.airflow.requirements} changed"
+    if every:
+        for f in all_dag_files:
+            touched.setdefault(f, every)
+
+    # dbt, contracts, Spark jobs.
+    dbt_dir = config.dbt.project_dir.rstrip("/") if config.dbt is not None else None
+    all_models: list[str] = []
+    if dbt_dir is not None:
+        models_dir = f"{dbt_dir}/models"
+        all_models = sorted(
+            {
+                PurePosixPath(f).stem
+                for f in view.files
+                if _under(f, models_dir) and f.endswith(".sql")
+            }
+        )
+    unknown = everything or dbt_models is None or "*" in dbt_models
+    models = all_models if unknown else sorted(set(dbt_models or []))
+    dbt_touched = dbt_dir is not None and (
+        everything or any(_under(f, dbt_dir) for f in all_changed)
+    )
+    contracts_dir = config.contracts.dir
+    contracts = [f for f in all_changed if _under(f, contracts_dir)]
+    tables = contract_tables(view.text(f) for f in contracts if view.has(f))
+    table_pattern = mentions(tables)
+    spark: list[str] = []
+    reasons: dict[str, str] = {}
     for job in config.spark.jobs:
-        if job.name in spark_jobs:
-            needles.append(f'"{PurePosixPath(job.entrypoint).name}"')
-    return sorted(d for d, text in sources.items() if any(n in text for n in needles))
+        folder_of_job = str(PurePosixPath(job.entrypoint).parent)
+        if everything or any(_under(f, folder_of_job) for f in all_changed):
+            spark.append(job.name)
+            reasons[job.entrypoint] = "changed"
+        elif table_pattern is not None and table_pattern.search(view.text(job.entrypoint)):
+            spark.append(job.name)
+            reasons[job.entrypoint] = "uses a changed contract's table"
+
+    # 3. DAGs reading changed data or running changed dbt/Spark code.
+    readers = mentions([*models, *tables])
+    run_names = [PurePosixPath(j.entrypoint).name for j in config.spark.jobs if j.name in spark]
+    if dbt_dir is not None and (dbt_touched or models):
+        run_names.append(PurePosixPath(dbt_dir).name)
+    runners = names_in_literal(run_names)
+    for f in all_dag_files:
+        if f in touched:
+            continue
+        text = view.text(f)
+        if readers is not None and readers.search(text):
+            touched[f] = "reads a changed model or contracted table"
+        elif runners is not None and runners.search(text):
+            touched[f] = "runs changed dbt or Spark code"
+
+    touched_ids = {d for f in touched for d in ids_of.get(f, set())}
+    dag_ids = sorted(dags) if every else sorted(touched_ids)
+    # 4. Downstream through Datasets.
+    downstream = downstream_dags(dag_ids, dags)
+    for dag_id in downstream:
+        reasons[f"dag:{dag_id}"] = "downstream: consumes a Dataset of a changed DAG"
+    downstream_files = sorted({file_of[d] for d in downstream if d in file_of} - set(touched))
+    reasons.update(touched)
+    change = ChangeSet(
+        base_release=base_release,
+        files=all_changed,
+        dag_files=[f for f in all_changed if _under(f, folder)],
+        dag_ids=dag_ids,
+        downstream_dag_ids=downstream,
+        dbt_models=["*"] if dbt_models is None else sorted(set(dbt_models)),
+        spark_jobs=spark,
+        terraform_modules=[
+            m
+            for m in config.terraform.modules
+            if everything or any(_under(f, m) for f in all_changed)
+        ],
+        contracts=contracts,
+        requirements_changed=requirements_changed,
+    )
+    return ChangeImpact(
+        change=change,
+        everything=everything,
+        changed=changed,
+        removed=removed,
+        all_dag_files=all_dag_files,
+        dag_files=sorted(touched),
+        downstream_dag_files=downstream_files,
+        dbt_touched=dbt_touched,
+        dbt_models=models,
+        contract_tables=tables,
+        reasons=reasons,
+    )
 
 
 def classify(
@@ -123,33 +420,30 @@ def classify(
     dbt_models: list[str],
     base_release: str | None,
     dag_sources: Mapping[str, str] | None = None,
+    *,
+    tree: Path | None = None,
 ) -> ChangeSet:
-    """Sort changed files into the kinds of thing a release changes.
+    """The change set of a release: ``classify_change`` with the release's inputs.
 
-    ``dag_sources`` (dag_id -> source text) lets a changed dbt model or Spark job count as a
-    change of the DAG that runs it.
+    ``files`` are the paths changed since ``base_release`` (None base: a first release, every
+    DAG changes). Give ``tree`` (the candidate's exported tree) so the rules read the DAG files,
+    contracts and Spark entrypoints themselves; without it (the older call), only
+    ``dag_sources`` (dag_id -> its file's text) is read and every other changed path counts as
+    present and empty.
     """
-    dags_folder = config.airflow.dags_folder.rstrip("/")
-    dag_files = [f for f in files if _under(f, dags_folder)]
-    dag_ids = changed_dag_ids(dag_files, dags, dags_folder) if base_release else sorted(dags)
-    spark = [
-        job.name
-        for job in config.spark.jobs
-        if any(_under(f, str(PurePosixPath(job.entrypoint).parent)) for f in files)
-    ]
-    runners = runner_dag_ids(dag_sources or {}, config, bool(dbt_models), spark)
-    dag_ids = sorted({*dag_ids, *runners})
-    modules = [m for m in config.terraform.modules if any(_under(f, m) for f in files)]
-    contracts = [f for f in files if _under(f, config.contracts.dir)]
-    return ChangeSet(
-        base_release=base_release,
-        files=files,
-        dag_files=dag_files,
-        dag_ids=dag_ids,
-        downstream_dag_ids=downstream_dags(dag_ids, dags),
-        dbt_models=sorted(dbt_models),
-        spark_jobs=spark,
-        terraform_modules=modules,
-        contracts=contracts,
-        requirements_changed=config.airflow.requirements in files,
+    source: Tree
+    if tree is not None:
+        source = tree
+    else:
+        folder = config.airflow.dags_folder.rstrip("/")
+        memory = {f: "" for f in files}
+        for dag_id, text in (dag_sources or {}).items():
+            summary = dags.get(dag_id)
+            rel = _TreeView({}).rel(summary.fileloc, folder) if summary else None
+            if rel is not None:
+                memory[rel] = text
+        source = memory
+    impact = classify_change(
+        source, config, files if base_release else None, dags, dbt_models, base_release=base_release
     )
+    return replace(impact.change, files=list(files))

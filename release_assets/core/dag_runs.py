@@ -1,11 +1,15 @@
 """Running DAGs of a release in an environment, in dependency order, and reporting on them."""
 
+from __future__ import annotations
+
 import re
+from typing import TYPE_CHECKING
 
-import dagster as dg
-
-from release_assets.runtimes.airflow.base import AirflowTarget, DagRunResult
 from release_assets.runtimes.airflow.dag_probe import DagSummary
+from release_assets.runtimes.airflow.types import DagRunResult
+
+if TYPE_CHECKING:
+    from release_assets.runtimes.airflow.base import AirflowTarget
 
 RUN_TIMEOUT_S = 900.0
 _DBT_SUMMARY = re.compile(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)")
@@ -57,16 +61,21 @@ def dbt_summary(target: AirflowTarget, results: list[DagRunResult]) -> dict[str,
     return {}
 
 
+class RunFailed(RuntimeError):
+    """A DAG run of a release step failed; ``result`` is the failed run, ``table`` the
+    markdown table of every run of the step so far."""
+
+    def __init__(self, where: str, result: DagRunResult, table: str) -> None:
+        self.result = result
+        self.table = table
+        super().__init__(
+            f"{where}: {result.dag_id} run {result.run_id} {result.state}; failed tasks: "
+            f"{', '.join(result.failed_tasks) or '-'}"
+        )
+
+
 def fail_on_failed_run(results: list[DagRunResult], table: str, where: str) -> None:
-    """Raise a Failure naming the failed DAG, its failed tasks and a log excerpt."""
+    """Raise ``RunFailed`` naming the first failed DAG, its failed tasks and a log excerpt."""
     failed = [r for r in results if not r.succeeded]
     if failed:
-        bad = failed[0]
-        raise dg.Failure(
-            f"{where}: {bad.dag_id} run {bad.run_id} {bad.state}; failed tasks: "
-            f"{', '.join(bad.failed_tasks) or '-'}",
-            metadata={
-                "runs": dg.MetadataValue.md(table),
-                "log_excerpt": dg.MetadataValue.text(bad.log_excerpt),
-            },
-        )
+        raise RunFailed(where, failed[0], table)

@@ -7,11 +7,12 @@ an immutable bundle can be used as is.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from release_assets.settings import inherited_environment
 
 _VOLATILE_KEYS = {
     "created_at",
@@ -55,7 +56,7 @@ def run_dbt(
         str(scratch / "logs"),
     ]
     full_env = {
-        **os.environ,
+        **inherited_environment(),
         **env,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_PARTIAL_PARSE": "false",

@@ -5,9 +5,17 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from release_assets.runtimes.airflow.base import AirflowError, AirflowTarget
-from release_assets.runtimes.artifacts.base import ArtifactStore, BundleManifest
+from release_assets.runtimes.airflow.types import AirflowError
+from release_assets.runtimes.artifacts.types import BundleManifest
+
+if TYPE_CHECKING:
+    from release_assets.runtimes.airflow.base import AirflowTarget
+    from release_assets.runtimes.artifacts.base import ArtifactStore
+
+SERVE_TIMEOUT_S = 240.0
+"""How long an environment may take to serve every DAG of a newly activated release (s)."""
 
 
 class DeploymentError(RuntimeError):
@@ -15,12 +23,30 @@ class DeploymentError(RuntimeError):
 
 
 def publish_from_store(
-    store: ArtifactStore, target: AirflowTarget, release_id: str
+    build_store: ArtifactStore, env_store: ArtifactStore, target: AirflowTarget, release_id: str
 ) -> BundleManifest:
-    """Stage the stored bundle in the environment, verifying every file's digest first."""
+    """Stage the release's bundle in the environment without making it live.
+
+    The bundle is built once into ``build_store``; an environment with its own store
+    (``env_store``) first receives exactly that bundle (promotion copies, never rebuilds), and
+    the digest the environment publishes must equal the built one. Every file's digest is
+    verified on fetch. Raises ``FileNotFoundError`` for a release with no bundle,
+    ``ArtifactIntegrityError`` for an altered file, ``DeploymentError`` for a digest mismatch.
+    """
+    built = build_store.manifest(release_id)
+    if built is None:
+        raise FileNotFoundError(f"no bundle stored for release {release_id}")
     with tempfile.TemporaryDirectory(prefix="ra-publish-") as tmp:
-        manifest = store.fetch_bundle(release_id, Path(tmp))
-        target.publish(release_id, Path(tmp))
+        if env_store.manifest(release_id) is None:
+            build_store.fetch_bundle(release_id, Path(tmp) / "promote")
+            env_store.put_bundle(release_id, Path(tmp) / "promote")
+        manifest = env_store.fetch_bundle(release_id, Path(tmp) / "bundle")
+        if manifest.digest != built.digest:
+            raise DeploymentError(
+                f"{target.environment}: release {release_id} in the environment's artifact "
+                f"store has digest {manifest.digest[:12]}, not the built {built.digest[:12]}"
+            )
+        target.publish(release_id, Path(tmp) / "bundle")
     return manifest
 
 

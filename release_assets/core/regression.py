@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from release_assets.config import Thresholds
-from release_assets.runtimes.warehouse.base import Warehouse
+
+if TYPE_CHECKING:
+    from release_assets.runtimes.warehouse.base import Warehouse
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def compare(
         out.append(Verdict(table, "baseline", "-", "no live table", "-", True))
         return out
     if live.rows:
-        change = abs(canary.rows - live.rows) / live.rows * 100
+        change = (canary.rows - live.rows) / live.rows * 100
         limit = t.max_row_count_change_pct if t.max_row_count_change_pct is not None else 10.0
         out.append(
             Verdict(
@@ -87,7 +90,7 @@ def compare(
                 str(live.rows),
                 f"{canary.rows} ({change:+.1f}%)",
                 f"<= {limit}%",
-                change <= limit,
+                abs(change) <= limit,
             )
         )
     max_null = t.max_null_rate_increase if t.max_null_rate_increase is not None else 0.01

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
-from release_assets.core.release_meta import DBT_MANIFEST
-from release_assets.runtimes.artifacts.base import ArtifactStore
+from release_assets.core.bundle import DBT_MANIFEST
+
+if TYPE_CHECKING:
+    from release_assets.runtimes.artifacts.base import ArtifactStore
 
 
 def release_suffix(release_id: str) -> str:

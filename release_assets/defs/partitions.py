@@ -1,5 +1,24 @@
-"""One partition per release; the key is the git tag."""
+"""How release runs are keyed and serialized: one partition per release (the key is the git
+tag), and one pool that lets a single environment switch run at a time."""
+
+import warnings
 
 import dagster as dg
 
 releases = dg.DynamicPartitionsDefinition(name="releases")
+
+
+def release_check(name: str, asset: str, description: str | None = None) -> dg.AssetCheckSpec:
+    """A blocking check of ``asset`` partitioned by release, so each release has its own
+    result (the UI's Checks tab per partition) and the check loads the release record of its
+    own partition. Dagster 1.13 marks partitioned checks as a preview; the version is pinned
+    (pyproject.toml), so its preview warning is not repeated at every load."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(
+            name, asset=asset, blocking=True, description=description, partitions_def=releases
+        )
+
+
+SWAP_POOL = "prod_swap"
+"""Dagster pool of the steps that switch production (prod_swap, rollback): limit 1."""

@@ -1,4 +1,10 @@
-"""Dagster resources: each runtime interface, configured per environment."""
+"""Resources bound from the deployment configuration: each environment's runtimes, the release
+steps' roles (``integration``, ``production``), the artifact store, the pipelines repository,
+the release record store and the host-side tools' settings.
+
+This is the one place that turns configuration (``release_assets.config.deployment``) into
+runtime implementations; a new implementation is one more branch in a ``_<runtime>`` function.
+"""
 
 from __future__ import annotations
 
@@ -7,61 +13,133 @@ from typing import Any
 
 import dagster as dg
 
+from release_assets.config.deployment import Deployment, EnvironmentSpec
+from release_assets.config.deployment_specs import (
+    DuckDBWarehouseSpec,
+    EnvSecretsSpec,
+    LocalAirflowSpec,
+    LocalArtifactStoreSpec,
+    LocalFileFlagsSpec,
+)
 from release_assets.core.git_repo import GitRepo
+from release_assets.defs.io_managers import ReleaseRecordIOManager, ReleaseRecordStore
 from release_assets.runtimes.airflow.base import AirflowTarget
 from release_assets.runtimes.airflow.local import LocalAirflow
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.artifacts.local import LocalArtifactStore
-from release_assets.runtimes.local_layout import EnvironmentLayout
+from release_assets.runtimes.environment import Environment
+from release_assets.runtimes.flags.base import FlagStore
+from release_assets.runtimes.flags.local_file import LocalFileFlags
+from release_assets.runtimes.secrets.base import SecretsBackend
+from release_assets.runtimes.secrets.env import EnvSecrets
 from release_assets.runtimes.warehouse.base import Warehouse
 from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
-from release_assets.settings import settings
+from release_assets.settings import Settings
 
-
-class AirflowEnvironment(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The Airflow target of one environment."""
-
-    environment: str
-
-    def target(self) -> AirflowTarget:
-        return LocalAirflow(EnvironmentLayout.of(settings(), self.environment))
-
-
-class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The warehouse of one environment."""
-
-    environment: str
-
-    def warehouse(self) -> Warehouse:
-        layout = EnvironmentLayout.of(settings(), self.environment)
-        return DuckDBWarehouse(self.environment, layout.warehouse_path)
-
-
-class ArtifactStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Where immutable release bundles are kept."""
-
-    root: str = ""
-
-    def store(self) -> ArtifactStore:
-        return LocalArtifactStore(Path(self.root) if self.root else settings().artifacts_dir)
+RECORD_IO_MANAGER = "release_record_io_manager"
 
 
 class PipelinesRepoResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The pipelines repository releases are cut from: a local path or a git URL."""
+    """The pipelines repository releases are cut from: ``location`` is a local path or a git
+    URL; ``mirrors_dir`` where bare mirrors of remote repositories are kept."""
 
-    location: str = ""
+    location: str
+    mirrors_dir: str
 
     def repo(self) -> GitRepo:
-        s = settings()
-        return GitRepo(self.location or s.git_repo, s.state_dir / "git-mirrors")
+        """The repository, ready to refresh and read."""
+        return GitRepo(self.location, Path(self.mirrors_dir))
 
 
-def build_resources() -> dict[str, Any]:
+class ReleasePlatform(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Settings of the tools release steps run on the orchestrator's host.
+
+    ``runtimes_dir``: content-addressed Airflow runtime virtualenvs (DAG probes, gates);
+    ``cache_dir``: validation results cached by content; ``integration_date``: the data day
+    (``YYYY-MM-DD``) integration and canary runs process, passed as DAG run conf ``data_date``.
+    """
+
+    runtimes_dir: str
+    cache_dir: str
+    integration_date: str
+
+
+def _airflow(env: EnvironmentSpec) -> AirflowTarget:
+    spec = env.airflow
+    if isinstance(spec, LocalAirflowSpec):
+        warehouse = env.warehouse.path if isinstance(env.warehouse, DuckDBWarehouseSpec) else None
+        return LocalAirflow(
+            environment=env.name,
+            home=str(spec.home),
+            port=spec.port,
+            warehouse_path=str(warehouse or Path(str(spec.home)) / "warehouse.duckdb"),
+        )
+    raise ValueError(f"environment {env.name}: no implementation for airflow kind {spec.kind!r}")
+
+
+def _warehouse(env: EnvironmentSpec) -> Warehouse:
+    spec = env.warehouse
+    if isinstance(spec, DuckDBWarehouseSpec):
+        return DuckDBWarehouse(environment=env.name, database=str(spec.path))
+    raise ValueError(f"environment {env.name}: no implementation for warehouse {spec.kind!r}")
+
+
+def _artifacts(spec: LocalArtifactStoreSpec) -> ArtifactStore:
+    if isinstance(spec, LocalArtifactStoreSpec):
+        return LocalArtifactStore(root=str(spec.root))
+    raise ValueError(f"no implementation for artifact store kind {spec.kind!r}")
+
+
+def _secrets(env: EnvironmentSpec) -> SecretsBackend:
+    if isinstance(env.secrets, EnvSecretsSpec):
+        return EnvSecrets()
+    raise ValueError(f"environment {env.name}: no secrets backend {env.secrets.kind!r}")
+
+
+def _flags(env: EnvironmentSpec) -> FlagStore:
+    if isinstance(env.feature_flags, LocalFileFlagsSpec):
+        return LocalFileFlags(environment=env.name, path=str(env.feature_flags.path))
+    raise ValueError(f"environment {env.name}: no flag store {env.feature_flags.kind!r}")
+
+
+def environment_resource(deployment: Deployment, name: str, locks_dir: Path) -> Environment:
+    """The Environment resource of ``name`` (a resolved deployment: every path absolute)."""
+    env = deployment.environment(name)
+    return Environment(
+        name=env.name,
+        airflow=_airflow(env),
+        warehouse=_warehouse(env),
+        artifacts=_artifacts(env.artifact_store or deployment.artifact_store),
+        secrets=_secrets(env),
+        flags=_flags(env),
+        locks_dir=str(locks_dir),
+    )
+
+
+def build_resources(deployment: Deployment, settings: Settings) -> dict[str, Any]:
+    """Every resource the definitions need, keyed as the assets ask for them.
+
+    ``deployment`` must be resolved (``Deployment.resolved(state_dir)``). Keys:
+    ``integration`` and ``production`` (the environments the release steps deploy to),
+    ``env_<name>`` for every environment, ``artifact_store`` (where bundles are built),
+    ``pipelines_repo``, ``platform``, ``records`` and the release record IO manager.
+    """
+    locks = settings.state_dir / "locks"
     out: dict[str, Any] = {
-        "artifact_store": ArtifactStoreResource(),
-        "pipelines_repo": PipelinesRepoResource(),
+        f"env_{name}": environment_resource(deployment, name, locks) for name in deployment.names
     }
-    for env in settings().environments:
-        out[f"airflow_{env.name}"] = AirflowEnvironment(environment=env.name)
-        out[f"warehouse_{env.name}"] = WarehouseResource(environment=env.name)
+    out["integration"] = out[f"env_{deployment.integration_env.name}"]
+    out["production"] = out[f"env_{deployment.production_env.name}"]
+    out["artifact_store"] = _artifacts(deployment.artifact_store)
+    out["pipelines_repo"] = PipelinesRepoResource(
+        location=settings.git_repo, mirrors_dir=str(settings.state_dir / "git-mirrors")
+    )
+    out["platform"] = ReleasePlatform(
+        runtimes_dir=str(settings.runtimes_dir),
+        cache_dir=str(settings.state_dir / "validation-cache"),
+        integration_date=settings.integration_date,
+    )
+    records = ReleaseRecordStore(root=str(settings.state_dir / "records"))
+    out["records"] = records
+    out[RECORD_IO_MANAGER] = ReleaseRecordIOManager(store=records)
     return out

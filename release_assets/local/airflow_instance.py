@@ -15,6 +15,7 @@ from release_assets.runtimes.airflow.base import AirflowError
 from release_assets.runtimes.airflow.local import LocalAirflow
 from release_assets.runtimes.airflow.venv import RuntimeVenv
 from release_assets.runtimes.local_layout import EnvironmentLayout
+from release_assets.settings import inherited_environment
 
 SERVICES = ("scheduler", "webserver")
 
@@ -27,7 +28,7 @@ def airflow_env(layout: EnvironmentLayout, runtime: RuntimeVenv) -> dict[str, st
     """The process environment of every Airflow command of this environment."""
     creds = layout.credentials()
     home = layout.airflow_home
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV"))}
+    base = inherited_environment(("AIRFLOW", "VIRTUAL_ENV"))
     env = {
         **base,
         "PATH": f"{runtime.bin_dir}{os.pathsep}{base.get('PATH', '/usr/bin:/bin')}",
@@ -119,7 +120,7 @@ def initialize(layout: EnvironmentLayout, runtime: RuntimeVenv) -> None:
 def start(layout: EnvironmentLayout, runtime: RuntimeVenv, timeout_s: float) -> LocalAirflow:
     """Bring the environment's Airflow up (idempotent) and wait until it is healthy."""
     layout.ensure_dirs()
-    target = LocalAirflow(layout)
+    target = LocalAirflow.of_layout(layout)
     target.install_loader()
     initialize(layout, runtime)
     env = airflow_env(layout, runtime)

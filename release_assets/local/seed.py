@@ -14,6 +14,7 @@ from pathlib import Path
 
 from release_assets.runtimes.airflow.venv import RuntimeVenv
 from release_assets.runtimes.local_layout import EnvironmentLayout
+from release_assets.settings import inherited_environment
 
 
 class SeedError(RuntimeError):
@@ -28,7 +29,7 @@ def run_dags_once(
     data_date: str,
     timeout_s: float = 600,
 ) -> None:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV"))}
+    base = inherited_environment(("AIRFLOW", "VIRTUAL_ENV"))
     with tempfile.TemporaryDirectory(prefix="ra-seed-") as home:
         env = {
             **base,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from release_assets.config import load_release_config
-from release_assets.local import airflow_instance
+from release_assets.local import airflow_instance, environments
 from release_assets.runtimes import processes
 from release_assets.runtimes.airflow.base import AirflowError
 from release_assets.runtimes.airflow.local import LocalAirflow
@@ -18,7 +18,8 @@ from release_assets.settings import Settings
 
 
 def layouts(settings: Settings) -> list[EnvironmentLayout]:
-    return [EnvironmentLayout.of(settings, env.name) for env in settings.environments]
+    """Every local environment of the deployment configuration, in promotion order."""
+    return environments.layouts(settings)
 
 
 def runtime_for(settings: Settings, repo: Path | None = None) -> RuntimeVenv:
@@ -32,15 +33,16 @@ def runtime_for(settings: Settings, repo: Path | None = None) -> RuntimeVenv:
 def up(settings: Settings) -> list[LocalAirflow]:
     """Start every environment (idempotent); environments come up in parallel."""
     runtime = runtime_for(settings)
-    settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
+    environments.artifacts_dir(settings).mkdir(parents=True, exist_ok=True)
 
     def one(layout: EnvironmentLayout) -> LocalAirflow:
         layout.ensure_dirs()
-        DuckDBWarehouse(layout.name, layout.warehouse_path).ensure()
+        DuckDBWarehouse.at(layout.name, layout.warehouse_path).ensure()
         return airflow_instance.start(layout, runtime, settings.startup_timeout_s)
 
-    with ThreadPoolExecutor(max_workers=len(settings.environments)) as pool:
-        return list(pool.map(one, layouts(settings)))
+    targets = layouts(settings)
+    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
+        return list(pool.map(one, targets))
 
 
 def down(settings: Settings) -> dict[str, list[str]]:
@@ -68,7 +70,7 @@ def status(settings: Settings) -> list[EnvironmentStatus]:
         health = "stopped"
         if any(pids.values()):
             try:
-                h = LocalAirflow(layout, timeout_s=3.0).health()
+                h = LocalAirflow.of_layout(layout, 3.0).health()
                 health = "healthy" if h.healthy else f"db={h.metadatabase} sched={h.scheduler}"
             except AirflowError:
                 health = "not answering"

@@ -8,8 +8,6 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from release_assets.settings import Settings
-
 
 @dataclass(frozen=True)
 class Credentials:
@@ -20,16 +18,13 @@ class Credentials:
 
 @dataclass(frozen=True)
 class EnvironmentLayout:
-    """Paths of one local environment (``<state>/envs/<name>/``)."""
+    """Paths of one local environment (by default ``<state>/envs/<name>/``; the deployment
+    configuration says where). ``warehouse_file`` defaults to ``<root>/warehouse.duckdb``."""
 
     name: str
     root: Path
     airflow_port: int
-
-    @classmethod
-    def of(cls, settings: Settings, name: str) -> EnvironmentLayout:
-        spec = settings.environment(name)
-        return cls(name, settings.env_dir(name), spec.airflow_port)
+    warehouse_file: Path | None = None
 
     @property
     def airflow_home(self) -> Path:
@@ -52,7 +47,7 @@ class EnvironmentLayout:
 
     @property
     def warehouse_path(self) -> Path:
-        return self.root / "warehouse.duckdb"
+        return self.warehouse_file or self.root / "warehouse.duckdb"
 
     @property
     def source_root(self) -> Path:

@@ -1,5 +1,5 @@
 """Everything a gate reads: the candidate tree, its config, what the change selects, and lazily
-built shared inputs (runtime virtualenv, dbt manifest, DAG index) that several gates use.
+built shared inputs (runtime virtualenv, dbt manifest, DAG import) that several gates use.
 
 The context is shared by gates running in parallel threads; each lazy input is built once.
 """
@@ -16,7 +16,9 @@ from typing import Any
 from release_assets.config import ReleaseConfig
 from release_assets.config.release_config import ENV_PLACEHOLDERS
 from release_assets.core.dbt_cli import run_dbt
+from release_assets.runtimes.airflow.dag_probe import DagImportReport, DagSummary
 from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_runtime, ensure_test_runtime
+from release_assets.validation.inputs.dag_index import DagIndex, index_of, probe_repo_dags
 from release_assets.validation.selection import Selection
 
 # Actual column types of source tables, e.g. {"raw.orders": {"order_id": "BIGINT"}}.
@@ -140,8 +142,25 @@ class ValidationContext:
         return self._once("base_manifest", build)  # type: ignore[no-any-return]
 
     # -- Airflow DAGs ----------------------------------------------------------------------
-    def dag_index(self) -> Any:
-        """Every DAG of the candidate as the target runtime parses it (``DagIndex``)."""
-        from release_assets.validation.inputs.dag_index import build_dag_index
+    def dag_import(self) -> DagImportReport:
+        """Every DAG file of the candidate imported by the target runtime (the one DAG probe,
+        cached per file under ``cache_dir``, shared with the release candidate's probe).
+        Raises ``GateCrashed`` when the probe itself fails."""
+        return self._once(  # type: ignore[no-any-return]
+            "dag_import",
+            lambda: probe_repo_dags(
+                self.runtime(), self.repo, self.config, self.cache_dir, self.scratch
+            ),
+        )
 
-        return self._once("dag_index", lambda: build_dag_index(self))
+    def dag_index(self) -> DagIndex:
+        """Every DAG file of the candidate as the target runtime parses it, keyed by
+        repository-relative path."""
+        return self._once(  # type: ignore[no-any-return]
+            "dag_index", lambda: index_of(self.dag_import(), self.repo, self.config)
+        )
+
+    def dag_summaries(self) -> dict[str, DagSummary]:
+        """dag_id -> summary of every DAG of the candidate, for ``build_selection(dags=...)``
+        (the change classifier's DAG input, as the release candidate gives it)."""
+        return self.dag_import().dags

@@ -112,7 +112,7 @@ def validate_tree(
                 base = ctx.base_manifest()
                 state = json.dumps(base) if base is not None else None
         dbt_models = dbt_modified(ctx, changed, state)
-    ctx.selection = build_selection(repo, config, changed, dbt_models)
+    ctx.selection = build_selection(repo, config, changed, dbt_models, dags=ctx.dag_summaries)
     return run_gates(ctx, gates, workers)
 
 

@@ -1,89 +1,46 @@
 """Change-aware selection: which targets each gate checks for a given change.
 
-Only what the change touches is validated, plus everything downstream of it: DAG files that
-changed, that share changed code, that read changed dbt models or run changed dbt/Spark code;
-dbt ``state:modified+``; Spark jobs whose folder changed; Terraform modules with changed files;
-changed contracts and the DAGs, models and jobs that use their tables. ``full`` selects all.
+What the change touches comes from the one change classifier
+(``release_assets.core.changes.classify_change``), the same the release uses to pick the DAGs
+its staging integration run and canary trigger: DAG files that changed, that share changed code
+or requirements, that read changed dbt models or contracted tables or run changed dbt/Spark
+code; dbt ``state:modified+``; Spark jobs whose folder changed or that use a changed contract's
+table; Terraform modules with changed files; changed contracts. ``dag_ids`` and
+``downstream_dag_ids`` are the DAGs the change affects, as the release records them (given the
+DAG summaries). Validation adds what only it needs: the changed Python and SQL files, the
+repository tests to run, and the Spark jobs whose tests changed. ``full`` selects everything.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from release_assets.config import ReleaseConfig
+from release_assets.core.changes import (
+    ChangeImpact,
+    classify_change,
+    is_dag_file,
+    mentions,
+    repo_files,
+)
+from release_assets.runtimes.airflow.dag_probe import DagSummary
 
-_DAG_MARK = re.compile(r"\bDAG\s*\(|@dag\b|\bfrom airflow\.decorators import .*\bdag\b")
-_SKIP_DIRS = {
-    ".git",
-    "__pycache__",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".mypy_cache",
-    ".terraform",
-    "target",
-    "logs",
-    "dbt_packages",
-    ".venv",
-}
+__all__ = ["Selection", "build_selection", "is_dag_file", "repo_files", "selection_of"]
 
-
-def repo_files(repo: Path) -> list[str]:
-    """Every file of the tree (build output and caches left out), repository-relative."""
-    out = []
-    for path in repo.rglob("*"):
-        rel = path.relative_to(repo)
-        if path.is_file() and not set(rel.parts) & _SKIP_DIRS:
-            out.append(rel.as_posix())
-    return sorted(out)
-
-
-def _ignore_patterns(repo: Path, dags_folder: str) -> list[re.Pattern[str]]:
-    """``.airflowignore`` patterns (Airflow 2's default regexp syntax), per folder."""
-    out = []
-    for ignore in (repo / dags_folder).rglob(".airflowignore"):
-        prefix = ignore.parent.relative_to(repo / dags_folder).as_posix()
-        for raw in ignore.read_text(errors="replace").splitlines():
-            line = raw.split("#", 1)[0].strip()
-            if line:
-                scope = "" if prefix == "." else re.escape(prefix + "/")
-                out.append(re.compile(scope + line if scope else line))
-    return out
-
-
-def is_dag_file(repo: Path, rel: str, dags_folder: str | None = None) -> bool:
-    """A file Airflow's DAG processor imports: a ``.py`` not ignored by ``.airflowignore`` whose
-    text holds "airflow" and "dag" (Airflow's safe-mode rule). Without ``dags_folder``, any file
-    with a ``DAG(...)`` or ``@dag`` call."""
-    if not rel.endswith(".py"):
-        return False
-    try:
-        text = (repo / rel).read_text(errors="replace")
-    except OSError:
-        return False
-    if dags_folder is None:
-        return bool(_DAG_MARK.search(text))
-    inner = PurePosixPath(rel).relative_to(dags_folder.rstrip("/")).as_posix()
-    if any(p.search(inner) for p in _ignore_patterns(repo, dags_folder)):
-        return False
-    lowered = text.lower()
-    return "airflow" in lowered and "dag" in lowered
-
-
-def _under(path: str, folder: str) -> bool:
-    return PurePosixPath(path).is_relative_to(PurePosixPath(folder.rstrip("/")))
-
-
-def _mentions(text: str, names: Iterable[str]) -> bool:
-    return any(re.search(rf"\b{re.escape(n)}\b", text) for n in names)
+DagSummaries = Mapping[str, DagSummary]
 
 
 @dataclass(frozen=True)
 class Selection:
-    """Targets per kind; ``reasons`` says why a target was selected (shown in reports)."""
+    """Targets per kind; ``reasons`` says why a target was selected (shown in reports).
+
+    ``dag_files`` are the DAG files the gates check (the ones the change touches);
+    ``dag_ids`` the DAGs they define and ``downstream_dag_ids`` the DAGs reached from those
+    through Datasets: together the DAGs the staging integration run and the canary trigger.
+    """
 
     full: bool
     changed_files: list[str]
@@ -97,29 +54,99 @@ class Selection:
     test_files: list[str] = field(default_factory=list)
     requirements_changed: bool = False
     reasons: dict[str, str] = field(default_factory=dict)
+    dag_ids: list[str] = field(default_factory=list)
+    downstream_dag_ids: list[str] = field(default_factory=list)
+    removed_files: list[str] = field(default_factory=list)
 
     @property
     def dbt_changed(self) -> bool:
         return bool(self.dbt_models) or bool(self.sql_files)
 
+    @property
+    def affected_dag_ids(self) -> list[str]:
+        """Every DAG the change affects (``ChangeSet.affected_dag_ids`` of the release)."""
+        return sorted({*self.dag_ids, *self.downstream_dag_ids})
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _contract_tables(repo: Path, contract_files: Iterable[str]) -> list[str]:
-    """The warehouse tables (``raw.orders``) and bare names the contracts describe."""
-    import yaml
+def _tests(files: Iterable[str], config: ReleaseConfig) -> list[str]:
+    test_dirs = [config.tests.dir] + [j.tests for j in config.spark.jobs if j.tests]
+    return [
+        f
+        for f in files
+        if any(PurePosixPath(f).is_relative_to(d.rstrip("/")) for d in test_dirs)
+        and PurePosixPath(f).name.startswith("test_")
+    ]
 
-    names: set[str] = set()
-    for rel in contract_files:
-        try:
-            data = yaml.safe_load((repo / rel).read_text()) or {}
-        except (OSError, yaml.YAMLError):
-            continue
-        table = str(data.get("table") or "") if isinstance(data, dict) else ""
-        if table:
-            names.update({table, table.rsplit(".", 1)[-1]})
-    return sorted(names)
+
+def selection_of(repo: Path, config: ReleaseConfig, impact: ChangeImpact) -> Selection:
+    """The validation selection of a classified change of the tree at ``repo``."""
+    files = repo_files(repo)
+    change = impact.change
+    all_tests = _tests(files, config)
+    dbt_dir = config.dbt.project_dir.rstrip("/") if config.dbt is not None else None
+    if impact.everything:
+        return Selection(
+            full=True,
+            changed_files=files,
+            dag_files=impact.all_dag_files,
+            python_files=[f for f in files if f.endswith(".py")],
+            sql_files=[f for f in files if f.endswith(".sql") and dbt_dir is not None],
+            dbt_models=impact.dbt_models,
+            spark_jobs=list(change.spark_jobs),
+            terraform_modules=list(change.terraform_modules),
+            contracts=list(change.contracts),
+            test_files=all_tests,
+            requirements_changed=True,
+            reasons={"*": "full validation"},
+            dag_ids=list(change.dag_ids),
+        )
+    changed = impact.changed
+    reasons = dict(impact.reasons)
+    spark = list(change.spark_jobs)
+    for job in config.spark.jobs:
+        if job.name not in spark and job.tests and any(_under(f, job.tests) for f in changed):
+            spark.append(job.name)
+            reasons[job.entrypoint] = "its tests changed"
+    contracts = [f for f in change.contracts if f in set(changed)]
+    # Repository tests: those that changed, all of them when a conftest changed, and those
+    # naming a changed module, a selected DAG file or model, or a selected Spark job.
+    names = {PurePosixPath(f).stem for f in changed if f.endswith(".py")}
+    names |= {*impact.dbt_models, *(PurePosixPath(f).stem for f in impact.dag_files), *spark}
+    named = mentions(names)
+    conftest_changed = any(PurePosixPath(f).name == "conftest.py" for f in changed)
+    tests = [
+        t
+        for t in all_tests
+        if conftest_changed
+        or t in changed
+        or (named is not None and named.search((repo / t).read_text(errors="replace")))
+    ]
+    return Selection(
+        full=False,
+        changed_files=changed,
+        dag_files=impact.dag_files,
+        python_files=[f for f in changed if f.endswith(".py")],
+        sql_files=[
+            f for f in changed if dbt_dir is not None and _under(f, dbt_dir) and f.endswith(".sql")
+        ],
+        dbt_models=impact.dbt_models if impact.dbt_touched or contracts else [],
+        spark_jobs=sorted(spark),
+        terraform_modules=list(change.terraform_modules),
+        contracts=contracts,
+        test_files=sorted(tests),
+        requirements_changed=change.requirements_changed,
+        reasons=reasons,
+        dag_ids=list(change.dag_ids),
+        downstream_dag_ids=list(change.downstream_dag_ids),
+        removed_files=impact.removed,
+    )
+
+
+def _under(path: str, folder: str) -> bool:
+    return PurePosixPath(path).is_relative_to(PurePosixPath(folder.rstrip("/")))
 
 
 def build_selection(
@@ -127,122 +154,23 @@ def build_selection(
     config: ReleaseConfig,
     changed_files: list[str] | None,
     dbt_modified: list[str] | None = None,
+    dags: DagSummaries | Callable[[], DagSummaries] | None = None,
 ) -> Selection:
-    """What to validate. ``changed_files`` None (no base) or a full run selects everything;
-    ``dbt_modified`` is dbt's ``state:modified+`` against the base (None: unknown = all)."""
-    files = repo_files(repo)
-    dags_folder = config.airflow.dags_folder.rstrip("/")
-    all_dag_files = [
-        f for f in files if _under(f, dags_folder) and is_dag_file(repo, f, dags_folder)
-    ]
-    test_dirs = [config.tests.dir] + [j.tests for j in config.spark.jobs if j.tests]
-    all_tests = [
-        f
-        for f in files
-        if any(_under(f, d) for d in test_dirs) and PurePosixPath(f).name.startswith("test_")
-    ]
-    all_models: list[str] = []
-    if config.dbt is not None:
-        models_dir = f"{config.dbt.project_dir.rstrip('/')}/models"
-        all_models = sorted(
-            PurePosixPath(f).stem for f in files if _under(f, models_dir) and f.endswith(".sql")
-        )
-    if changed_files is None:
-        return Selection(
-            full=True,
-            changed_files=files,
-            dag_files=all_dag_files,
-            python_files=[f for f in files if f.endswith(".py")],
-            sql_files=[f for f in files if f.endswith(".sql") and config.dbt is not None],
-            dbt_models=all_models,
-            spark_jobs=[j.name for j in config.spark.jobs],
-            terraform_modules=list(config.terraform.modules),
-            contracts=[f for f in files if _under(f, config.contracts.dir)],
-            test_files=all_tests,
-            requirements_changed=True,
-            reasons={"*": "full validation"},
-        )
+    """What to validate in the tree at ``repo``.
 
-    present = set(files)
-    changed = sorted(f for f in changed_files if f in present)
-    reasons: dict[str, str] = {}
-    dag_files: set[str] = set()
-    requirements_changed = config.airflow.requirements in changed_files
-    shared = [
-        f
-        for f in changed
-        if _under(f, dags_folder) and f.endswith(".py") and f not in all_dag_files
-    ]
-    for f in changed:
-        if f in all_dag_files:
-            dag_files.add(f)
-            reasons[f] = "changed"
-    if shared or requirements_changed:
-        why = f"shared code {shared[0]} changed" if shared else "requirements changed"
-        for f in all_dag_files:
-            dag_files.add(f)
-            reasons.setdefault(f, why)
-
-    models = sorted(set(dbt_modified if dbt_modified is not None else all_models))
-    contracts = [f for f in changed if _under(f, config.contracts.dir)]
-    tables = _contract_tables(repo, contracts)
-    spark = [
-        j.name
-        for j in config.spark.jobs
-        if any(_under(f, str(PurePosixPath(j.entrypoint).parent)) for f in changed)
-        or (j.tests and any(_under(f, j.tests) for f in changed))
-    ]
-    dbt_dir = config.dbt.project_dir if config.dbt else None
-    sql_files = [f for f in changed if dbt_dir and _under(f, dbt_dir) and f.endswith(".sql")]
-    dbt_touched = bool(dbt_dir and any(_under(f, dbt_dir) for f in changed))
-    # DAGs downstream of data changes: reading a changed model or contracted table, or
-    # running the dbt project or a changed Spark job.
-    needles = [*models, *tables]
-    runner_needles = []
-    if dbt_touched and dbt_dir:
-        runner_needles.append(f'"{PurePosixPath(dbt_dir).name}"')
-    for job in config.spark.jobs:
-        if job.name in spark:
-            runner_needles.append(PurePosixPath(job.entrypoint).name)
-    for f in all_dag_files:
-        if f in dag_files:
-            continue
-        text = (repo / f).read_text(errors="replace")
-        if needles and _mentions(text, needles):
-            dag_files.add(f)
-            reasons[f] = "reads a changed model or contracted table"
-        elif any(n in text for n in runner_needles):
-            dag_files.add(f)
-            reasons[f] = "runs changed dbt or Spark code"
-    for job in config.spark.jobs:
-        text = (repo / job.entrypoint).read_text(errors="replace")
-        if job.name not in spark and tables and _mentions(text, tables):
-            spark.append(job.name)
-            reasons[job.entrypoint] = "uses a changed contract's table"
-
-    modules = [m for m in config.terraform.modules if any(_under(f, m) for f in changed)]
-    stems = {PurePosixPath(f).stem for f in changed if f.endswith(".py")}
-    dag_ids_and_models = {*models, *(PurePosixPath(f).stem for f in dag_files)}
-    tests: set[str] = set()
-    conftest_changed = any(PurePosixPath(f).name == "conftest.py" for f in changed)
-    for t in all_tests:
-        if conftest_changed or t in changed_files:
-            tests.add(t)
-            continue
-        text = (repo / t).read_text(errors="replace")
-        if _mentions(text, stems | dag_ids_and_models | set(spark)):
-            tests.add(t)
-    return Selection(
-        full=False,
-        changed_files=changed,
-        dag_files=sorted(dag_files),
-        python_files=[f for f in changed if f.endswith(".py")],
-        sql_files=sql_files,
-        dbt_models=models if dbt_touched or contracts else [],
-        spark_jobs=sorted(set(spark)),
-        terraform_modules=modules,
-        contracts=contracts,
-        test_files=sorted(tests),
-        requirements_changed=requirements_changed,
-        reasons=reasons,
-    )
+    ``changed_files`` None (no base) or a full run selects everything; ``dbt_modified`` is
+    dbt's ``state:modified+`` against the base (None: unknown = all). ``dags`` (dag_id ->
+    summary, e.g. ``ValidationContext.dag_summaries``, or a function returning them, called
+    only when needed) maps DAG files to dag_ids and lets the selection follow Datasets
+    downstream; without it ``dag_ids`` and ``downstream_dag_ids`` stay empty and DAG files
+    are selected by the file rules alone (the files are the same either way, except DAG
+    files that only define DAGs without looking like DAG files).
+    """
+    if callable(dags):
+        # Probing DAGs costs an import of every changed DAG file: skip it when no DAG is touched.
+        impact = classify_change(repo, config, changed_files, {}, dbt_modified)
+        if impact.dag_files:
+            impact = classify_change(repo, config, changed_files, dags(), dbt_modified)
+    else:
+        impact = classify_change(repo, config, changed_files, dags or {}, dbt_modified)
+    return selection_of(repo, config, impact)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -10,13 +11,13 @@ import pytest
 
 from release_assets.config import load_release_config
 from release_assets.core.bundle import assemble_bundle
-from release_assets.local import airflow_instance, stack
+from release_assets.local import airflow_instance, environments, stack
 from release_assets.runtimes import processes
 from release_assets.runtimes.airflow.base import AirflowUnreachable
 from release_assets.runtimes.airflow.local import LocalAirflow
-from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.settings import Settings
 from tests.conftest import NORTHSTAR
+from tests.local.conftest import worker_ports
 
 pytestmark = pytest.mark.slow
 
@@ -78,16 +79,18 @@ def test_up_deploy_status_down(isolated_settings: Settings) -> None:
         assert processes.session_members(sid) == [], f"session {sid} left processes behind"
 
     # State survives `down`: the next `up` finds the same credentials and live release.
-    layout = EnvironmentLayout.of(s, "prod")
+    layout = environments.layout(s, "prod")
     assert layout.live_release() == "dev-1"
     assert (layout.airflow_home / "airflow.db").exists()
-    with pytest.raises(AirflowUnreachable, match=r"'prod' at http://127\.0\.0\.1:18082"):
-        LocalAirflow(layout, timeout_s=2).health()
+    assert layout.airflow_port == worker_ports()[1]  # this worker's own port
+    prod_url = re.escape(f"http://127.0.0.1:{layout.airflow_port}")
+    with pytest.raises(AirflowUnreachable, match=rf"'prod' at {prod_url}"):
+        LocalAirflow.of_layout(layout, 2).health()
     assert {r.health for r in stack.status(s)} == {"stopped"}
 
 
 def test_secrets_stay_out_of_process_arguments(isolated_settings: Settings) -> None:
-    layout = EnvironmentLayout.of(isolated_settings, "staging")
+    layout = environments.layout(isolated_settings, "staging")
     password = layout.credentials().password
     runtime = stack.runtime_for(isolated_settings)
     env = airflow_instance.airflow_env(layout, runtime)

@@ -63,12 +63,17 @@ def instance() -> Iterator[dg.DagsterInstance]:
 def materialize_release(
     instance: dg.DagsterInstance, assets: list[dg.AssetsDefinition], tag: str
 ) -> dg.ExecuteInProcessResult:
-    """Materialize ``assets`` for release ``tag`` (adding the partition), never raising."""
+    """Materialize ``assets`` for release ``tag`` (adding the partition), never raising.
+
+    ``release_candidate`` is always in the graph (selected only when listed), so a later step
+    alone loads the stored release record, as a single-step materialization in the UI does."""
+    from release_assets.defs.assets.release_candidate import release_candidate
     from release_assets.defs.definitions import defs
 
     instance.add_dynamic_partitions("releases", [tag])
     return dg.materialize(
-        assets,
+        [release_candidate, *(a for a in assets if a is not release_candidate)],
+        selection=list(assets),
         partition_key=tag,
         instance=instance,
         resources=defs().resources,

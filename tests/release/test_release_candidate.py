@@ -7,9 +7,10 @@ import json
 import dagster as dg
 import pytest
 
-from release_assets.core.release_meta import DBT_MANIFEST, RELEASE_META
+from release_assets.core.bundle import DBT_MANIFEST, RELEASE_META
 from release_assets.defs.assets.release_artifact import release_artifact
 from release_assets.defs.assets.release_candidate import release_candidate
+from release_assets.local import environments
 from release_assets.runtimes.artifacts.local import LocalArtifactStore
 from release_assets.settings import Settings
 from tests.release.conftest import PipelinesGit, materialize_release, metadata_of
@@ -63,7 +64,7 @@ def test_the_artifact_is_content_addressed_idempotent_and_immutable(
     assert metadata_of(again, "release_artifact")["digest"] == meta["digest"]
     assert metadata_of(again, "release_artifact")["reused"] is True
 
-    store = LocalArtifactStore(isolated_settings.artifacts_dir)
+    store = LocalArtifactStore.at(environments.artifacts_dir(isolated_settings))
     bundle = store.manifest("v1")
     assert bundle is not None
     assert "dags/ingest_orders.py" in bundle.files

@@ -16,7 +16,7 @@ def _bundle(root: Path, dag_body: str = "print('v1')\n") -> Path:
 
 
 def test_put_is_idempotent_and_content_addressed(tmp_path: Path) -> None:
-    store = LocalArtifactStore(tmp_path / "store")
+    store = LocalArtifactStore.at(tmp_path / "store")
     first = store.put_bundle("v1", _bundle(tmp_path / "a"))
     again = store.put_bundle("v1", _bundle(tmp_path / "b"))
     assert first.digest == again.digest
@@ -27,14 +27,14 @@ def test_put_is_idempotent_and_content_addressed(tmp_path: Path) -> None:
 
 
 def test_different_content_under_an_existing_release_is_refused(tmp_path: Path) -> None:
-    store = LocalArtifactStore(tmp_path / "store")
+    store = LocalArtifactStore.at(tmp_path / "store")
     store.put_bundle("v1", _bundle(tmp_path / "a"))
     with pytest.raises(ArtifactConflict, match="release v1 already has bundle"):
         store.put_bundle("v1", _bundle(tmp_path / "b", "print('changed')\n"))
 
 
 def test_fetch_restores_files_and_detects_tampering(tmp_path: Path) -> None:
-    store = LocalArtifactStore(tmp_path / "store")
+    store = LocalArtifactStore.at(tmp_path / "store")
     manifest = store.put_bundle("v1", _bundle(tmp_path / "a"))
     out = tmp_path / "out"
     store.fetch_bundle("v1", out)
@@ -48,7 +48,7 @@ def test_fetch_restores_files_and_detects_tampering(tmp_path: Path) -> None:
 
 
 def test_a_hand_edited_manifest_is_rejected(tmp_path: Path) -> None:
-    store = LocalArtifactStore(tmp_path / "store")
+    store = LocalArtifactStore.at(tmp_path / "store")
     store.put_bundle("v1", _bundle(tmp_path / "a"))
     path = tmp_path / "store" / "releases" / "v1.json"
     path.chmod(0o644)

@@ -11,7 +11,7 @@ from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
 
 
 def test_execute_is_all_or_nothing(tmp_path: Path) -> None:
-    wh = DuckDBWarehouse("staging", tmp_path / "wh.duckdb")
+    wh = DuckDBWarehouse.at("staging", tmp_path / "wh.duckdb")
     wh.execute(["create schema raw", "create table raw.orders (order_id bigint, amount double)"])
     with pytest.raises(WarehouseError, match="staging"):
         wh.execute(["insert into raw.orders values (1, 9.5)", "insert into raw.nope values (1)"])
@@ -21,14 +21,14 @@ def test_execute_is_all_or_nothing(tmp_path: Path) -> None:
 
 
 def test_reading_a_missing_warehouse_names_it(tmp_path: Path) -> None:
-    wh = DuckDBWarehouse("prod", tmp_path / "nope.duckdb")
+    wh = DuckDBWarehouse.at("prod", tmp_path / "nope.duckdb")
     with pytest.raises(WarehouseError, match=r"prod.*nope\.duckdb does not exist"):
         wh.query("select 1")
 
 
 def test_a_file_locked_by_another_process_times_out_with_the_file_named(tmp_path: Path) -> None:
     path = tmp_path / "wh.duckdb"
-    DuckDBWarehouse("staging", path).ensure()
+    DuckDBWarehouse.at("staging", path).ensure()
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -42,7 +42,7 @@ def test_a_file_locked_by_another_process_times_out_with_the_file_named(tmp_path
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        wh = DuckDBWarehouse("staging", path, lock_timeout_s=1.0)
+        wh = DuckDBWarehouse.at("staging", path, lock_timeout_s=1.0)
         with pytest.raises(WarehouseError, match=r"cannot open .*wh\.duckdb"):
             wh.execute(["create schema x"])
     finally:
@@ -60,7 +60,7 @@ def _release_schema(wh: DuckDBWarehouse, release: str, rows: int) -> None:
 
 
 def test_switch_points_stable_names_at_a_release_and_reports_the_previous(tmp_path: Path) -> None:
-    wh = DuckDBWarehouse("prod", tmp_path / "wh.duckdb")
+    wh = DuckDBWarehouse.at("prod", tmp_path / "wh.duckdb")
     _release_schema(wh, "v1", 3)
     _release_schema(wh, "v2", 5)
     assert wh.switch("v1", {"marts.orders": "marts__r_v1.orders"}) == {}
@@ -72,7 +72,7 @@ def test_switch_points_stable_names_at_a_release_and_reports_the_previous(tmp_pa
 
 
 def test_a_failed_switch_changes_nothing(tmp_path: Path) -> None:
-    wh = DuckDBWarehouse("prod", tmp_path / "wh.duckdb")
+    wh = DuckDBWarehouse.at("prod", tmp_path / "wh.duckdb")
     _release_schema(wh, "v1", 3)
     wh.switch("v1", {"marts.orders": "marts__r_v1.orders"})
     with pytest.raises(WarehouseError):
@@ -85,7 +85,7 @@ def test_a_failed_switch_changes_nothing(tmp_path: Path) -> None:
 
 
 def test_a_table_built_in_place_is_kept_aside_on_the_first_switch(tmp_path: Path) -> None:
-    wh = DuckDBWarehouse("prod", tmp_path / "wh.duckdb")
+    wh = DuckDBWarehouse.at("prod", tmp_path / "wh.duckdb")
     wh.execute(["create schema marts", "create table marts.orders as select 1 as id"])
     _release_schema(wh, "v1", 2)
     wh.switch("v1", {"marts.orders": "marts__r_v1.orders"})

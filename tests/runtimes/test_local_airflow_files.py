@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from release_assets.runtimes.airflow.local import LOADER_NAME, LocalAirflow
-from release_assets.runtimes.local_layout import EnvironmentLayout
+from release_assets.local import environments
+from release_assets.runtimes.airflow.local import LOADER_NAME
 from release_assets.settings import Settings
 
 
@@ -21,7 +21,7 @@ def _bundle(root: Path, marker: str) -> Path:
 def test_publish_then_activate_switches_atomically(
     isolated_settings: Settings, tmp_path: Path
 ) -> None:
-    target = LocalAirflow(EnvironmentLayout.of(isolated_settings, "prod"))
+    target = environments.local_airflow(isolated_settings, "prod")
     target.publish("v1", _bundle(tmp_path / "b1", "one"))
     target.publish("v2", _bundle(tmp_path / "b2", "two"))
     assert target.live_release() is None
@@ -38,7 +38,7 @@ def test_publish_then_activate_switches_atomically(
 def test_publish_is_idempotent_and_keeps_the_first_copy(
     isolated_settings: Settings, tmp_path: Path
 ) -> None:
-    target = LocalAirflow(EnvironmentLayout.of(isolated_settings, "staging"))
+    target = environments.local_airflow(isolated_settings, "staging")
     target.publish("v1", _bundle(tmp_path / "b1", "one"))
     target.publish("v1", _bundle(tmp_path / "b2", "other"))
     assert (target.layout.releases_dir / "v1" / "dags" / "d.py").read_text() == "# one\n"
@@ -47,7 +47,7 @@ def test_publish_is_idempotent_and_keeps_the_first_copy(
 def test_unpublished_or_invalid_releases_are_refused(
     isolated_settings: Settings, tmp_path: Path
 ) -> None:
-    target = LocalAirflow(EnvironmentLayout.of(isolated_settings, "staging"))
+    target = environments.local_airflow(isolated_settings, "staging")
     with pytest.raises(FileNotFoundError, match="release v9 is not published to staging"):
         target.activate("v9")
     with pytest.raises(ValueError, match="invalid release id"):
@@ -56,9 +56,9 @@ def test_unpublished_or_invalid_releases_are_refused(
 
 
 def test_credentials_are_private_and_stable(isolated_settings: Settings) -> None:
-    layout = EnvironmentLayout.of(isolated_settings, "staging")
+    layout = environments.layout(isolated_settings, "staging")
     first = layout.credentials()
     assert layout.credentials() == first
     assert oct(layout.credentials_file.stat().st_mode & 0o777) == "0o600"
-    other = EnvironmentLayout.of(isolated_settings, "prod").credentials()
+    other = environments.layout(isolated_settings, "prod").credentials()
     assert other.password != first.password

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from release_assets.local import environments
 from release_assets.runtimes.airflow.dag_probe import import_dags
-from release_assets.runtimes.airflow.local import LocalAirflow
 from release_assets.runtimes.airflow.venv import RuntimeVenv
-from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -35,7 +34,7 @@ def _bundle(root: Path, dags: dict[str, str]) -> Path:
 def test_only_the_live_release_is_parsed_and_a_switch_moves_every_dag(
     isolated_settings: Settings, runtime: RuntimeVenv, tmp_path: Path
 ) -> None:
-    target = LocalAirflow(EnvironmentLayout.of(isolated_settings, "prod"))
+    target = environments.local_airflow(isolated_settings, "prod")
     v1 = {
         "a.py": DAG.format(dag_id="orders", task_id="v1"),
         "b.py": DAG.format(dag_id="stock", task_id="v1"),
@@ -56,7 +55,7 @@ def test_only_the_live_release_is_parsed_and_a_switch_moves_every_dag(
 def test_a_release_with_a_broken_dag_file_loads_nothing_and_names_the_file(
     isolated_settings: Settings, runtime: RuntimeVenv, tmp_path: Path
 ) -> None:
-    target = LocalAirflow(EnvironmentLayout.of(isolated_settings, "staging"))
+    target = environments.local_airflow(isolated_settings, "staging")
     dags = {
         "good.py": DAG.format(dag_id="good", task_id="t"),
         "broken.py": "import airflow  # dag\nimport not_a_module_anywhere\n",
@@ -74,7 +73,7 @@ def test_a_release_with_a_broken_dag_file_loads_nothing_and_names_the_file(
 def test_the_loader_in_an_environment_without_a_live_release_loads_nothing(
     isolated_settings: Settings, runtime: RuntimeVenv
 ) -> None:
-    target = LocalAirflow(EnvironmentLayout.of(isolated_settings, "staging"))
+    target = environments.local_airflow(isolated_settings, "staging")
     target.install_loader()
     report = import_dags(runtime, target.layout.dags_folder)
     assert report.dag_ids == [] and report.errors == {}

@@ -1,48 +1,49 @@
-"""`regression_check`: the canary's tables against the live ones; a blocking check on the result
-stops `prod_swap` when any metric regresses."""
+"""`regression_check`: the canary's tables against the live ones; a blocking check on the
+result stops `prod_swap` when any metric regresses."""
 
 from pathlib import Path
 
 import dagster as dg
 
 from release_assets.config.release_config import parse_release_config
-from release_assets.core.changes import ChangeSet
+from release_assets.core.record import ReleaseRecord
 from release_assets.core.regression import Verdict, compare, markdown, profile
-from release_assets.core.release_meta import recorded
 from release_assets.core.release_schemas import dbt_relations, release_sources
-from release_assets.defs.assets.canary_publish import canary_publish
-from release_assets.defs.partitions import releases
-from release_assets.defs.resources import ArtifactStoreResource, WarehouseResource
+from release_assets.defs.partitions import release_check, releases
+from release_assets.runtimes.artifacts.base import ArtifactStore
+from release_assets.runtimes.environment import Environment
 
 CHECK = "no_regression"
 
 
 @dg.asset(
     partitions_def=releases,
-    deps=[canary_publish],
+    deps=["canary_publish"],
+    ins={"record": dg.AssetIn("release_candidate")},
     group_name="release",
     kinds={"duckdb"},
-    check_specs=[dg.AssetCheckSpec(CHECK, asset="regression_check", blocking=True)],
+    check_specs=[release_check(CHECK, "regression_check")],
 )
 def regression_check(
     context: dg.AssetExecutionContext,
-    artifact_store: ArtifactStoreResource,
-    warehouse_prod: WarehouseResource,
+    record: ReleaseRecord,
+    artifact_store: ArtifactStore,
+    production: Environment,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
-    tag = context.partition_key
-    store = artifact_store.store()
+    """Profile each critical table the release rebuilt (canary relation vs live table) and
+    compare with the thresholds of ``release.yaml``; the check fails on any regression."""
+    tag = record.release
     config = parse_release_config(
-        store.read_file(tag, "release.yaml").decode(), Path(f"{tag}/release.yaml")
+        artifact_store.read_file(tag, "release.yaml").decode(), Path(f"{tag}/release.yaml")
     )
-    change = ChangeSet.from_dict(recorded(context, "release_candidate", tag)["change_set"])
-    sources = release_sources(dbt_relations(store, tag), tag)
-    models = set(change.dbt_models)
+    sources = release_sources(dbt_relations(artifact_store, tag), tag)
+    models = set(record.change.dbt_models)
     affected = [
         t
         for t in config.critical_tables
         if t.table in sources and ("*" in models or t.table.split(".", 1)[1] in models)
     ]
-    warehouse = warehouse_prod.warehouse()
+    warehouse = production.warehouse
     existing = set(warehouse.tables())
     verdicts: list[Verdict] = []
     for entry in affected:

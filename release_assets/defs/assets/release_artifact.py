@@ -1,46 +1,17 @@
-"""`release_artifact`: the immutable, content-addressed bundle of a release."""
+"""`release_artifact`: the immutable, content-addressed bundle of a release, built once and
+promoted unchanged (one digest) through every environment."""
 
-import json
 import tempfile
 from pathlib import Path
 
 import dagster as dg
 
-from release_assets.config import ReleaseConfig, load_release_config
-from release_assets.core.bundle import assemble_bundle
-from release_assets.core.dbt_cli import normalized_manifest, run_dbt
-from release_assets.core.release_meta import DBT_MANIFEST, RELEASE_META, dbt_parse_env, recorded
-from release_assets.defs.assets.release_candidate import release_candidate
+from release_assets.config import load_release_config
+from release_assets.core.bundle import build_bundle
+from release_assets.core.record import ReleaseRecord
 from release_assets.defs.partitions import releases
-from release_assets.defs.resources import ArtifactStoreResource, PipelinesRepoResource
-from release_assets.runtimes.artifacts.base import ArtifactConflict, BundleManifest
-
-
-def build_bundle(
-    tree: Path, config: ReleaseConfig, dest: Path, release_id: str, commit: str
-) -> None:
-    """Copy the release's files and add the platform's own: release metadata, dbt manifest."""
-    assemble_bundle(tree, config, dest)
-    meta = {
-        "release_id": release_id,
-        "commit": commit,
-        "project": config.project,
-        "airflow_version": config.airflow.version,
-    }
-    (dest / RELEASE_META).parent.mkdir(parents=True, exist_ok=True)
-    (dest / RELEASE_META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    if config.dbt is not None:
-        with tempfile.TemporaryDirectory(prefix="ra-dbt-parse-") as scratch:
-            run_dbt(
-                ["parse"],
-                dest / config.dbt.project_dir,
-                dest / config.dbt.profiles_dir,
-                config.dbt.targets["local"],
-                dbt_parse_env(config),
-                Path(scratch),
-            )
-            manifest = normalized_manifest(Path(scratch) / "target" / "manifest.json", dest)
-        (dest / DBT_MANIFEST).write_text(manifest)
+from release_assets.defs.resources import PipelinesRepoResource
+from release_assets.runtimes.artifacts.base import ArtifactConflict, ArtifactStore, BundleManifest
 
 
 def _summary(manifest: BundleManifest) -> str:
@@ -52,30 +23,35 @@ def _summary(manifest: BundleManifest) -> str:
     return "| folder | files |\n|---|---|\n" + rows
 
 
-@dg.asset(partitions_def=releases, deps=[release_candidate], group_name="release")
+@dg.asset(
+    partitions_def=releases,
+    group_name="release",
+    ins={"record": dg.AssetIn("release_candidate")},
+)
 def release_artifact(
     context: dg.AssetExecutionContext,
+    record: ReleaseRecord,
     pipelines_repo: PipelinesRepoResource,
-    artifact_store: ArtifactStoreResource,
+    artifact_store: ArtifactStore,
 ) -> dg.MaterializeResult[None]:
-    tag = context.partition_key
-    commit = str(recorded(context, "release_candidate", tag)["commit"])
+    """The bundle of the record's commit in the artifact store (idempotent; a different
+    content under the same release id is refused)."""
+    tag = record.release
     repo = pipelines_repo.repo()
-    store = artifact_store.store()
     with tempfile.TemporaryDirectory(prefix="ra-artifact-") as tmp:
-        tree = repo.export(commit, Path(tmp) / "tree")
+        tree = repo.export(record.commit, Path(tmp) / "tree")
         config = load_release_config(tree)
         bundle = Path(tmp) / "bundle"
-        build_bundle(tree, config, bundle, tag, commit)
-        existing = store.manifest(tag)
+        build_bundle(tree, config, bundle, tag, record.commit)
+        existing = artifact_store.manifest(tag)
         try:
-            manifest = store.put_bundle(tag, bundle)
+            manifest = artifact_store.put_bundle(tag, bundle)
         except ArtifactConflict as exc:
-            raise dg.Failure(str(exc), metadata={"commit": commit}) from None
+            raise dg.Failure(str(exc), metadata={"commit": record.commit}) from None
     return dg.MaterializeResult(
         metadata={
             "digest": manifest.digest,
-            "commit": commit,
+            "commit": record.commit,
             "files": len(manifest.files),
             "reused": existing is not None,
             "contents": dg.MetadataValue.md(_summary(manifest)),

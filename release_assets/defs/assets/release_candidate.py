@@ -1,4 +1,8 @@
-"""`release_candidate`: the tag, its commit on the main line, and what it changes."""
+"""`release_candidate`: the tag, its commit on the main line, and what it changes.
+
+Its output is the typed release record (``release_assets.core.record.ReleaseRecord``) that
+every later step reads as an input; its metadata is the same record for people.
+"""
 
 import fnmatch
 import json
@@ -9,30 +13,26 @@ from typing import Any
 import dagster as dg
 
 from release_assets.config import load_release_config
+from release_assets.core.bundle import DBT_MANIFEST, RELEASE_META, dbt_parse_env
 from release_assets.core.changes import classify
 from release_assets.core.dbt_cli import modified_models
-from release_assets.core.release_meta import DBT_MANIFEST, RELEASE_META, dbt_parse_env, recorded
+from release_assets.core.record import DagEdges, ReleaseRecord
 from release_assets.defs.partitions import releases
-from release_assets.defs.resources import (
-    AirflowEnvironment,
-    ArtifactStoreResource,
-    PipelinesRepoResource,
-)
+from release_assets.defs.resources import RECORD_IO_MANAGER, PipelinesRepoResource, ReleasePlatform
 from release_assets.runtimes.airflow.dag_probe import import_dags
 from release_assets.runtimes.airflow.venv import ensure_runtime
-from release_assets.settings import settings
+from release_assets.runtimes.artifacts.base import ArtifactStore
+from release_assets.runtimes.environment import Environment
 
 
-def _base_release(context: dg.AssetExecutionContext, live: str | None, tag: str) -> str | None:
-    """The release this one is compared with: the one live in prod, or, once this release is
-    live itself, the base recorded when it was first a candidate (so re-runs converge)."""
+def _base_release(production: Environment, tag: str) -> str | None:
+    """The release this one is compared with: the one live in production, or, once this
+    release is live itself, the one it replaced (so re-runs converge)."""
+    live = production.airflow.live_release()
     if live != tag:
         return live
-    try:
-        previous = recorded(context, "release_candidate", tag)
-    except dg.Failure:
-        return None
-    return str(previous.get("base_release") or "") or None
+    replaced, _ = production.warehouse.replaced(tag)
+    return replaced
 
 
 def _markdown_commits(commits: list[Any]) -> str:
@@ -40,13 +40,20 @@ def _markdown_commits(commits: list[Any]) -> str:
     return "| commit | author | subject |\n|---|---|---|\n" + rows
 
 
-@dg.asset(partitions_def=releases, group_name="release", kinds={"git"})
+@dg.asset(
+    partitions_def=releases,
+    group_name="release",
+    kinds={"git"},
+    io_manager_key=RECORD_IO_MANAGER,
+)
 def release_candidate(
     context: dg.AssetExecutionContext,
     pipelines_repo: PipelinesRepoResource,
-    airflow_prod: AirflowEnvironment,
-    artifact_store: ArtifactStoreResource,
-) -> dg.MaterializeResult[None]:
+    production: Environment,
+    artifact_store: ArtifactStore,
+    platform: ReleasePlatform,
+) -> dg.Output[ReleaseRecord]:
+    """The release record of the tag: commit, base release, change set, DAG graph, authors."""
     tag = context.partition_key
     repo = pipelines_repo.repo()
     repo.refresh()
@@ -64,14 +71,20 @@ def release_candidate(
                 "only merged commits are released",
                 metadata={"commit": commit},
             )
-        store = artifact_store.store()
-        base = _base_release(context, airflow_prod.target().live_release(), tag)
-        base_commit = json.loads(store.read_file(base, RELEASE_META))["commit"] if base else None
+        base = _base_release(production, tag)
+        base_commit = (
+            json.loads(artifact_store.read_file(base, RELEASE_META))["commit"] if base else None
+        )
         files = repo.changed_files(base_commit, commit)
         runtime = ensure_runtime(
-            settings().runtimes_dir, config.airflow.version, tree / config.airflow.requirements
+            Path(platform.runtimes_dir), config.airflow.version, tree / config.airflow.requirements
         )
-        dags = import_dags(runtime, tree / config.airflow.dags_folder)
+        dags = import_dags(
+            runtime,
+            tree / config.airflow.dags_folder,
+            cache_dir=Path(platform.cache_dir),
+            parse_timeout_s=config.airflow.parse_timeout_seconds,
+        )
         models: list[str] = []
         if config.dbt is not None:
             project = tree / config.dbt.project_dir
@@ -83,33 +96,38 @@ def release_candidate(
                     tree / config.dbt.profiles_dir,
                     config.dbt.targets["local"],
                     dbt_parse_env(config),
-                    store.read_file(base, DBT_MANIFEST).decode(),
+                    artifact_store.read_file(base, DBT_MANIFEST).decode(),
                     Path(tmp) / "dbt",
                 )
-        sources = {d.dag_id: Path(d.fileloc).read_text() for d in dags.dags.values()}
-        change = classify(files, config, dags.dags, models, base, sources)
+        change = classify(files, config, dags.dags, models, base, tree=tree)
     commits = repo.commits(base_commit, commit)
-    authors = sorted({f"{c.author} <{c.email}>" for c in commits})
-    prs = repo.pull_requests(base_commit, commit)
-    return dg.MaterializeResult(
+    record = ReleaseRecord(
+        release=tag,
+        commit=commit,
+        base_release=base,
+        base_commit=base_commit,
+        change=change,
+        dags={
+            d.dag_id: DagEdges(consumes=d.consumes, produces=d.produces) for d in dags.dags.values()
+        },
+        authors=sorted({f"{c.author} <{c.email}>" for c in commits}),
+        pull_requests=repo.pull_requests(base_commit, commit),
+    )
+    return dg.Output(
+        record,
         metadata={
             "tag": tag,
             "commit": commit,
             "base_release": base or "",
             "base_commit": base_commit or "",
+            "record_version": record.version,
             "change_set": dg.MetadataValue.json(change.to_dict()),
-            "dag_graph": dg.MetadataValue.json(
-                {
-                    d.dag_id: {"consumes": d.consumes, "produces": d.produces}
-                    for d in dags.dags.values()
-                }
-            ),
             "changed_dag_ids": ", ".join(change.dag_ids) or "-",
             "downstream_dag_ids": ", ".join(change.downstream_dag_ids) or "-",
             "changed_dbt_models": ", ".join(change.dbt_models) or "-",
             "changed_files": len(files),
-            "authors": ", ".join(authors),
-            "pull_requests": ", ".join(f"#{n}" for n in prs) or "-",
+            "authors": ", ".join(record.authors),
+            "pull_requests": ", ".join(f"#{n}" for n in record.pull_requests) or "-",
             "commits": dg.MetadataValue.md(_markdown_commits(commits)),
-        }
+        },
     )

@@ -3,14 +3,13 @@ that was live before it is live again, code and warehouse together, without rebu
 
 import dagster as dg
 
-from release_assets.core.release_meta import RELEASE_META, recorded
-from release_assets.defs.assets.prod_swap import SWAP_POOL, prod_swap, switch_prod
-from release_assets.defs.partitions import releases
-from release_assets.defs.resources import (
-    AirflowEnvironment,
-    ArtifactStoreResource,
-    WarehouseResource,
-)
+from release_assets.core.bundle import RELEASE_META
+from release_assets.core.switch import switch_environment
+from release_assets.defs.failures import step_failures
+from release_assets.defs.io_managers import ReleaseRecordStore
+from release_assets.defs.partitions import SWAP_POOL, releases
+from release_assets.runtimes.artifacts.base import ArtifactStore
+from release_assets.runtimes.environment import Environment
 
 
 class RollbackRefused(dg.Failure):
@@ -19,38 +18,48 @@ class RollbackRefused(dg.Failure):
 
 @dg.asset(
     partitions_def=releases,
-    deps=[prod_swap],
+    deps=["prod_swap"],
     group_name="on_call",
     kinds={"airflow", "duckdb"},
     pool=SWAP_POOL,
 )
 def rollback(
     context: dg.AssetExecutionContext,
-    artifact_store: ArtifactStoreResource,
-    airflow_prod: AirflowEnvironment,
-    warehouse_prod: WarehouseResource,
+    artifact_store: ArtifactStore,
+    production: Environment,
+    records: ReleaseRecordStore,
 ) -> dg.MaterializeResult[None]:
+    """Refused unless the partition's release is the one live in production and it replaced
+    an earlier release; then that earlier release is switched back in."""
     bad = context.partition_key
-    target = airflow_prod.target()
-    warehouse = warehouse_prod.warehouse()
+    target = production.airflow
+    warehouse = production.warehouse
     live = target.live_release()
     if live != bad:
         raise RollbackRefused(
-            f"release {bad} is not live in prod (live: {live or 'nothing'}); only the live "
-            "release can be rolled back"
+            f"release {bad} is not live in {production.name} (live: {live or 'nothing'}); "
+            "only the live release can be rolled back"
         )
     previous, pointers = warehouse.replaced(bad)
     if previous is None:
         raise RollbackRefused(f"release {bad} replaced no earlier release: nothing to go back to")
-    store = artifact_store.store()
-    store.read_file(previous, RELEASE_META)  # the previous bundle must still verify
-    current = set(warehouse.pointers())
-    retire = tuple(sorted(current - set(pointers)))
-    dag_ids = set(recorded(context, "release_candidate", previous)["dag_graph"])
-    switch_prod(target, warehouse, previous, dag_ids, pointers, retire)
-    removed = target.remove_canary(bad)
+    with step_failures(production.name):
+        artifact_store.read_file(previous, RELEASE_META)  # the previous bundle must still verify
+        current = set(warehouse.pointers())
+        retire = tuple(sorted(current - set(pointers)))
+        switch_environment(
+            target,
+            warehouse,
+            previous,
+            records.read(previous).dag_ids,
+            pointers,
+            production.switch_lock,
+            retire,
+        )
+        removed = target.remove_canary(bad)
     return dg.MaterializeResult(
         metadata={
+            "environment": production.name,
             "rolled_back": bad,
             "live_release": previous,
             "tables_restored": len(pointers),

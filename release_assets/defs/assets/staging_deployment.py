@@ -1,37 +1,49 @@
-"""`staging_deployment`: the release's artifact, live in the staging Airflow."""
+"""`staging_deployment`: the release's artifact, live in the integration environment."""
 
 import dagster as dg
 
-from release_assets.core.deploy import DeploymentError, publish_from_store, wait_until_serving
-from release_assets.core.release_meta import recorded
-from release_assets.defs.assets.release_artifact import release_artifact
+from release_assets.core.deploy import SERVE_TIMEOUT_S, publish_from_store, wait_until_serving
+from release_assets.core.record import ReleaseRecord
+from release_assets.defs.failures import step_failures
 from release_assets.defs.partitions import releases
-from release_assets.defs.resources import AirflowEnvironment, ArtifactStoreResource
+from release_assets.runtimes.artifacts.base import ArtifactStore
+from release_assets.runtimes.environment import Environment
 
-SERVE_TIMEOUT_S = 240.0
 
-
-@dg.asset(partitions_def=releases, deps=[release_artifact], group_name="release", kinds={"airflow"})
+@dg.asset(
+    partitions_def=releases,
+    deps=["release_artifact"],
+    ins={"record": dg.AssetIn("release_candidate")},
+    group_name="release",
+    kinds={"airflow"},
+)
 def staging_deployment(
     context: dg.AssetExecutionContext,
-    artifact_store: ArtifactStoreResource,
-    airflow_staging: AirflowEnvironment,
+    record: ReleaseRecord,
+    artifact_store: ArtifactStore,
+    integration: Environment,
 ) -> dg.MaterializeResult[None]:
-    tag = context.partition_key
-    dag_ids = set(recorded(context, "release_candidate", tag)["dag_graph"])
-    target = airflow_staging.target()
-    manifest = publish_from_store(artifact_store.store(), target, tag)
-    previous = target.activate(tag)
-    try:
-        wait_until_serving(target, tag, dag_ids, SERVE_TIMEOUT_S)
-    except DeploymentError as exc:
-        raise dg.Failure(str(exc), metadata={"environment": "staging"}) from None
+    """Publish the verified bundle to the integration environment, activate it, and wait until
+    every DAG of the release is served from it; if they are not, the release that was live
+    before is activated again and the failure names the files that do not import."""
+    tag = record.release
+    target = integration.airflow
+    with step_failures(integration.name):
+        manifest = publish_from_store(artifact_store, integration.artifacts, target, tag)
+        previous = target.activate(tag)
+        try:
+            wait_until_serving(target, tag, record.dag_ids, SERVE_TIMEOUT_S)
+        except Exception:
+            # A release whose DAGs do not load never stays live: the previous one comes back.
+            if previous is not None and previous != tag:
+                target.activate(previous)
+            raise
     return dg.MaterializeResult(
         metadata={
-            "environment": "staging",
+            "environment": integration.name,
             "airflow": dg.MetadataValue.url(target.url),
             "digest": manifest.digest,
             "replaced_release": previous or "",
-            "dags_served": len(dag_ids),
+            "dags_served": len(record.dag_ids),
         }
     )

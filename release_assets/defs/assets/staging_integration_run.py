@@ -1,43 +1,50 @@
-"""`staging_integration_run`: the changed DAGs and everything downstream, run in staging."""
+"""`staging_integration_run`: the changed DAGs and everything downstream, run in the
+integration environment in Dataset order."""
 
 import dagster as dg
 
-from release_assets.core.changes import ChangeSet, topological_order
 from release_assets.core.dag_runs import (
-    dag_summaries,
     dbt_summary,
     fail_on_failed_run,
     results_table,
     run_in_order,
 )
-from release_assets.core.release_meta import recorded
-from release_assets.defs.assets.staging_deployment import staging_deployment
+from release_assets.core.record import ReleaseRecord
+from release_assets.defs.failures import step_failures
 from release_assets.defs.partitions import releases
-from release_assets.defs.resources import AirflowEnvironment
-from release_assets.settings import settings
+from release_assets.defs.resources import ReleasePlatform
+from release_assets.runtimes.environment import Environment
 
 
 @dg.asset(
-    partitions_def=releases, deps=[staging_deployment], group_name="release", kinds={"airflow"}
+    partitions_def=releases,
+    deps=["staging_deployment"],
+    ins={"record": dg.AssetIn("release_candidate")},
+    group_name="release",
+    kinds={"airflow"},
 )
 def staging_integration_run(
-    context: dg.AssetExecutionContext, airflow_staging: AirflowEnvironment
+    context: dg.AssetExecutionContext,
+    record: ReleaseRecord,
+    integration: Environment,
+    platform: ReleasePlatform,
 ) -> dg.MaterializeResult[None]:
-    tag = context.partition_key
-    candidate = recorded(context, "release_candidate", tag)
-    change = ChangeSet.from_dict(candidate["change_set"])
-    order = topological_order(change.affected_dag_ids, dag_summaries(candidate["dag_graph"]))
-    target = airflow_staging.target()
-    conf: dict[str, object] = {"data_date": settings().integration_date, "release_id": tag}
-    results = run_in_order(target, order, f"release__{tag}", conf)
-    table = results_table(results, target.url)
-    fail_on_failed_run(results, table, "staging")
-    dbt = dbt_summary(target, results)
+    """One run per affected DAG (run id ``release__<tag>``: a re-run reuses it and retries only
+    failed tasks), stopping at the first failure, which names the DAG and failed tasks."""
+    tag = record.release
+    target = integration.airflow
+    conf: dict[str, object] = {"data_date": platform.integration_date, "release_id": tag}
+    with step_failures(integration.name):
+        results = run_in_order(target, record.run_order(), f"release__{tag}", conf)
+        table = results_table(results, target.url)
+        fail_on_failed_run(results, table, integration.name)
+        dbt = dbt_summary(target, results)
     return dg.MaterializeResult(
         metadata={
+            "environment": integration.name,
             "dag_runs": dg.MetadataValue.md(table),
             "dags_run": len(results),
-            "data_date": settings().integration_date,
+            "data_date": platform.integration_date,
             **{f"dbt_{k}": v for k, v in dbt.items()},
         }
     )

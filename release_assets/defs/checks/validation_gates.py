@@ -9,24 +9,21 @@ from pathlib import Path
 import dagster as dg
 
 from release_assets.config import load_release_config
-from release_assets.core.release_meta import DBT_MANIFEST, recorded
-from release_assets.defs.assets.release_candidate import release_candidate
-from release_assets.defs.resources import (
-    ArtifactStoreResource,
-    PipelinesRepoResource,
-    WarehouseResource,
-)
-from release_assets.settings import settings
+from release_assets.core.bundle import DBT_MANIFEST
+from release_assets.core.record import ReleaseRecord
+from release_assets.defs.partitions import release_check
+from release_assets.defs.resources import PipelinesRepoResource, ReleasePlatform
+from release_assets.runtimes.artifacts.base import ArtifactStore
+from release_assets.runtimes.environment import Environment
 from release_assets.validation.entry import validate_tree
 from release_assets.validation.findings import GateResult
 from release_assets.validation.gates.contracts import source_reader
 from release_assets.validation.report import gate_markdown, to_markdown
 from release_assets.validation.runner import GATES
 
-SPECS = [
-    dg.AssetCheckSpec(name, asset=release_candidate, blocking=True, description=what)
-    for name, what in GATES.items()
-]
+CANDIDATE = dg.AssetKey("release_candidate")
+
+SPECS = [release_check(name, "release_candidate", what) for name, what in GATES.items()]
 
 
 class GateRunConfig(dg.Config):
@@ -37,7 +34,7 @@ class GateRunConfig(dg.Config):
 def _result(result: GateResult) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         check_name=result.gate,
-        asset_key=release_candidate.key,
+        asset_key=CANDIDATE,
         passed=result.passed,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
@@ -57,45 +54,46 @@ def _result(result: GateResult) -> dg.AssetCheckResult:
     )
 
 
-@dg.multi_asset_check(specs=SPECS, name="validation_gates")
+@dg.multi_asset_check(
+    specs=SPECS, name="validation_gates", ins={"record": dg.AssetIn("release_candidate")}
+)
 def validation_gates(
     context: dg.AssetCheckExecutionContext,
     config: GateRunConfig,
+    record: ReleaseRecord,
     pipelines_repo: PipelinesRepoResource,
-    artifact_store: ArtifactStoreResource,
-    warehouse_staging: WarehouseResource,
+    artifact_store: ArtifactStore,
+    integration: Environment,
+    platform: ReleasePlatform,
 ) -> Iterator[dg.AssetCheckResult]:
-    tag = context.run.tags.get("dagster/partition") or ""
-    if not tag:
-        raise dg.Failure("validation_gates runs for one release partition")
-    candidate = recorded(context, "release_candidate", tag)  # type: ignore[arg-type]
-    base = str(candidate.get("base_release") or "") or None
-    change = candidate["change_set"]
-    store = artifact_store.store()
+    """Run every gate on the record's commit, only on what the change touches (unless
+    ``full`` or a first release), reading contracted sources from the integration warehouse."""
+    tag = record.release
+    base = record.base_release
+    change = record.change
     repo = pipelines_repo.repo()
-    s = settings()
     with tempfile.TemporaryDirectory(prefix="ra-validate-") as tmp:
-        tree = repo.export(str(candidate["commit"]), Path(tmp) / "tree")
+        tree = repo.export(record.commit, Path(tmp) / "tree")
         base_repo = base_manifest = None
         if base is not None and not config.full:
-            base_commit = str(candidate.get("base_commit") or "")
+            base_commit = record.base_commit or ""
             base_repo = repo.export(base_commit, Path(tmp) / "base") if base_commit else None
             try:
-                base_manifest = store.read_file(base, DBT_MANIFEST).decode()
+                base_manifest = artifact_store.read_file(base, DBT_MANIFEST).decode()
             except FileNotFoundError:
                 base_manifest = None  # the base release has no dbt project
-        models = list(change.get("dbt_models") or [])
+        models = list(change.dbt_models)
         report = validate_tree(
             tree,
-            changed=None if (config.full or base is None) else list(change["files"]),
+            changed=None if (config.full or base is None) else list(change.files),
             base_repo=base_repo,
             base_manifest_json=base_manifest,
             dbt_models=None if "*" in models else models,
             scratch=Path(tmp) / "scratch",
-            runtimes_dir=s.runtimes_dir,
-            cache_dir=s.state_dir / "validation-cache",
+            runtimes_dir=Path(platform.runtimes_dir),
+            cache_dir=Path(platform.cache_dir),
             source_schemas=source_reader(
-                warehouse_staging.warehouse(), tree, load_release_config(tree).contracts.dir
+                integration.warehouse, tree, load_release_config(tree).contracts.dir
             ),
             workers=config.workers,
         )

@@ -1,81 +1,52 @@
-"""The interface every Airflow target implements (local, self-hosted, MWAA)."""
+"""The interface every Airflow target implements (local today; self-hosted and MWAA later).
+
+An Airflow target is a Dagster resource: the deployment configuration chooses the
+implementation per environment, and tests bind an in-memory fake
+(``release_assets.runtimes.airflow.fake.FakeAirflow``).
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 
-class AirflowError(RuntimeError):
-    """Base class of errors talking to an Airflow environment."""
+from release_assets.runtimes.airflow.types import (
+    AirflowApiError,
+    AirflowError,
+    AirflowHealth,
+    AirflowUnreachable,
+    DagImportError,
+    DagInfo,
+    DagRunResult,
+)
 
-
-class AirflowUnreachable(AirflowError):
-    """The environment's API did not answer."""
-
-
-class AirflowApiError(AirflowError):
-    """The API answered with an error status."""
-
-    def __init__(self, environment: str, method: str, path: str, status: int, body: str) -> None:
-        self.status = status
-        super().__init__(
-            f"Airflow {environment!r}: {method} {path} answered HTTP {status}: {body[:500]}"
-        )
-
-
-@dataclass(frozen=True)
-class AirflowHealth:
-    metadatabase: str
-    scheduler: str
-
-    @property
-    def healthy(self) -> bool:
-        return self.metadatabase == "healthy" and self.scheduler == "healthy"
+__all__ = [
+    "AirflowApiError",
+    "AirflowError",
+    "AirflowHealth",
+    "AirflowTarget",
+    "AirflowUnreachable",
+    "DagImportError",
+    "DagInfo",
+    "DagRunResult",
+]
 
 
-@dataclass(frozen=True)
-class DagInfo:
-    dag_id: str
-    fileloc: str
-    is_paused: bool
-    is_active: bool
-    tags: tuple[str, ...] = ()
+class AirflowTarget(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
+    """One Airflow environment that release code is deployed to.
 
-    @property
-    def release(self) -> str | None:
-        """The release the DAG was loaded from (the loader tags it ``release:<id>``)."""
-        for tag in self.tags:
-            if tag.startswith("release:"):
-                return tag.removeprefix("release:")
-        return None
-
-
-@dataclass(frozen=True)
-class DagImportError:
-    filename: str
-    stack_trace: str
-
-
-@dataclass(frozen=True)
-class DagRunResult:
-    dag_id: str
-    run_id: str
-    state: str
-    failed_tasks: tuple[str, ...] = ()
-    log_excerpt: str = ""
-
-    @property
-    def succeeded(self) -> bool:
-        return self.state == "success"
-
-
-class AirflowTarget(ABC):
-    """One Airflow environment that release code is deployed to."""
+    ``environment`` is the deployment configuration's environment name; ``url`` is where a
+    person opens the environment's UI (links in metadata point there).
+    """
 
     environment: str
-    url: str
+
+    @property
+    @abstractmethod
+    def url(self) -> str:
+        """The environment's web UI, e.g. ``http://127.0.0.1:8082``."""
 
     @abstractmethod
     def health(self) -> AirflowHealth:

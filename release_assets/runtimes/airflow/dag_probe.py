@@ -1,33 +1,70 @@
-"""Import a DAGs folder in the runtime virtualenv (never in the Dagster process)."""
+"""Import the DAG files of a folder in the Airflow runtime virtualenv (never in the Dagster
+process) and describe what each defines, with an optional per-file cache.
+
+This is the host side of ``in_airflow/dag_probe.py``, the one DAG probe: the release candidate
+and the validation gates both call ``import_dags``, and when they pass the same ``cache_dir``
+each DAG file of a release is imported once. A cached parse is keyed by the runtime, the
+probe's own code, the per-file parse timeout, the file's path and bytes, and the path and bytes
+of every other (non-DAG) file of the folder (shared modules, ``.airflowignore``), so a change
+re-imports only the files it touches. The cache assumes, as a deployed Airflow does, that what a
+DAG file defines depends on the DAGs folder and the runtime only.
+
+Which files are DAG files follows Airflow's DAG processor: ``.py`` files not matched by an
+``.airflowignore`` (regexp syntax) whose text holds "airflow" and "dag" (safe mode).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import subprocess
 import tempfile
-from dataclasses import dataclass
-from pathlib import Path
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
 
+from release_assets.runtimes.airflow.in_airflow import DAG_PROBE
 from release_assets.runtimes.airflow.venv import RuntimeVenv
 
-_PROBE = """
-import json, sys
-from airflow.models.dagbag import DagBag
-bag = DagBag(dag_folder=sys.argv[1], include_examples=False, safe_mode=True)
-dags = {}
-for dag_id, dag in sorted(bag.dags.items()):
-    condition = getattr(dag.timetable, "dataset_condition", None)
-    consumes = sorted(uri for uri, _ in condition.iter_datasets()) if condition else []
-    produces = sorted({o.uri for t in dag.tasks for o in t.outlets if hasattr(o, "uri")})
-    dags[dag_id] = {"fileloc": dag.fileloc, "consumes": consumes, "produces": produces}
-print(json.dumps({"dags": dags, "errors": dict(sorted(bag.import_errors.items()))}))
-"""
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        "__pycache__",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".mypy_cache",
+        ".terraform",
+        "target",
+        "logs",
+        "dbt_packages",
+        ".venv",
+    }
+)
+"""Folders no tree walk descends into: VCS data, caches, build output, virtualenvs."""
+
+CACHE_FOLDER = "dag-probe"
+"""The folder under ``cache_dir`` that holds one JSON file per cached file parse."""
+
+_CHUNK_MIN = 30  # below this many files one probe process is faster than two
+_DAGS_TOKEN = "\x00dags\x00"  # the DAGs folder's absolute path, in cached text
+_PARENT_TOKEN = "\x00root\x00"  # its parent's (the repository root, usually)
+
+
+class DagProbeError(RuntimeError):
+    """The probe process itself failed or timed out (not a DAG file's import error, which is
+    reported per file). The message names the folder and ends with the probe's stderr."""
 
 
 @dataclass(frozen=True)
 class DagSummary:
-    """What the release graph needs to know of one parsed DAG."""
+    """What the release graph needs to know of one parsed DAG: its id, the absolute path of
+    the file defining it (``""`` when not known) and the Dataset URIs it consumes (its
+    schedule) and produces (its tasks' outlets)."""
 
     dag_id: str
     fileloc: str
@@ -36,37 +73,275 @@ class DagSummary:
 
 
 @dataclass(frozen=True)
+class FileParse:
+    """One DAG file as the runtime imported it.
+
+    ``path`` is relative to the folder probed (POSIX); ``parse_s`` the import time in seconds;
+    ``error`` Airflow's import error (traceback text) or None; ``dags`` maps each dag_id the
+    file defines to the probe's description: ``fileloc``, ``owner``, ``catchup``,
+    ``schedule``, ``tasks`` (task_id -> owner, retries, type), ``refs`` (cross-DAG references),
+    ``consumes``, ``produces``.
+    """
+
+    path: str
+    parse_s: float
+    error: str | None
+    dags: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class DagImportReport:
+    """Every DAG file of a folder as the runtime imports it.
+
+    ``dags``: dag_id -> summary (a dag_id defined twice: the first file in path order);
+    ``errors``: absolute file path -> import error; ``files``: path relative to the folder ->
+    its parse; ``imported``: the relative paths imported by this call (the rest came from the
+    cache).
+    """
+
     dags: dict[str, DagSummary]
     errors: dict[str, str]
+    files: dict[str, FileParse] = field(default_factory=dict)
+    imported: list[str] = field(default_factory=list)
 
     @property
     def dag_ids(self) -> list[str]:
         return sorted(self.dags)
 
 
-def import_dags(runtime: RuntimeVenv, dags_dir: Path, timeout_s: float = 300) -> DagImportReport:
-    """DagBag over ``dags_dir`` with the runtime's Airflow and packages, in a throwaway home."""
-    with tempfile.TemporaryDirectory(prefix="ra-dagbag-") as home:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV"))}
-        env.update(
-            AIRFLOW_HOME=home,
-            AIRFLOW__CORE__LOAD_EXAMPLES="False",
-            # As in a deployed environment, the DAGs folder is on sys.path (shared packages).
-            AIRFLOW__CORE__DAGS_FOLDER=str(dags_dir),
-            AIRFLOW__CORE__UNIT_TEST_MODE="True",
-            AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
-        )
+# -- which files are DAG files ---------------------------------------------------------------
+def tree_files(root: Path) -> list[str]:
+    """Every file under ``root`` (``SKIP_DIRS`` left out), as sorted POSIX paths relative to
+    it; [] when ``root`` is not a folder."""
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+        here = Path(dirpath)
+        out += [(here / name).relative_to(root).as_posix() for name in filenames]
+    return sorted(out)
+
+
+def ignore_patterns(ignore_files: Mapping[str, str]) -> list[re.Pattern[str]]:
+    """Compiled ``.airflowignore`` patterns (Airflow 2's default regexp syntax).
+
+    ``ignore_files`` maps the path of each ``.airflowignore``, relative to the DAGs folder, to
+    its text; a pattern of a nested file only applies below that file's folder. Raises
+    ``re.error`` for an invalid pattern.
+    """
+    out = []
+    for rel, text in sorted(ignore_files.items()):
+        prefix = PurePosixPath(rel).parent.as_posix()
+        scope = "" if prefix == "." else re.escape(prefix + "/")
+        for raw in text.splitlines():
+            line = raw.split("#", 1)[0].strip()
+            if line:
+                out.append(re.compile(scope + line))
+    return out
+
+
+def might_contain_dag(text: str) -> bool:
+    """Airflow's safe-mode test: the text holds both "airflow" and "dag" (any case)."""
+    lowered = text.lower()
+    return "airflow" in lowered and "dag" in lowered
+
+
+def find_dag_files(paths: Iterable[str], read: Callable[[str], str]) -> list[str]:
+    """The DAG files among ``paths`` (POSIX, relative to the DAGs folder): ``.py`` files no
+    ``.airflowignore`` among ``paths`` ignores and whose text (``read(path)``) might contain
+    a DAG. Sorted."""
+    listed = sorted(set(paths))
+    patterns = ignore_patterns(
+        {p: read(p) for p in listed if PurePosixPath(p).name == ".airflowignore"}
+    )
+    return [
+        p
+        for p in listed
+        if p.endswith(".py")
+        and not any(pattern.search(p) for pattern in patterns)
+        and might_contain_dag(read(p))
+    ]
+
+
+def _read(root: Path) -> Callable[[str], str]:
+    def read(rel: str) -> str:
+        try:
+            return (root / rel).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    return read
+
+
+def dag_file_paths(dags_dir: Path) -> list[str]:
+    """The files of ``dags_dir`` Airflow's DAG processor imports, relative to it (sorted)."""
+    return find_dag_files(tree_files(dags_dir), _read(dags_dir))
+
+
+# -- the per-file cache ------------------------------------------------------------------------
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
+def _swap(value: Any, pairs: list[tuple[str, str]]) -> Any:
+    text = json.dumps(value)
+    for old, new in pairs:
+        text = text.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
+    return json.loads(text)
+
+
+def _to_cache(value: Any, dags_dir: Path) -> Any:
+    """``value`` with the absolute DAGs folder (then its parent) replaced by tokens, so a
+    cached parse is valid for another copy of the same tree."""
+    pairs = [(str(dags_dir), _DAGS_TOKEN)]
+    if dags_dir.parent != dags_dir:
+        pairs.append((str(dags_dir.parent), _PARENT_TOKEN))
+    return _swap(value, pairs)
+
+
+def _from_cache(value: Any, dags_dir: Path) -> Any:
+    return _swap(value, [(_DAGS_TOKEN, str(dags_dir)), (_PARENT_TOKEN, str(dags_dir.parent))])
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+# -- running the probe ---------------------------------------------------------------------------
+def _run_probe(
+    runtime: RuntimeVenv,
+    dags_dir: Path,
+    paths: list[str],
+    work: Path,
+    parse_timeout_s: float,
+    timeout_s: float | None,
+) -> dict[str, Any]:
+    """One probe process over ``paths``; its raw result keyed by absolute path."""
+    work.mkdir(parents=True)
+    request, result, home = work / "request.json", work / "result.json", work / "home"
+    home.mkdir()
+    request.write_text(
+        json.dumps({"dags_folder": str(dags_dir), "files": [str(dags_dir / p) for p in paths]})
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV"))}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        # As in a deployed environment, the DAGs folder is on sys.path (shared packages).
+        AIRFLOW__CORE__DAGS_FOLDER=str(dags_dir),
+        AIRFLOW__CORE__UNIT_TEST_MODE="True",
+        AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT=str(parse_timeout_s),
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
+        PYTHONPATH=str(dags_dir),
+    )
+    budget = timeout_s if timeout_s is not None else 60 + len(paths) * (parse_timeout_s + 1)
+    try:
         done = subprocess.run(
-            [str(runtime.python), "-c", _PROBE, str(dags_dir)],
+            [str(runtime.python), str(DAG_PROBE), str(request), str(result)],
             env=env,
             capture_output=True,
             text=True,
-            timeout=timeout_s,
+            timeout=budget,
             check=False,
         )
-    if done.returncode != 0:
-        raise RuntimeError(f"importing {dags_dir} in the runtime failed:\n{done.stderr[-2000:]}")
-    data = json.loads(done.stdout.strip().splitlines()[-1])
-    dags = {k: DagSummary(dag_id=k, **v) for k, v in data["dags"].items()}
-    return DagImportReport(dags, data["errors"])
+    except subprocess.TimeoutExpired:
+        raise DagProbeError(
+            f"importing {len(paths)} DAG file(s) of {dags_dir} timed out after {budget:.0f}s"
+        ) from None
+    if done.returncode != 0 or not result.exists():
+        raise DagProbeError(
+            f"the DAG import probe failed in the runtime for {dags_dir}:\n{done.stderr[-2000:]}"
+        )
+    return json.loads(result.read_text())  # type: ignore[no-any-return]
+
+
+def import_dags(
+    runtime: RuntimeVenv,
+    dags_dir: Path,
+    timeout_s: float | None = None,
+    *,
+    cache_dir: Path | None = None,
+    parse_timeout_s: float = 30.0,
+    workers: int = 2,
+    scratch: Path | None = None,
+    fresh: bool = False,
+) -> DagImportReport:
+    """Import every DAG file of ``dags_dir`` with the runtime's Airflow and packages, one file
+    at a time (``in_airflow/dag_probe.py``), in throwaway Airflow homes.
+
+    - ``cache_dir``: reuse and store per-file parses under ``<cache_dir>/dag-probe`` (see the
+      module docstring); None imports every file. Give the release candidate and the
+      validation gates the same folder and each file of a release is imported once.
+    - ``parse_timeout_s``: Airflow's per-file import timeout (``dagbag_import_timeout``);
+      part of the cache key. ``timeout_s``: the budget of each probe process (default
+      60 s + parse timeout + 1 s per file).
+    - ``workers``: probe processes run in parallel (only for 30+ files to import).
+    - ``scratch``: where the Airflow homes are made (default: the system's temp folder).
+    - ``fresh``: import every file even when cached (the new parses are still stored).
+
+    A file that fails to import is reported in ``errors`` and ``files`` (never raised). Raises
+    ``DagProbeError`` when a probe process fails or times out, ``FileNotFoundError`` when
+    ``dags_dir`` is missing.
+    """
+    dags_dir = dags_dir.absolute()
+    if not dags_dir.is_dir():
+        raise FileNotFoundError(f"DAGs folder {dags_dir} does not exist")
+    listed = tree_files(dags_dir)
+    read = _read(dags_dir)
+    dag_files = find_dag_files(listed, read)
+    parsed: dict[str, FileParse] = {}
+    keys: dict[str, str] = {}
+    cache = cache_dir / CACHE_FOLDER if cache_dir is not None else None
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        wanted = set(dag_files)
+        shared = _digest(
+            *(p.encode() + b"\0" + (dags_dir / p).read_bytes() for p in listed if p not in wanted)
+        )
+        base = f"{runtime.root.name}:{float(parse_timeout_s)}:{shared}".encode()
+        probe = DAG_PROBE.read_bytes()
+        for rel in dag_files:
+            keys[rel] = _digest(probe, base, rel.encode(), (dags_dir / rel).read_bytes())
+            entry = cache / f"{keys[rel]}.json"
+            if not fresh and entry.exists():
+                data = _from_cache(json.loads(entry.read_text()), dags_dir)
+                parsed[rel] = FileParse(rel, data["parse_s"], data["error"], data["dags"])
+    todo = [rel for rel in dag_files if rel not in parsed]
+    if todo:
+        chunks = max(1, min(workers, len(todo) // _CHUNK_MIN))
+        groups = [todo[i::chunks] for i in range(chunks)]
+        with (
+            tempfile.TemporaryDirectory(prefix="ra-dag-probe-", dir=scratch) as tmp,
+            ThreadPoolExecutor(max_workers=chunks) as pool,
+        ):
+            outs = list(
+                pool.map(
+                    lambda ig: _run_probe(
+                        runtime, dags_dir, ig[1], Path(tmp) / str(ig[0]), parse_timeout_s, timeout_s
+                    ),
+                    enumerate(groups),
+                )
+            )
+        for out in outs:
+            for abs_path, data in out.items():
+                rel = Path(abs_path).relative_to(dags_dir).as_posix()
+                parsed[rel] = FileParse(rel, data["parse_s"], data["error"], data["dags"])
+                if cache is not None:
+                    stored = _to_cache(data, dags_dir)
+                    _write_atomic(cache / f"{keys[rel]}.json", json.dumps(stored))
+    files = dict(sorted(parsed.items()))
+    summaries: dict[str, DagSummary] = {}
+    for parse in files.values():
+        for dag_id, info in sorted(parse.dags.items()):
+            summaries.setdefault(
+                dag_id,
+                DagSummary(dag_id, info["fileloc"], list(info["consumes"]), list(info["produces"])),
+            )
+    errors = {str(dags_dir / rel): p.error for rel, p in files.items() if p.error}
+    return DagImportReport(
+        dags=dict(sorted(summaries.items())), errors=errors, files=files, imported=sorted(todo)
+    )

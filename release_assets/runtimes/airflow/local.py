@@ -32,15 +32,47 @@ def check_release_id(release_id: str) -> str:
 
 
 class LocalAirflow(RestAirflowTarget):
-    """An Airflow instance started by ``release-assets local up``."""
+    """An Airflow 2.x instance started by ``release-assets local up`` on this machine.
 
-    def __init__(self, layout: EnvironmentLayout, timeout_s: float = 10.0) -> None:
-        self.layout = layout
-        self.environment = layout.name
-        self.url = layout.url
-        creds = layout.credentials()
-        self.client = AirflowRestClient(
-            layout.name, layout.url, creds.username, creds.password, timeout_s
+    Fields: ``home`` is the environment's folder (Airflow home, DAGs folder, published releases
+    and the ``current`` pointer live under it); ``port`` the API/UI port on 127.0.0.1;
+    ``warehouse_path`` the DuckDB file the environment's DAGs write; ``request_timeout_s`` the
+    bound on each REST call. Admin credentials are generated on first start into
+    ``<home>/credentials.json`` (mode 0600) and never appear in configuration.
+    """
+
+    home: str
+    port: int
+    warehouse_path: str
+    request_timeout_s: float = 10.0
+
+    @classmethod
+    def of_layout(cls, layout: EnvironmentLayout, timeout_s: float = 10.0) -> LocalAirflow:
+        """The target of an environment laid out by the local stack."""
+        return cls(
+            environment=layout.name,
+            home=str(layout.root),
+            port=layout.airflow_port,
+            warehouse_path=str(layout.warehouse_path),
+            request_timeout_s=timeout_s,
+        )
+
+    @property
+    def layout(self) -> EnvironmentLayout:
+        """Where each part of this environment lives on disk."""
+        return EnvironmentLayout(
+            self.environment, Path(self.home), self.port, Path(self.warehouse_path)
+        )
+
+    @property
+    def url(self) -> str:
+        return self.layout.url
+
+    @property
+    def client(self) -> AirflowRestClient:
+        creds = self.layout.credentials()
+        return AirflowRestClient(
+            self.environment, self.url, creds.username, creds.password, self.request_timeout_s
         )
 
     def install_loader(self) -> None:

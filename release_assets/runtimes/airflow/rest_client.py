@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from release_assets.runtimes.airflow.base import AirflowApiError, AirflowUnreachable
+from release_assets.runtimes.airflow.types import AirflowApiError, AirflowUnreachable
 
 _PAGE = 100
 

@@ -24,7 +24,13 @@ _LOG_EXCERPT_CHARS = 3000
 
 
 class RestAirflowTarget(AirflowTarget):
-    client: AirflowRestClient
+    """The REST half of a target; subclasses say how to reach the API (``client``) and how
+    code is deployed (publish/activate/canaries)."""
+
+    @property
+    def client(self) -> AirflowRestClient:
+        """A client for the environment's REST API (credentials resolved per call)."""
+        raise NotImplementedError
 
     def health(self) -> AirflowHealth:
         body = self.client.get("/health")

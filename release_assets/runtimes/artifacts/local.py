@@ -16,14 +16,26 @@ from release_assets.runtimes.artifacts.base import (
 
 
 class LocalArtifactStore(ArtifactStore):
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    """Bundles under the folder ``root``: ``blobs/<sha256>`` (read-only files, shared by
+    releases) and ``releases/<id>.json`` (each release's manifest)."""
+
+    root: str
+
+    @classmethod
+    def at(cls, root: Path) -> LocalArtifactStore:
+        """The store in folder ``root`` (created on first write)."""
+        return cls(root=str(root))
+
+    @property
+    def root_dir(self) -> Path:
+        """The store's folder."""
+        return Path(self.root)
 
     def _blob(self, digest: str) -> Path:
-        return self.root / "blobs" / digest[:2] / digest
+        return self.root_dir / "blobs" / digest[:2] / digest
 
     def _manifest_path(self, release_id: str) -> Path:
-        return self.root / "releases" / f"{release_id}.json"
+        return self.root_dir / "releases" / f"{release_id}.json"
 
     def put_bundle(self, release_id: str, source_dir: Path) -> BundleManifest:
         manifest = BundleManifest.of_directory(release_id, source_dir)

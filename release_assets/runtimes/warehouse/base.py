@@ -1,28 +1,24 @@
-"""The interface every warehouse implements (DuckDB locally, Snowflake in production)."""
+"""The interface every warehouse implements (DuckDB locally, Snowflake in production).
+
+A warehouse is a Dagster resource chosen per environment by the deployment configuration;
+tests bind the in-memory ``release_assets.runtimes.warehouse.fake.FakeWarehouse``.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+import dagster as dg
 
-class WarehouseError(RuntimeError):
-    """A warehouse could not be reached or refused a statement."""
+from release_assets.runtimes.warehouse.types import Pointer, WarehouseError
 
-
-@dataclass(frozen=True)
-class Pointer:
-    """A stable table name (what consumers read) and the release relation behind it."""
-
-    table: str
-    source: str
-    release: str
+__all__ = ["Pointer", "Warehouse", "WarehouseError"]
 
 
-class Warehouse(ABC):
-    """One environment's warehouse."""
+class Warehouse(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
+    """One environment's warehouse; ``environment`` names it in every error."""
 
     environment: str
 
@@ -48,10 +44,23 @@ class Warehouse(ABC):
 
     @abstractmethod
     def switch(
-        self, release: str, sources: dict[str, str], retire: tuple[str, ...] = ()
+        self,
+        release: str,
+        sources: dict[str, str],
+        retire: tuple[str, ...] = (),
+        replaced: str | None = None,
     ) -> dict[str, Pointer]:
         """Atomically point each stable name at its source relation and drop the ``retire``d
-        names (one transaction), record the pointers, and return the ones live before."""
+        names (one transaction), record the pointers, and return the ones live before.
+
+        The first switch of ``release`` is appended to the switch history as replacing
+        ``replaced`` (the release live before it; when None, the release most pointers belonged
+        to); later switches of the same release leave its history entry as it was.
+        """
+
+    @abstractmethod
+    def last_switched(self) -> str | None:
+        """The release of the most recent switch in the history (whose data is live), or None."""
 
     @abstractmethod
     def replaced(self, release: str) -> tuple[str | None, dict[str, str]]:

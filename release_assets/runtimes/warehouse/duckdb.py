@@ -20,14 +20,26 @@ from release_assets.runtimes.warehouse.base import Pointer, Warehouse, Warehouse
 
 POINTERS = "_release_assets.pointers"
 HISTORY = "_release_assets.switches"
+LIVE = "_release_assets.live"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class DuckDBWarehouse(Warehouse):
-    def __init__(self, environment: str, path: Path, lock_timeout_s: float = 60.0) -> None:
-        self.environment = environment
-        self.path = path
-        self.lock_timeout_s = lock_timeout_s
+    """A DuckDB file (``database``) as the environment's warehouse; a locked file is retried for
+    ``lock_timeout_s`` seconds, then the error names the file."""
+
+    database: str
+    lock_timeout_s: float = 60.0
+
+    @classmethod
+    def at(cls, environment: str, path: Path, lock_timeout_s: float = 60.0) -> DuckDBWarehouse:
+        """The warehouse of ``environment`` in the DuckDB file ``path``."""
+        return cls(environment=environment, database=str(path), lock_timeout_s=lock_timeout_s)
+
+    @property
+    def path(self) -> Path:
+        """The DuckDB file."""
+        return Path(self.database)
 
     @contextmanager
     def connect(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -98,7 +110,11 @@ class DuckDBWarehouse(Warehouse):
         return {r[0]: Pointer(r[0], r[1], r[2]) for r in rows}
 
     def switch(
-        self, release: str, sources: dict[str, str], retire: tuple[str, ...] = ()
+        self,
+        release: str,
+        sources: dict[str, str],
+        retire: tuple[str, ...] = (),
+        replaced: str | None = None,
     ) -> dict[str, Pointer]:
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", release):
             raise WarehouseError(f"warehouse {self.environment!r}: bad release id {release!r}")
@@ -113,9 +129,14 @@ class DuckDBWarehouse(Warehouse):
             "source varchar not null, release varchar not null, switched_at timestamp)",
             f"create table if not exists {HISTORY} (release varchar, replaced varchar, "
             "pointers_before varchar, switched_at timestamp)",
+            f"create table if not exists {LIVE} (id integer primary key, release varchar, "
+            "switched_at timestamp)",
+            f"insert or replace into {LIVE} values (1, '{release}', current_timestamp)",
         ]
         releases_before = [p.release for p in before.values()]
-        previous = max(set(releases_before), key=releases_before.count) if before else None
+        previous = replaced
+        if previous is None and before:
+            previous = max(set(releases_before), key=releases_before.count)
         if previous != release and not self._switched_in(release):
             snapshot = json.dumps({t: p.source for t, p in before.items()}).replace("'", "''")
             replaced = f"'{previous}'" if previous else "null"
@@ -145,6 +166,12 @@ class DuckDBWarehouse(Warehouse):
                 statements.append(f"delete from {POINTERS} where table_name = '{table}'")
         self.execute(statements)
         return before
+
+    def last_switched(self) -> str | None:
+        if LIVE not in self.tables():
+            return None
+        rows = self.query(f"select release from {LIVE} where id = 1")
+        return str(rows[0][0]) if rows else None
 
     def _switched_in(self, release: str) -> bool:
         if HISTORY not in self.tables():

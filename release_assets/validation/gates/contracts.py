@@ -39,7 +39,7 @@ def duckdb_source_schemas(
     if not warehouse_path.is_file():
         raise FileNotFoundError(f"no DuckDB warehouse at {warehouse_path}")
     return warehouse_source_schemas(
-        DuckDBWarehouse("staging", warehouse_path, lock_timeout_s), tables
+        DuckDBWarehouse.at("staging", warehouse_path, lock_timeout_s), tables
     )
 
 

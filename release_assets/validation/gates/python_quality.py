@@ -1,20 +1,36 @@
 """Gate ``python_quality``: ruff over the selected Python files with the repository's own ruff
 configuration, and the repository's own pytest suite (the selected test files) in the test
 runtime -- the Airflow runtime plus the repository's test requirements, Spark tests in local
-Spark -- each failed test reported by its node id."""
+Spark -- each failed test reported by its node id.
+
+The pytest run is the slow part (~1 min for a whole suite with Spark): its result (passed or
+failed, with its findings) is cached under the validation cache folder, keyed by the digest of
+every input that can change it (see :func:`pytest_result_key`). A cached result is reported as
+such in the gate's notes ("cached result of <digest>"), never silently."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import time
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from release_assets.runtimes.airflow.venv import RuntimeBuildError
+from release_assets.runtimes.airflow.venv import RuntimeBuildError, RuntimeVenv
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateCrashed, GateResult
+from release_assets.validation.result_cache import (
+    ResultCache,
+    digest_of,
+    java_identity,
+    source_digest,
+    tree_digest,
+    venv_identity,
+)
+from release_assets.validation.scanners import pytest_report, redaction
 from release_assets.validation.scanners.pytest_report import failed_tests
 from release_assets.validation.scanners.redaction import mask_secrets
 from release_assets.validation.scanners.tools import bundled, run_tool
@@ -26,6 +42,11 @@ _PASS_THROUGH = ("HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "USER", "LOGNAME", "J
 # pytest exit codes: 0 passed, 1 tests failed, 2 interrupted (e.g. collection errors), 5 none.
 _RAN = {0, 1, 2}
 _NO_TESTS = 5
+# Results of the repository's pytest runs, under the validation cache folder.
+CACHE_FOLDER = "python-quality-pytest"
+_PYTEST_FLAGS = ["-q", "-p", "no:cacheprovider", "-rN", "--continue-on-collection-errors"]
+# This gate's code that turns a run into findings: changing it invalidates cached results.
+_CODE = (Path(__file__), Path(pytest_report.__file__), Path(redaction.__file__))
 
 
 def _has_ruff_config(repo: Path) -> bool:
@@ -110,10 +131,52 @@ def pytest_env(
     return env
 
 
+def pytest_result_key(
+    ctx: ValidationContext, runtime: RuntimeVenv, tests: list[str], env: dict[str, str]
+) -> str:
+    """The digest of every input that can change the outcome of running ``tests``: the whole
+    tree (build output and caches left out), the test runtime and the Airflow runtime (their
+    interpreter version and installed distributions), the JVM, the pass-through environment,
+    the pytest command and this gate's code. Paths of the run (the tree's location, scratch
+    folders) are not inputs: the same commit exported elsewhere gives the same key."""
+    return digest_of(
+        {
+            "gate": GATE,
+            "code": source_digest(*_CODE),
+            "tree": tree_digest(ctx.repo),
+            "tests": tests,
+            "flags": _PYTEST_FLAGS,
+            "test_runtime": venv_identity(runtime.root),
+            "runtime": venv_identity(ctx.runtime().root),
+            "java": java_identity(_java_home()),
+            "env": {k: env[k] for k in _PASS_THROUGH if k in env and k != "JAVA_HOME"},
+        }
+    )
+
+
+def _cached(cache: ResultCache, key: str, notes: list[str]) -> list[Finding] | None:
+    hit = cache.get(key)
+    if hit is None:
+        return None
+    try:
+        findings = [Finding(**f) for f in hit["findings"]]
+        ran = list(hit["notes"])
+    except (KeyError, TypeError):
+        return None  # an entry of another format: run again
+    when = hit.get("ran_at", "an earlier run")
+    notes += ran
+    notes.append(
+        f"cached result of {key}: the same inputs ran at {when} in {hit.get('seconds', '?')}s; "
+        "pytest was not run again"
+    )
+    return findings
+
+
 def pytest_findings(
     ctx: ValidationContext, tests: list[str], notes: list[str], timeout_s: float
 ) -> list[Finding]:
-    """Run ``tests`` with the repository's pytest configuration; one finding per failure."""
+    """Run ``tests`` with the repository's pytest configuration; one finding per failure.
+    A result of the same inputs in the cache is reported instead (noted as cached)."""
     try:
         runtime = ctx.test_runtime()
     except RuntimeBuildError as exc:
@@ -129,40 +192,56 @@ def pytest_findings(
             )
         ]
     work = (ctx.scratch / GATE).resolve()
+    bins = [runtime.bin_dir, ctx.runtime().bin_dir]
+    env = pytest_env(ctx, runtime.python, bins, work / "airflow_home")
+    key = pytest_result_key(ctx, runtime, tests, env)
+    cache = ResultCache(ctx.cache_dir / CACHE_FOLDER)
+    cached = _cached(cache, key, notes)
+    if cached is not None:
+        return cached
     shutil.rmtree(work, ignore_errors=True)
     (work / "airflow_home").mkdir(parents=True)
     junit = work / "junit.xml"
-    bins = [runtime.bin_dir, ctx.runtime().bin_dir]
-    cmd = [str(runtime.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rN"]
-    cmd += ["--continue-on-collection-errors", f"--rootdir={ctx.repo.resolve()}"]
+    cmd = [str(runtime.python), "-m", "pytest", *_PYTEST_FLAGS, f"--rootdir={ctx.repo.resolve()}"]
     cmd += [f"--junitxml={junit}", "-o", "junit_family=xunit1", f"--basetemp={work / 'tmp'}"]
-    env = pytest_env(ctx, runtime.python, bins, work / "airflow_home")
+    ran_at = datetime.now(UTC).isoformat(timespec="seconds")
+    started = time.monotonic()
     try:
         done = run_tool([*cmd, "--", *tests], ctx.repo, timeout_s, env)
     except GateCrashed as exc:  # e.g. "python timed out after 900s"
         raise GateCrashed(f"the repository's pytest suite ({len(tests)} file(s)): {exc}") from None
+    ran: list[str] = []
+    findings: list[Finding] = []
     if done.returncode == _NO_TESTS:
-        notes.append(f"pytest collected no tests from {len(tests)} file(s)")
-        return []
-    if done.returncode not in _RAN or not junit.is_file():
+        ran.append(f"pytest collected no tests from {len(tests)} file(s)")
+    elif done.returncode not in _RAN or not junit.is_file():
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
         raise GateCrashed(f"pytest exited with {done.returncode}: {mask_secrets(tail)}")
-    failed, total = failed_tests(junit)
-    notes.append(f"pytest ran {total} test(s) from {len(tests)} file(s): {len(failed)} failed")
-    return [
-        Finding(
-            message=f"test {t.nodeid} {'errored' if t.kind == 'error' else 'failed'}: {t.summary}",
-            file=t.file,
-            line=t.line,
-            obj=f"test:{t.nodeid}",
-            fix=f"fix the code or the test; reproduce with `pytest {t.nodeid}` in the test runtime",
-            rule=f"pytest-{t.kind}",
-        )
-        for t in failed
-    ]
+    else:
+        failed, total = failed_tests(junit)
+        ran.append(f"pytest ran {total} test(s) from {len(tests)} file(s): {len(failed)} failed")
+        findings = [
+            Finding(
+                message=f"test {t.nodeid} {'errored' if t.kind == 'error' else 'failed'}: "
+                f"{t.summary}",
+                file=t.file,
+                line=t.line,
+                obj=f"test:{t.nodeid}",
+                fix=f"fix the code or the test; reproduce with `pytest {t.nodeid}` in the test "
+                "runtime",
+                rule=f"pytest-{t.kind}",
+            )
+            for t in failed
+        ]
+    seconds = round(time.monotonic() - started, 1)
+    entry = {"notes": ran, "findings": [f.to_dict() for f in findings]}
+    cache.put(key, {**entry, "ran_at": ran_at, "seconds": seconds, "tests": tests})
+    notes += ran
+    return findings
 
 
 def run(ctx: ValidationContext, test_timeout_s: float = 900) -> GateResult:
+    """ruff over the selected Python files, then the selected tests (cached by their inputs)."""
     sel = ctx.selection
     python_files = [f for f in sel.python_files if (ctx.repo / f).is_file()]
     tests = [f for f in sel.test_files if (ctx.repo / f).is_file()]

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from release_assets.settings import inherited_environment
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateCrashed, GateResult
 from release_assets.validation.inputs.dbt_runs import DbtProject
@@ -143,7 +143,7 @@ def run(ctx: ValidationContext) -> GateResult:
     cfg = _config(ctx, project, work, templater)
     cmd = [bundled("sqlfluff"), "lint", *files, "--config", str(cfg), "--format", "json"]
     cmd += ["--disable-progress-bar", "--processes", "1", "--nocolor"]
-    env = {**os.environ, **ctx.dbt_env()} if templater == "dbt" else None
+    env = {**inherited_environment(), **ctx.dbt_env()} if templater == "dbt" else None
     done = run_tool(cmd, ctx.repo, TIMEOUT_S, env=env)
     try:
         records = json.loads(done.stdout)

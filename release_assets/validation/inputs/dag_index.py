@@ -1,45 +1,40 @@
-"""Every DAG file of a candidate as the target Airflow runtime parses it, with a content cache.
+"""Every DAG file of a candidate as the target Airflow runtime parses it, for the gates.
 
-Files are imported in the runtime virtualenv by ``dag_probe.py`` (one process per chunk, in
-parallel). A file's parse is cached under ``<cache>/dag-index`` keyed by the runtime, the file's
-bytes and the bytes of every shared module and requirement, so a change re-imports only the
-files it touches while references still resolve against the whole repository. A full
-validation re-imports every file.
+The files are imported by the one DAG probe (``release_assets.runtimes.airflow.dag_probe``),
+with its per-file content cache under the validation cache folder: the release candidate's
+probe of the same tree fills the same cache, so a release imports each DAG file once, and a
+change re-imports only the files it touches while references still resolve against the whole
+repository. This module only re-keys the probe's result by repository-relative path (error
+texts too) and answers the gates' questions (which file defines a DAG, duplicated ids).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import subprocess
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from release_assets.runtimes.airflow.in_airflow import DAG_PROBE
-from release_assets.validation.context import ValidationContext
+from release_assets.config import ReleaseConfig
+from release_assets.runtimes.airflow.dag_probe import (
+    DagImportReport,
+    DagProbeError,
+    FileParse,
+    import_dags,
+)
+from release_assets.runtimes.airflow.venv import RuntimeVenv
 from release_assets.validation.findings import GateCrashed
-from release_assets.validation.selection import is_dag_file, repo_files
 
-_PROBE = DAG_PROBE
-_CHUNK_MIN = 30  # below this many files one process is faster than two
-
-
-@dataclass(frozen=True)
-class FileParse:
-    path: str  # repository-relative
-    parse_s: float
-    error: str | None
-    dags: dict[str, dict[str, Any]]
+__all__ = ["DagIndex", "FileParse", "build_dag_index", "index_of", "probe_repo_dags"]
 
 
 @dataclass
 class DagIndex:
+    """``files``: repository-relative path -> its parse (``FileParse.path`` repository-relative,
+    errors with the repository root stripped); ``imported``: the files parsed now (the rest
+    came from the cache)."""
+
     files: dict[str, FileParse]
-    imported: list[str] = field(default_factory=list)  # parsed now (the rest came from cache)
+    imported: list[str] = field(default_factory=list)
 
     def dag_files(self) -> dict[str, str]:
         """dag_id -> the first file defining it."""
@@ -61,98 +56,59 @@ class DagIndex:
         return {k: v for k, v in seen.items() if len(v) > 1}
 
 
-def _digest(*parts: bytes) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(hashlib.sha256(part).digest())
-    return h.hexdigest()
-
-
-def _shared_digest(ctx: ValidationContext, files: list[str], dag_files: set[str]) -> bytes:
-    folder = ctx.config.airflow.dags_folder.rstrip("/") + "/"
-    shared = [f for f in files if f.startswith(folder) and f not in dag_files]
-    parts = [f.encode() + b"\0" + (ctx.repo / f).read_bytes() for f in shared]
-    parts.append((ctx.repo / ctx.config.airflow.requirements).read_bytes())
-    return _digest(*parts).encode()
-
-
-def _probe(ctx: ValidationContext, paths: list[str], out_dir: Path, n: int) -> dict[str, Any]:
-    runtime = ctx.runtime()
-    dags_folder = ctx.repo / ctx.config.airflow.dags_folder
-    request = out_dir / f"request-{n}.json"
-    result = out_dir / f"result-{n}.json"
-    request.write_text(
-        json.dumps({"dags_folder": str(dags_folder), "files": [str(ctx.repo / p) for p in paths]})
-    )
-    home = out_dir / f"home-{n}"
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV"))}
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__DAGS_FOLDER=str(dags_folder),
-        AIRFLOW__CORE__UNIT_TEST_MODE="True",
-        AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT=str(ctx.config.airflow.parse_timeout_seconds),
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
-        PYTHONPATH=str(dags_folder),
-    )
-    budget = 60 + len(paths) * (ctx.config.airflow.parse_timeout_seconds + 1)
+def probe_repo_dags(
+    runtime: RuntimeVenv,
+    repo: Path,
+    config: ReleaseConfig,
+    cache_dir: Path,
+    scratch: Path | None = None,
+    workers: int = 2,
+) -> DagImportReport:
+    """``import_dags`` over the DAGs folder of the tree at ``repo``, cached under
+    ``cache_dir`` with the configured parse timeout. Raises ``GateCrashed`` when the probe
+    itself fails or times out (a file's import error is data, not an exception)."""
     try:
-        done = subprocess.run(
-            [str(runtime.python), str(_PROBE), str(request), str(result)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=budget,
-            check=False,
+        return import_dags(
+            runtime,
+            repo / config.airflow.dags_folder,
+            cache_dir=cache_dir,
+            parse_timeout_s=config.airflow.parse_timeout_seconds,
+            workers=workers,
+            scratch=scratch,
         )
-    except subprocess.TimeoutExpired:
-        raise GateCrashed(
-            f"importing {len(paths)} DAG file(s) timed out after {budget:.0f}s"
-        ) from None
-    if done.returncode != 0 or not result.exists():
-        raise GateCrashed(f"the DAG import probe failed in the runtime:\n{done.stderr[-2000:]}")
-    return json.loads(result.read_text())  # type: ignore[no-any-return]
+    except (DagProbeError, FileNotFoundError) as exc:
+        raise GateCrashed(str(exc)) from None
 
 
-def build_dag_index(ctx: ValidationContext, workers: int = 2) -> DagIndex:
-    files = repo_files(ctx.repo)
-    folder = ctx.config.airflow.dags_folder.rstrip("/") + "/"
-    dag_files = sorted(
-        f for f in files if f.startswith(folder) and is_dag_file(ctx.repo, f, folder)
+def index_of(report: DagImportReport, repo: Path, config: ReleaseConfig) -> DagIndex:
+    """The probe's report keyed by repository-relative path."""
+    folder = config.airflow.dags_folder.strip("/")
+    roots = {str(repo.absolute()) + "/", str(repo) + "/"}
+
+    def rel_text(text: str | None) -> str | None:
+        for root in roots:
+            text = text.replace(root, "") if text else text
+        return text
+
+    files = {
+        f"{folder}/{p.path}": replace(p, path=f"{folder}/{p.path}", error=rel_text(p.error))
+        for p in report.files.values()
+    }
+    return DagIndex(
+        files=dict(sorted(files.items())), imported=[f"{folder}/{p}" for p in report.imported]
     )
-    shared = _shared_digest(ctx, files, set(dag_files))
-    key_base = f"{ctx.runtime().root.name}:{ctx.config.airflow.parse_timeout_seconds}".encode()
-    cache = ctx.cache_dir / "dag-index"
-    cache.mkdir(parents=True, exist_ok=True)
-    keys = {f: _digest(key_base, shared, (ctx.repo / f).read_bytes()) for f in dag_files}
-    parsed: dict[str, FileParse] = {}
-    todo: list[str] = []
-    for f in dag_files:
-        entry = cache / f"{keys[f]}.json"
-        if not ctx.selection.full and entry.exists():
-            data = json.loads(entry.read_text())
-            parsed[f] = FileParse(f, data["parse_s"], data["error"], data["dags"])
-        else:
-            todo.append(f)
-    if todo:
-        chunks = max(1, min(workers, len(todo) // _CHUNK_MIN))
-        groups = [todo[i::chunks] for i in range(chunks)]
-        with (
-            tempfile.TemporaryDirectory(prefix="probe-", dir=ctx.scratch) as tmp,
-            ThreadPoolExecutor(max_workers=chunks) as pool,
-        ):
-            outs = list(
-                pool.map(lambda ig: _probe(ctx, ig[1], Path(tmp), ig[0]), enumerate(groups))
-            )
-        root = str(ctx.repo)
-        for out in outs:
-            for abs_path, data in out.items():
-                rel = ctx.rel(abs_path)
-                error = data["error"].replace(root + "/", "") if data["error"] else None
-                parse = FileParse(rel, data["parse_s"], error, data["dags"])
-                parsed[rel] = parse
-                (cache / f"{keys[rel]}.json").write_text(
-                    json.dumps({"parse_s": parse.parse_s, "error": error, "dags": parse.dags})
-                )
-    return DagIndex(files=dict(sorted(parsed.items())), imported=sorted(todo))
+
+
+def build_dag_index(
+    runtime: RuntimeVenv,
+    repo: Path,
+    config: ReleaseConfig,
+    cache_dir: Path,
+    scratch: Path | None = None,
+    workers: int = 2,
+) -> DagIndex:
+    """Every DAG file of the tree at ``repo`` as the runtime parses it (see ``probe_repo_dags``
+    for the arguments and errors)."""
+    return index_of(
+        probe_repo_dags(runtime, repo, config, cache_dir, scratch, workers), repo, config
+    )

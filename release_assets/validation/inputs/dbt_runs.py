@@ -4,7 +4,6 @@ line and object at fault; secrets masked."""
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -12,6 +11,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from release_assets.core.dbt_cli import DbtError, run_dbt
+from release_assets.settings import inherited_environment
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateCrashed
 
@@ -66,7 +66,7 @@ def errors_of(exc: DbtError, log: Path, env: dict[str, str]) -> list[str]:
 
 def mask(text: str, env: dict[str, str] | None = None) -> str:
     """``text`` without the values of secret-looking environment variables."""
-    for name, value in {**os.environ, **(env or {})}.items():
+    for name, value in {**inherited_environment(), **(env or {})}.items():
         if _SECRET_NAME.search(name) and len(value) >= 4:
             text = text.replace(value, "****")
     return text

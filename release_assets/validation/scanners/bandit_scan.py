@@ -7,11 +7,11 @@ issue text before it goes anywhere.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from release_assets.settings import selected_environment
 from release_assets.validation.findings import GateCrashed
 from release_assets.validation.scanners.redaction import mask_secrets
 from release_assets.validation.scanners.tools import bundled, run_tool
@@ -54,7 +54,7 @@ def run_bandit(
     cmd += ["--confidence-level", "all"]
     if skips:
         cmd += ["--skip", ",".join(skips)]
-    env = {k: os.environ[k] for k in ("LANG", "LC_ALL", "TZ", "HOME") if os.environ.get(k)}
+    env = selected_environment(("LANG", "LC_ALL", "TZ", "HOME"))
     env.update(PATH="/usr/local/bin:/usr/bin:/bin", PYTHONUTF8="1")
     done = run_tool([*cmd, "--", *files], repo, BANDIT_TIMEOUT_S, env)
     try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from release_assets.settings import selected_environment
 from release_assets.validation.findings import GateCrashed
 from release_assets.validation.scanners.redaction import mask_secrets
 from release_assets.validation.scanners.tools import run_tool
@@ -80,7 +81,7 @@ def checkov_env(work: Path, checkov: str) -> dict[str, str]:
     home = work / "home"
     (work / "tmp").mkdir(parents=True, exist_ok=True)
     home.mkdir(parents=True, exist_ok=True)
-    env = {k: os.environ[k] for k in ("LANG", "LC_ALL", "TZ") if os.environ.get(k)}
+    env = selected_environment(("LANG", "LC_ALL", "TZ"))
     env.update(
         PATH=os.pathsep.join([str(Path(checkov).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
         HOME=str(home),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
+
+from release_assets.settings import inherited_environment
 
 _SECRET_NAME = re.compile(r"(?i)(pass(word|wd)?|secret|token|api[_-]?key|access[_-]?key|private)")
 _ASSIGNED = re.compile(
@@ -18,7 +19,7 @@ _MASK = "****"
 def mask_secrets(text: str) -> str:
     """``text`` with credential-looking values (``password=...``, URL passwords, AWS key ids,
     values of this process's secret-named environment variables) replaced by ``****``."""
-    for name, value in os.environ.items():
+    for name, value in inherited_environment().items():
         if len(value) >= 6 and _SECRET_NAME.search(name) and value in text:
             text = text.replace(value, _MASK)
     text = _ASSIGNED.sub(lambda m: m.group(1) + _MASK, text)

@@ -7,7 +7,6 @@ second); when that does not resolve, uv asks the package index, whose answer is 
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from uv import find_uv_bin
 
+from release_assets.settings import inherited_environment
 from release_assets.validation.findings import GateCrashed
 from release_assets.validation.scanners.redaction import mask_secrets
 from release_assets.validation.scanners.tools import run_tool
@@ -147,7 +147,7 @@ def resolve(
     pin_file = scratch / "pins.in"
     pin_file.write_text("\n".join(pins) + "\n")
     out_file = scratch / "resolved.txt"
-    env = {**os.environ, "NO_COLOR": "1", "UV_NO_PROGRESS": "1"}
+    env = {**inherited_environment(), "NO_COLOR": "1", "UV_NO_PROGRESS": "1"}
     base = [find_uv_bin(), "pip", "compile", "--python-version", python_version, "--no-header"]
     base += ["--output-file", str(out_file), str(pin_file), str(requirements.resolve())]
     started = time.monotonic()

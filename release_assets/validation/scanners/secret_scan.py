@@ -10,11 +10,11 @@ stays inside this module too (a short password's hash can be reversed).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from release_assets.settings import selected_environment
 from release_assets.validation.findings import GateCrashed
 from release_assets.validation.scanners.redaction import mask_secrets
 from release_assets.validation.scanners.tools import bundled, run_tool
@@ -60,7 +60,7 @@ def is_tool_cache(repo: Path, rel: str) -> bool:
 
 
 def _env(home: Path) -> dict[str, str]:
-    env = {k: os.environ[k] for k in ("LANG", "LC_ALL", "TZ") if os.environ.get(k)}
+    env = selected_environment(("LANG", "LC_ALL", "TZ"))
     env.update(PATH="/usr/local/bin:/usr/bin:/bin", HOME=str(home), PYTHONUTF8="1")
     return env
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import hcl2
 
+from release_assets.settings import selected_environment
 from release_assets.validation.findings import GateCrashed
 from release_assets.validation.scanners.redaction import mask_secrets
 from release_assets.validation.scanners.tools import run_tool
@@ -64,7 +65,7 @@ def terraform_env(work: Path, plugin_cache: Path) -> dict[str, str]:
     plugin_cache.mkdir(parents=True, exist_ok=True)
     rc = work / "terraformrc"
     rc.write_text(f"plugin_cache_dir = {json.dumps(str(plugin_cache))}\n")
-    env = {k: os.environ[k] for k in ("LANG", "LC_ALL", "TZ") if os.environ.get(k)}
+    env = selected_environment(("LANG", "LC_ALL", "TZ"))
     env.update(
         PATH=os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin"]),
         HOME=str(home),

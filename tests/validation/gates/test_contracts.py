@@ -179,7 +179,7 @@ def test_sources_matching_the_contracts_pass(
 ) -> None:
     warehouse = tmp_path / "staging.duckdb"
     _warehouse(northstar_copy, warehouse)
-    reader = source_reader(DuckDBWarehouse("staging", warehouse), northstar_copy, "contracts")
+    reader = source_reader(DuckDBWarehouse.at("staging", warehouse), northstar_copy, "contracts")
     assert len(reader()) == 4
     ctx = make_context(northstar_copy, source_schemas=reader)
 
@@ -235,7 +235,7 @@ def test_sources_staging_has_not_loaded_yet_warn_without_failing(
     ctx = make_context(
         northstar_copy,
         source_schemas=source_reader(
-            DuckDBWarehouse("staging", warehouse), northstar_copy, "contracts"
+            DuckDBWarehouse.at("staging", warehouse), northstar_copy, "contracts"
         ),
     )
 
@@ -339,7 +339,7 @@ def test_a_contract_column_the_source_lacks_yet_is_named_as_the_change(
         base_repo=base,
         dbt_modified=[],
         source_schemas=source_reader(
-            DuckDBWarehouse("staging", warehouse), northstar_copy, "contracts"
+            DuckDBWarehouse.at("staging", warehouse), northstar_copy, "contracts"
         ),
     )
 

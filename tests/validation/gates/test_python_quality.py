@@ -3,12 +3,17 @@ own pytest suite in the test runtime, each failed test reported by its node id."
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
+from release_assets.runtimes.airflow.venv import RuntimeVenv
+from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import GateCrashed
 from release_assets.validation.gates import python_quality
+from release_assets.validation.result_cache import tree_digest
 from release_assets.validation.runner import run_gate
 from release_assets.validation.scanners.redaction import mask_secrets
 from tests.validation.conftest import MakeContext
@@ -46,6 +51,17 @@ class TestRounding:
     @pytest.mark.parametrize("value", [1.5])
     def test_rounds_half_up(self, value: float) -> None:
         assert round(value + 1) == 3
+'''
+
+TINY_TESTS = '''"""Arithmetic: one test passes, one fails."""
+
+
+def test_adds() -> None:
+    assert 1 + 1 == 2
+
+
+def test_multiplies() -> None:
+    assert 2 * 2 == 5
 '''
 
 
@@ -156,3 +172,126 @@ def test_a_hanging_suite_is_stopped_at_the_timeout(
 
     with pytest.raises(GateCrashed, match=r"pytest suite \(1 file\(s\)\).*timed out after 5s"):
         python_quality.run(ctx, test_timeout_s=5)
+
+
+# -- the cache of pytest results -------------------------------------------------------------
+
+
+def test_the_tree_digest_follows_the_files_not_build_output(northstar_copy: Path) -> None:
+    before = tree_digest(northstar_copy)
+    # Caches and build output that runs leave behind are not inputs.
+    for junk in (
+        "dags/__pycache__/ingest_orders.cpython-311.pyc",
+        ".pytest_cache/v/cache/lastfailed",
+        ".ruff_cache/0.17/123",
+        "dbt/target/manifest.json",
+        "dbt/logs/dbt.log",
+    ):
+        (northstar_copy / junk).parent.mkdir(parents=True, exist_ok=True)
+        (northstar_copy / junk).write_text("{}")
+    assert tree_digest(northstar_copy) == before
+    # The same tree elsewhere has the same digest.
+    moved = northstar_copy.parent / "elsewhere"
+    shutil.copytree(northstar_copy, moved)
+    assert tree_digest(moved) == before
+
+    common = northstar_copy / "dags" / "northstar_common" / "defaults.py"
+    common.write_text(common.read_text() + "\n# one more line\n")
+    edited = tree_digest(northstar_copy)
+    assert edited != before
+    (northstar_copy / "tools" / "new_helper.py").write_text("X = 1\n")
+    added = tree_digest(northstar_copy)
+    assert added not in {before, edited}
+    (northstar_copy / "tools" / "new_helper.py").chmod(0o755)
+    assert tree_digest(northstar_copy) not in {before, edited, added}
+
+
+def _fake_runtime(root: Path, calls: Path) -> RuntimeVenv:
+    """A "virtualenv" whose python is this interpreter (it has pytest), counting its runs."""
+    (root / "bin").mkdir(parents=True)
+    (root / "lib" / "python3.11" / "site-packages" / "pytest-9.2.0.dist-info").mkdir(parents=True)
+    python = root / "bin" / "python"
+    python.write_text(f'#!/bin/sh\necho run >> "{calls}"\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    return RuntimeVenv(root)
+
+
+def _tiny_context(
+    make_context: MakeContext,
+    monkeypatch: pytest.MonkeyPatch,
+    repo: Path,
+    test_runtime: RuntimeVenv,
+) -> ValidationContext:
+    ctx = make_context(repo, changed_files=["tests/test_tiny.py"], dbt_modified=[])
+    assert ctx.selection.test_files == ["tests/test_tiny.py"]
+    monkeypatch.setattr(ctx, "test_runtime", lambda: test_runtime)
+    monkeypatch.setattr(ctx, "runtime", lambda: test_runtime)
+    return ctx
+
+
+def test_the_cache_key_covers_runtime_and_tests_but_not_the_location(
+    northstar_copy: Path, make_context: MakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = northstar_copy.parent / "calls"
+    runtime = _fake_runtime(northstar_copy.parent / "venv", calls)
+    (northstar_copy / "tests" / "test_tiny.py").write_text(TINY_TESTS)
+    ctx = _tiny_context(make_context, monkeypatch, northstar_copy, runtime)
+    env = {"HOME": "/home/dana", "LANG": "C.UTF-8"}
+    key = python_quality.pytest_result_key(ctx, runtime, ["tests/test_tiny.py"], env)
+    assert key == python_quality.pytest_result_key(ctx, runtime, ["tests/test_tiny.py"], env)
+
+    moved = northstar_copy.parent / "export-2"
+    shutil.copytree(northstar_copy, moved)
+    ctx_moved = _tiny_context(make_context, monkeypatch, moved, runtime)
+    assert python_quality.pytest_result_key(ctx_moved, runtime, ["tests/test_tiny.py"], env) == key
+
+    assert python_quality.pytest_result_key(ctx, runtime, ["tests"], env) != key
+    other_env = {**env, "TZ": "Europe/Paris"}
+    assert python_quality.pytest_result_key(ctx, runtime, ["tests/test_tiny.py"], other_env) != key
+    # A package upgraded in the runtime is another runtime.
+    site = runtime.root / "lib" / "python3.11" / "site-packages"
+    (site / "pytest-9.2.0.dist-info").rename(site / "pytest-9.3.0.dist-info")
+    assert python_quality.pytest_result_key(ctx, runtime, ["tests/test_tiny.py"], env) != key
+    assert not calls.exists()  # computing keys runs nothing
+
+
+def test_a_result_is_reused_for_the_same_inputs_and_says_so(
+    northstar_copy: Path, make_context: MakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = northstar_copy.parent / "calls"
+    runtime = _fake_runtime(northstar_copy.parent / "venv", calls)
+    (northstar_copy / "tests" / "test_tiny.py").write_text(TINY_TESTS)
+
+    first = run_gate(
+        "python_quality", _tiny_context(make_context, monkeypatch, northstar_copy, runtime)
+    )
+    assert calls.read_text().count("run") == 1
+    assert first.status == "failed"  # a failing result is cached too
+    assert [f.obj for f in first.findings] == ["test:tests/test_tiny.py::test_multiplies"]
+    assert not any("cached" in n for n in first.notes)
+
+    # Same inputs (another export of the same tree, same runtime): the recorded result.
+    again_tree = northstar_copy.parent / "export-2"
+    shutil.copytree(northstar_copy, again_tree)
+    again = run_gate(
+        "python_quality", _tiny_context(make_context, monkeypatch, again_tree, runtime)
+    )
+    assert calls.read_text().count("run") == 1, "a cache hit must not run pytest"
+    assert again.findings == first.findings and again.status == "failed"
+    (cached,) = [n for n in again.notes if n.startswith("cached result of ")]
+    key = cached.split()[3].rstrip(":")
+    assert (
+        len(key) == 64
+        and (
+            northstar_copy.parent / "cache" / python_quality.CACHE_FOLDER / f"{key}.json"
+        ).is_file()
+    )
+    assert [n for n in again.notes if n != cached] == first.notes
+
+    # A changed input (here the test file) is a miss: pytest runs again.
+    (again_tree / "tests" / "test_tiny.py").write_text(TINY_TESTS.replace("== 5", "== 4"))
+    fixed = run_gate(
+        "python_quality", _tiny_context(make_context, monkeypatch, again_tree, runtime)
+    )
+    assert calls.read_text().count("run") == 2
+    assert fixed.status == "passed" and not any("cached" in n for n in fixed.notes)

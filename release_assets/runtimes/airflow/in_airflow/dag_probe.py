@@ -3,7 +3,10 @@ with Airflow's DagBag and describe what each defines.
 
 Usage: python dag_probe.py <request.json> <result.json>. It imports nothing of release_assets,
 since the runtime does not have it. Request: {"dags_folder": str, "files": [abs paths]}.
-Result: {path: {"parse_s", "error", "dags": {dag_id: {...}}}}.
+Result: {path: {"parse_s", "error", "dags": {dag_id: {...}}}}, one entry per requested file.
+
+The host side (``release_assets.runtimes.airflow.dag_probe.import_dags``) chooses the files,
+runs this script and caches each file's entry by content; this script caches nothing.
 """
 
 import importlib
@@ -75,7 +78,8 @@ def main() -> None:
         except Exception:  # a probe must describe every file, whatever happens
             found, error = [], traceback.format_exc()
         elapsed = time.monotonic() - started
-        dags = {d.dag_id: _describe(d) for d in found if d.parent_dag is None}
+        # SubDAGs (Airflow 2 only) are described by their parent.
+        dags = {d.dag_id: _describe(d) for d in found if getattr(d, "parent_dag", None) is None}
         for dag_id in set(bag.dags) - before - set(dags):
             dags[dag_id] = _describe(bag.dags[dag_id])
         result[path] = {"parse_s": round(elapsed, 4), "error": error, "dags": dags}

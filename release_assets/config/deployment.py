@@ -1,0 +1,273 @@
+"""Schema and loader for the deployment configuration, written by the platform engineer.
+
+It lists the environments releases are promoted through, in order, and for each the runtime
+implementations (Airflow, warehouse, artifact store, secrets backend, feature-flag store), plus
+which environment is production and which one hosts a release's integration run. It is kept
+apart from the team's ``release.yaml``. Secret values never appear in it, only references
+(:class:`SecretRef`). Loading validates every field and reports each problem as
+``<field path>: <what is wrong>`` under a header naming the file, as ``release.yaml`` does.
+The file reference is docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
+
+from release_assets.config.config_file import (
+    ConfigFileError,
+    field_path,
+    parse_yaml_mapping,
+    read_config_text,
+)
+from release_assets.config.deployment_specs import (
+    AirflowSpec,
+    ArtifactStoreSpec,
+    EnvSecretsSpec,
+    FeatureFlagsSpec,
+    LocalAirflowSpec,
+    LocalFileFlagsSpec,
+    SecretsSpec,
+    WarehouseSpec,
+)
+from release_assets.settings import LOCAL_DEPLOYMENT as LOCAL_DEPLOYMENT
+
+# The environment variable naming the deployment file (read by release_assets.settings).
+DEPLOYMENT_ENV_VAR = "RELEASE_ASSETS_DEPLOYMENT"
+
+# Error types reported without the offending value: a secret may have been pasted there.
+_HIDE_INPUT = frozenset(
+    {"missing", "extra_forbidden", "secret_value", "secret_ref", "deployment"}
+    | {"union_tag_invalid", "union_tag_not_found"}
+)
+
+
+class DeploymentConfigError(ConfigFileError):
+    """The deployment file is missing, unreadable or invalid.
+
+    ``path`` is the file; ``problems`` lists each fault as ``<field path>: <what is wrong>``;
+    ``str()`` is a header naming the file followed by one line per problem.
+    """
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnvironmentSpec(_Strict):
+    """One deploy target and the implementation of each of its runtimes.
+
+    ``artifact_store`` None means the deployment's ``artifact_store``; ``secrets`` defaults to
+    environment variables and ``feature_flags`` to a local file.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")
+    description: str = ""
+    airflow: AirflowSpec
+    warehouse: WarehouseSpec
+    artifact_store: ArtifactStoreSpec | None = None
+    secrets: SecretsSpec = EnvSecretsSpec(kind="env")
+    feature_flags: FeatureFlagsSpec = LocalFileFlagsSpec(kind="local_file")
+
+
+def _fault(loc: tuple[int | str, ...], message: str, value: object) -> InitErrorDetails:
+    # No context: braces in the message (or in a user's value) are never formatted.
+    return InitErrorDetails(type=PydanticCustomError("deployment", message), loc=loc, input=value)
+
+
+class Deployment(_Strict):
+    """The environments in promotion order and which of them is production.
+
+    After validation ``integration`` is always set (default: the environment just before
+    ``production``). Names are unique and local Airflow ports distinct.
+    """
+
+    version: Literal[1]
+    production: str
+    integration: str | None = None
+    artifact_store: ArtifactStoreSpec
+    environments: list[EnvironmentSpec] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        faults: list[InitErrorDetails] = []
+        first: dict[str, int] = {}
+        ports: dict[int, str] = {}
+        for i, env in enumerate(self.environments):
+            if env.name in first:
+                faults.append(
+                    _fault(
+                        ("environments", i, "name"),
+                        f"{env.name!r} is already the name of environments[{first[env.name]}]; "
+                        "environment names must be unique",
+                        env.name,
+                    )
+                )
+            first.setdefault(env.name, i)
+            if isinstance(env.airflow, LocalAirflowSpec):
+                port = env.airflow.port
+                if port in ports:
+                    faults.append(
+                        _fault(
+                            ("environments", i, "airflow", "port"),
+                            f"{port} is already the Airflow port of environment "
+                            f"{ports[port]!r}; each local Airflow needs its own port",
+                            port,
+                        )
+                    )
+                ports.setdefault(port, env.name)
+        order = ", ".join(first)
+        prod = first.get(self.production)
+        if prod is None:
+            faults.append(
+                _fault(
+                    ("production",),
+                    f"{self.production!r} is not an environment of this deployment "
+                    f"(environments, in promotion order: {order})",
+                    self.production,
+                )
+            )
+        integration = self.integration
+        if integration is not None and integration not in first:
+            faults.append(
+                _fault(
+                    ("integration",),
+                    f"{integration!r} is not an environment of this deployment "
+                    f"(environments, in promotion order: {order})",
+                    integration,
+                )
+            )
+        elif integration is not None and prod is not None and first[integration] >= prod:
+            faults.append(
+                _fault(
+                    ("integration",),
+                    f"{integration!r} must come before production {self.production!r} in "
+                    f"environments (promotion order: {order})",
+                    integration,
+                )
+            )
+        elif integration is None and prod == 0:
+            faults.append(
+                _fault(
+                    ("production",),
+                    f"{self.production!r} is the first environment, so none comes before it "
+                    "to host a release's staging deployment and integration run; list at "
+                    "least one environment before production",
+                    self.production,
+                )
+            )
+        if faults:
+            raise ValidationError.from_exception_data("Deployment", faults)
+        if integration is None and prod is not None:
+            # Frozen model: fill the default in place, once, during validation.
+            self.__dict__["integration"] = self.environments[prod - 1].name
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        """Environment names in promotion order."""
+        return [env.name for env in self.environments]
+
+    def environment(self, name: str) -> EnvironmentSpec:
+        """The environment called ``name``; raises ``KeyError`` naming the known ones."""
+        for env in self.environments:
+            if env.name == name:
+                return env
+        known = ", ".join(self.names)
+        raise KeyError(f"unknown environment {name!r}; configured environments: {known}")
+
+    @property
+    def production_env(self) -> EnvironmentSpec:
+        """The environment releases go live in."""
+        return self.environment(self.production)
+
+    @property
+    def integration_env(self) -> EnvironmentSpec:
+        """The environment of a release's staging deployment and integration run."""
+        if self.integration is not None:
+            return self.environment(self.integration)
+        return self.environments[self.names.index(self.production) - 1]
+
+    def resolved(self, state_dir: Path) -> Deployment:
+        """A copy with every path default filled in, ``{state_dir}`` and ``~`` expanded and
+        relative paths taken against ``state_dir``: every path absolute. Each environment's
+        ``artifact_store`` is set (to the deployment's when it had none)."""
+        root = state_dir.expanduser().resolve()
+        store = self.artifact_store.resolve(root)
+        environments = [
+            env.model_copy(
+                update={
+                    "airflow": env.airflow.resolve(root, env.name),
+                    "warehouse": env.warehouse.resolve(root, env.name),
+                    "artifact_store": env.artifact_store.resolve(root)
+                    if env.artifact_store is not None
+                    else store,
+                    "secrets": env.secrets.resolve(root, env.name),
+                    "feature_flags": env.feature_flags.resolve(root, env.name),
+                }
+            )
+            for env in self.environments
+        ]
+        return self.model_copy(update={"artifact_store": store, "environments": environments})
+
+
+def _untagged(loc: tuple[int | str, ...], raw: Any) -> tuple[int | str, ...]:
+    """``loc`` without the ``kind`` tags pydantic inserts below a discriminated union (it
+    reports ``airflow.local.port``; the file has ``airflow.port``)."""
+    out: list[int | str] = []
+    node, tagged = raw, None
+    for part in loc:
+        if isinstance(node, dict) and node is not tagged and node.get("kind") == part:
+            tagged = node
+            continue
+        out.append(part)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return tuple(out)
+
+
+def _problem(err: ErrorDetails, raw: Any) -> str:
+    loc, message = _untagged(err["loc"], raw), err["msg"]
+    ctx = err.get("ctx", {})
+    if err["type"] == "union_tag_invalid":
+        loc, message = (
+            (*loc, "kind"),
+            f"unknown kind {ctx['tag']!r} (known: {ctx['expected_tags']})",
+        )
+    elif err["type"] == "union_tag_not_found":
+        loc, message = (*loc, "kind"), "Field required (every runtime names its kind)"
+    elif err["type"] in ("model_attributes_type", "model_type"):
+        message = "expected a mapping of fields"
+    got = "" if err["type"] in _HIDE_INPUT else f" (got {err['input']!r})"
+    return f"{field_path(loc)}: {message}{got}"
+
+
+def deployment_problems(exc: ValidationError, raw: Any) -> list[str]:
+    """One ``<field path>: <what is wrong>`` line per error of validating ``raw`` (the parsed
+    YAML) against a deployment-file model; values are not echoed where a secret may be."""
+    return [_problem(err, raw) for err in exc.errors(include_url=False)]
+
+
+def parse_deployment(text: str, path: Path) -> Deployment:
+    """Parse and validate deployment-file text; ``path`` names the file in errors.
+
+    Raises :class:`DeploymentConfigError` listing every fault (bad YAML, wrong field, unknown
+    kind, literal secret value, inconsistent environments).
+    """
+    raw = parse_yaml_mapping(text, path, DeploymentConfigError)
+    try:
+        return Deployment.model_validate(raw)
+    except ValidationError as exc:
+        raise DeploymentConfigError(path, deployment_problems(exc, raw)) from None
+
+
+def load_deployment(path: Path) -> Deployment:
+    """Load and validate the deployment file at ``path`` (paths not yet resolved: see
+    :meth:`Deployment.resolved`). Raises :class:`DeploymentConfigError` naming the file, also
+    when it is missing or unreadable."""
+    return parse_deployment(read_config_text(path, DeploymentConfigError), path)

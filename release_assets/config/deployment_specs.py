@@ -1,0 +1,147 @@
+"""The runtimes a deployment's environments are made of: one class per ``kind``.
+
+Each runtime (Airflow, warehouse, artifact store, secrets backend, feature-flag store) is a
+discriminated union on ``kind``. Adding an implementation is one more class here, added to its
+union alias; its ``resolve`` fills its own path defaults. Secrets never appear as values: a
+field that needs one is typed :class:`SecretRef`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+STATE_DIR_PLACEHOLDER = "{state_dir}"
+_ENV_VAR = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def _known_placeholders(value: str) -> str:
+    unknown = sorted(set(re.findall(r"{[^{}]*}", value)) - {STATE_DIR_PLACEHOLDER})
+    if unknown:
+        raise PydanticCustomError(
+            "path_placeholder",
+            "unknown placeholder(s) {unknown}; only {known} is expanded",
+            {"unknown": ", ".join(unknown), "known": STATE_DIR_PLACEHOLDER},
+        )
+    return value
+
+
+# A path that may use {state_dir}; relative paths are taken relative to the state directory.
+StatePath = Annotated[str, Field(min_length=1), AfterValidator(_known_placeholders)]
+
+
+def expand_path(value: str, state_dir: Path) -> str:
+    """``value`` with ``{state_dir}`` and ``~`` expanded, made absolute against ``state_dir``."""
+    path = Path(value.replace(STATE_DIR_PLACEHOLDER, str(state_dir))).expanduser()
+    return str((state_dir / path).resolve())
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(_Spec):
+    """A reference to a secret kept outside the file, written ``{env: VARIABLE_NAME}``.
+
+    The environment's secrets backend resolves it (``kind: env``: the environment variable
+    ``env``, as ``dg.EnvVar(ref.env)`` where resources are configured; this module stays free
+    of Dagster). Anything but a mapping (e.g. a plain string, the secret itself) is refused
+    with a ``secret_value`` error whose message says secret values never go in the file; a
+    name that is not an environment-variable name gets a ``secret_ref`` error. Neither error
+    echoes the value.
+    """
+
+    env: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reference_not_value(cls, data: Any) -> Any:
+        if isinstance(data, dict | SecretRef):
+            return data
+        raise PydanticCustomError(
+            "secret_value",
+            "secret values never go in the deployment file; write a reference to where the "
+            "value is kept instead, e.g. {env: WAREHOUSE_PASSWORD}",
+        )
+
+    @field_validator("env")
+    @classmethod
+    def _variable_name(cls, value: str) -> str:
+        if not _ENV_VAR.match(value):
+            raise PydanticCustomError(
+                "secret_ref",
+                "must be the NAME of an environment variable (A-Z, 0-9 and _, not starting "
+                "with a digit), never the secret itself",
+            )
+        return value
+
+
+class LocalAirflowSpec(_Spec):
+    """A real Airflow 2.x on this machine (scheduler + webserver, own home and metadata DB)."""
+
+    kind: Literal["local"]
+    port: int = Field(ge=1024, le=65535)
+    home: StatePath | None = None
+
+    def resolve(self, state_dir: Path, env: str) -> Self:
+        """Home defaults to ``{state_dir}/envs/<env>``; made absolute."""
+        home = self.home or f"{STATE_DIR_PLACEHOLDER}/envs/{env}"
+        return self.model_copy(update={"home": expand_path(home, state_dir)})
+
+
+class DuckDBWarehouseSpec(_Spec):
+    """One DuckDB database file per environment."""
+
+    kind: Literal["duckdb"]
+    path: StatePath | None = None
+
+    def resolve(self, state_dir: Path, env: str) -> Self:
+        """Path defaults to ``{state_dir}/envs/<env>/warehouse.duckdb``; made absolute."""
+        path = self.path or f"{STATE_DIR_PLACEHOLDER}/envs/{env}/warehouse.duckdb"
+        return self.model_copy(update={"path": expand_path(path, state_dir)})
+
+
+class LocalArtifactStoreSpec(_Spec):
+    """Content-addressed release bundles in a local folder."""
+
+    kind: Literal["local"]
+    root: StatePath | None = None
+
+    def resolve(self, state_dir: Path) -> Self:
+        """Root defaults to ``{state_dir}/artifacts``; made absolute."""
+        root = self.root or f"{STATE_DIR_PLACEHOLDER}/artifacts"
+        return self.model_copy(update={"root": expand_path(root, state_dir)})
+
+
+class EnvSecretsSpec(_Spec):
+    """Secret references are resolved from environment variables (``dg.EnvVar``)."""
+
+    kind: Literal["env"]
+
+    def resolve(self, state_dir: Path, env: str) -> Self:
+        """Nothing to fill in."""
+        return self
+
+
+class LocalFileFlagsSpec(_Spec):
+    """Feature flags kept in a JSON file per environment."""
+
+    kind: Literal["local_file"]
+    path: StatePath | None = None
+
+    def resolve(self, state_dir: Path, env: str) -> Self:
+        """Path defaults to ``{state_dir}/envs/<env>/feature_flags.json``; made absolute."""
+        path = self.path or f"{STATE_DIR_PLACEHOLDER}/envs/{env}/feature_flags.json"
+        return self.model_copy(update={"path": expand_path(path, state_dir)})
+
+
+# The unions, discriminated on `kind`: a new implementation is `A | B` here.
+AirflowSpec = Annotated[LocalAirflowSpec, Field(discriminator="kind")]
+WarehouseSpec = Annotated[DuckDBWarehouseSpec, Field(discriminator="kind")]
+ArtifactStoreSpec = Annotated[LocalArtifactStoreSpec, Field(discriminator="kind")]
+SecretsSpec = Annotated[EnvSecretsSpec, Field(discriminator="kind")]
+FeatureFlagsSpec = Annotated[LocalFileFlagsSpec, Field(discriminator="kind")]

@@ -1,0 +1,66 @@
+"""The environments of the deployment configuration that run on this machine.
+
+The local stack starts, stops and seeds every environment whose Airflow kind is ``local``;
+their paths come from the (resolved) deployment configuration, never from code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from release_assets.config.deployment import Deployment, load_deployment
+from release_assets.config.deployment_specs import (
+    DuckDBWarehouseSpec,
+    LocalAirflowSpec,
+    LocalArtifactStoreSpec,
+)
+from release_assets.runtimes.airflow.local import LocalAirflow
+from release_assets.runtimes.local_layout import EnvironmentLayout
+from release_assets.settings import Settings
+
+
+def deployment_of(settings: Settings) -> Deployment:
+    """The deployment configuration named by ``settings``, every path resolved; raises
+    DeploymentConfigError listing each wrong field."""
+    return load_deployment(settings.deployment_file).resolved(settings.state_dir)
+
+
+def layouts(settings: Settings) -> list[EnvironmentLayout]:
+    """Every environment with a local Airflow, in promotion order."""
+    out = []
+    for env in deployment_of(settings).environments:
+        if isinstance(env.airflow, LocalAirflowSpec):
+            warehouse = (
+                env.warehouse.path if isinstance(env.warehouse, DuckDBWarehouseSpec) else None
+            )
+            out.append(
+                EnvironmentLayout(
+                    env.name,
+                    Path(str(env.airflow.home)),
+                    env.airflow.port,
+                    Path(warehouse) if warehouse else None,
+                )
+            )
+    return out
+
+
+def layout(settings: Settings, name: str) -> EnvironmentLayout:
+    """The local environment ``name``; KeyError naming the local environments there are."""
+    found = {lay.name: lay for lay in layouts(settings)}
+    if name not in found:
+        known = ", ".join(found) or "none"
+        raise KeyError(f"no local environment {name!r} in {settings.deployment_file} ({known})")
+    return found[name]
+
+
+def local_airflow(settings: Settings, name: str) -> LocalAirflow:
+    """The Airflow target of the local environment ``name``."""
+    return LocalAirflow.of_layout(layout(settings, name))
+
+
+def artifacts_dir(settings: Settings) -> Path:
+    """The folder of the deployment's local artifact store (ValueError if it is not local)."""
+    spec = deployment_of(settings).artifact_store
+    if not isinstance(spec, LocalArtifactStoreSpec):
+        raise ValueError(f"{settings.deployment_file}: the artifact store is not a local folder")
+    return Path(str(spec.root))

@@ -1,0 +1,24 @@
+"""The interface of a secrets backend: resolves a secret reference to its value at use time.
+
+Configuration holds references only (``SecretRef``: the name of an environment variable
+locally, a Secrets Manager secret later); values are resolved when a runtime needs them and are
+never logged, recorded in metadata or put into exception messages.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import dagster as dg
+
+
+class SecretNotFound(KeyError):
+    """A referenced secret does not exist; the message names the reference, never a value."""
+
+
+class SecretsBackend(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
+    """Where an environment's secrets come from."""
+
+    @abstractmethod
+    def resolve(self, reference: str) -> str:
+        """The value of ``reference``; raises SecretNotFound naming the reference."""

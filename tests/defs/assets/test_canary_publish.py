@@ -1,0 +1,148 @@
+"""`canary_publish`: canary copies of the affected DAGs run once in production, into the
+release's own schemas, while the live release keeps running untouched."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from release_assets.defs.assets.canary_publish import canary_publish
+from tests.fakes import (
+    INTEGRATION_DATE,
+    PROD,
+    FakeWorld,
+    canary_relation,
+    failure_metadata,
+    failure_of,
+    materialize,
+    metadata_of,
+)
+
+LIVE_TABLES = {"marts.fct_orders": 120, "marts.dim_customers": 40}
+
+
+def _v1_live_v2_candidate(world: FakeWorld) -> None:
+    world.add_release("v1", changed=[], dbt_models=["*"])
+    world.seed_live(PROD, "v1", LIVE_TABLES)
+    world.add_release("v2", changed=["dbt_build"], dbt_models=["fct_orders"], base_release="v1")
+
+
+def test_canaries_run_into_the_release_schemas_and_the_live_release_is_untouched(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v1_live_v2_candidate(world)
+    world.build_models_on_run(PROD, {"marts.fct_orders": 118})
+
+    result = materialize(world, instance, [canary_publish], "v2")
+
+    assert result.success
+    meta = metadata_of(result, "canary_publish")
+    assert meta["canary_dags"] == "dbt_build__canary_v2, publish_revenue_report__canary_v2"
+    assert meta["schema_suffix"] == "__r_v2"
+    assert meta["live_release_untouched"] == "v1"
+    prod = world.airflow(PROD)
+    assert prod.started() == ["dbt_build__canary_v2", "publish_revenue_report__canary_v2"]
+    for run in prod.triggered:
+        assert run.run_id == "canary__v2"
+        assert run.conf == {
+            "data_date": INTEGRATION_DATE,
+            "schema_suffix": "__r_v2",
+            "release_id": "v2",
+        }
+    # Staged in prod, not live: the live DAGs are v1's, the canaries are v2's.
+    assert "v2" in prod.published and prod.live == "v1"
+    served = prod.served()
+    assert {d: r for d, r in served.items() if "__canary_" not in d} == dict.fromkeys(
+        world.records.read("v1").dag_ids, "v1"
+    )
+    assert {d: r for d, r in served.items() if "__canary_" in d} == {
+        "dbt_build__canary_v2": "v2",
+        "publish_revenue_report__canary_v2": "v2",
+    }
+    # The canary wrote the release's relation; the stable name still reads v1's table.
+    warehouse = world.warehouse(PROD)
+    assert warehouse.query(f"select count(*) from {canary_relation('marts.fct_orders', 'v2')}") == [
+        (118,)
+    ]
+    assert warehouse.query("select count(*) from marts.fct_orders") == [(120,)]
+    assert {p.release for p in warehouse.pointers().values()} == {"v1"}
+
+
+def test_a_failed_canary_run_names_the_dag_and_leaves_production_live(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v1_live_v2_candidate(world)
+    prod = world.airflow(PROD)
+    prod.fail_runs(
+        "dbt_build__canary_v2", ("dbt_run", "dbt_test"), "Compilation Error in fct_orders"
+    )
+
+    result = materialize(world, instance, [canary_publish], "v2")
+
+    assert not result.success
+    assert failure_of(result, "canary_publish") == (
+        "prod (canary): dbt_build__canary_v2 run canary__v2 failed; failed tasks: dbt_run, dbt_test"
+    )
+    meta = failure_metadata(result, "canary_publish")
+    assert meta["environment"] == "prod (canary)"
+    assert meta["log_excerpt"] == "Compilation Error in fct_orders"
+    assert prod.started() == ["dbt_build__canary_v2"]
+    assert prod.live == "v1"
+    assert {p.release for p in world.warehouse(PROD).pointers().values()} == {"v1"}
+
+
+def test_a_canary_that_does_not_import_fails_naming_the_file(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v1_live_v2_candidate(world)
+    prod = world.airflow(PROD)
+    prod.break_import(
+        "v2", "dags/dbt_build.py", "SyntaxError: invalid syntax (dbt_build.py, line 3)"
+    )
+
+    result = materialize(world, instance, [canary_publish], "v2")
+
+    assert not result.success
+    assert failure_of(result, "canary_publish").startswith(
+        "prod: DAG files of release v2 fail to import: dags/dbt_build.py\n"
+    )
+    assert failure_metadata(result, "canary_publish") == {"environment": "prod (canary)"}
+    assert prod.triggered == []
+    assert prod.live == "v1"
+    assert set(prod.served().values()) == {"v1"}
+
+
+def test_the_live_release_changing_during_the_canary_fails_it(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v1_live_v2_candidate(world)
+    world.add_release("v1.1", changed=["ingest_orders"], base_release="v1")
+    world.seed_live(PROD, "v1.1", {"marts.fct_orders": 121})
+    hotfix = world.airflow_target(PROD)
+    hotfix.activate("v1")  # v1 live when the canary starts ...
+
+    def swap_during_run(dag_id: str, conf: dict[str, object]) -> None:
+        if dag_id == "publish_revenue_report__canary_v2":
+            hotfix.activate("v1.1")  # ... and another release swapped in meanwhile
+
+    world.on_run(PROD, swap_during_run)
+
+    result = materialize(world, instance, [canary_publish], "v2")
+
+    assert not result.success
+    assert failure_of(result, "canary_publish") == (
+        "the live prod release changed during the canary of v2 (was v1)"
+    )
+
+
+def test_a_release_promoted_into_prods_own_store_keeps_its_digest(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    world.prod_store = "prod-artifacts"
+    _v1_live_v2_candidate(world)
+
+    result = materialize(world, instance, [canary_publish], "v2")
+
+    assert result.success
+    built, promoted = world.bundles().manifests["v2"], world.bundles("prod-artifacts").manifests
+    assert promoted["v2"].digest == built.digest
+    assert world.airflow(PROD).published["v2"] == world.bundles().files["v2"]

@@ -1,0 +1,154 @@
+"""`rollback`: the release live before the bad one is live again, code and tables together, or
+a refusal that says why."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from release_assets.defs.assets.prod_swap import prod_swap
+from release_assets.defs.assets.rollback import rollback
+from release_assets.runtimes.warehouse.base import Pointer
+from tests.fakes import (
+    PROD,
+    FakeWorld,
+    canary_relation,
+    failure_of,
+    materialize,
+    metadata_of,
+)
+
+LIVE_TABLES = {"marts.fct_orders": 120, "marts.dim_customers": 40}
+V1_POINTERS = {
+    "marts.dim_customers": Pointer("marts.dim_customers", "marts__r_v1.dim_customers", "v1"),
+    "marts.fct_orders": Pointer("marts.fct_orders", "marts__r_v1.fct_orders", "v1"),
+}
+
+
+def _v2_swapped_in(world: FakeWorld, instance: dg.DagsterInstance) -> None:
+    """v1 was live; v2 rebuilt fct_orders and added fct_daily_revenue, and prod_swap made it
+    live."""
+    world.add_release("v1", changed=[], dbt_models=["*"])
+    world.seed_live(PROD, "v1", LIVE_TABLES)
+    world.add_release("v2", changed=["dbt_build"], dbt_models=["*"], base_release="v1")
+    world.write_table(PROD, canary_relation("marts.fct_orders", "v2"), 80)
+    world.write_table(PROD, canary_relation("marts.fct_daily_revenue", "v2"), 30)
+    assert materialize(world, instance, [prod_swap], "v2").success
+    assert world.airflow(PROD).live == "v2"
+
+
+def _unchanged_since_v2(world: FakeWorld) -> None:
+    airflow = world.airflow(PROD)
+    assert airflow.live == "v2" and set(airflow.served().values()) == {"v2"}
+    pointers = world.warehouse(PROD).pointers()
+    assert pointers["marts.fct_orders"].source == "marts__r_v2.fct_orders"
+
+
+def test_rollback_restores_the_previous_release_code_and_tables(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v2_swapped_in(world, instance)
+
+    result = materialize(world, instance, [rollback], "v2")
+
+    assert result.success
+    meta = metadata_of(result, "rollback")
+    assert meta["environment"] == PROD
+    assert meta["rolled_back"] == "v2"
+    assert meta["live_release"] == "v1"
+    assert meta["tables_restored"] == 2
+    assert meta["tables_retired"] == "marts.fct_daily_revenue"  # v1 had no such table
+    airflow = world.airflow(PROD)
+    assert airflow.live == "v1"
+    assert set(airflow.served().values()) == {"v1"}
+    warehouse = world.warehouse(PROD)
+    assert warehouse.pointers() == V1_POINTERS
+    assert warehouse.query("select count(*) from marts.fct_orders") == [(120,)]
+    assert "marts.fct_daily_revenue" not in warehouse.tables()
+    # Nothing was rebuilt: v2's relations are still there to swap forward again.
+    assert "marts__r_v2.fct_orders" in warehouse.tables()
+
+
+def test_rollback_of_a_release_that_is_not_live_is_refused_naming_the_live_one(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v2_swapped_in(world, instance)
+
+    result = materialize(world, instance, [rollback], "v1")
+
+    assert not result.success
+    assert failure_of(result, "rollback") == (
+        "release v1 is not live in prod (live: v2); only the live release can be rolled back"
+    )
+    _unchanged_since_v2(world)
+
+
+def test_rollback_with_nothing_live_is_refused(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    world.add_release("v1")
+
+    result = materialize(world, instance, [rollback], "v1")
+
+    assert failure_of(result, "rollback") == (
+        "release v1 is not live in prod (live: nothing); only the live release can be rolled back"
+    )
+
+
+def test_rollback_of_a_first_release_is_refused(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    world.add_release("v1", changed=[], dbt_models=["*"])
+    world.seed_live(PROD, "v1", LIVE_TABLES)
+
+    result = materialize(world, instance, [rollback], "v1")
+
+    assert not result.success
+    assert failure_of(result, "rollback") == (
+        "release v1 replaced no earlier release: nothing to go back to"
+    )
+    assert world.airflow(PROD).live == "v1"
+    assert world.warehouse(PROD).pointers() == V1_POINTERS
+
+
+def test_rollback_reads_the_previous_release_record_and_fails_clearly_without_it(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v2_swapped_in(world, instance)
+    (world.root / "records" / "v1.json").unlink()
+
+    result = materialize(world, instance, [rollback], "v2")
+
+    assert not result.success
+    assert failure_of(result, "rollback") == (
+        "release v1 has no release record: materialize release_candidate for v1 first"
+    )
+    _unchanged_since_v2(world)
+
+
+def test_rollback_refuses_a_previous_bundle_that_no_longer_verifies(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v2_swapped_in(world, instance)
+    world.bundles().tamper("v1", "_release/release.json", b'{"commit": "forged"}')
+
+    result = materialize(world, instance, [rollback], "v2")
+
+    assert not result.success
+    assert failure_of(result, "rollback").startswith(
+        "release v1: stored file _release/release.json is missing or was altered"
+    )
+    _unchanged_since_v2(world)
+
+
+def test_the_release_can_be_swapped_forward_again_after_a_rollback(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v2_swapped_in(world, instance)
+    assert materialize(world, instance, [rollback], "v2").success
+
+    result = materialize(world, instance, [prod_swap], "v2")
+
+    assert result.success
+    assert metadata_of(result, "prod_swap")["replaced_release"] == "v1"
+    _unchanged_since_v2(world)
+    assert world.warehouse(PROD).replaced("v2")[0] == "v1"

@@ -1,0 +1,368 @@
+"""The fast test layer's world: every resource of the definitions bound to in-memory fakes.
+
+A ``FakeWorld`` (one per test) holds two environments, ``staging`` (the ``integration`` role)
+and ``prod`` (``production``), each a ``FakeAirflow``, a ``FakeWarehouse`` (real SQL, in-memory
+DuckDB), a ``FakeArtifactStore``, ``FakeSecrets`` and ``FakeFlags``; the release record store and
+its IO manager on a temporary folder. ``add_release`` writes a ``ReleaseRecord`` and stores a
+bundle (``_release/release.json``, ``release.yaml`` of examples/northstar, a
+``_release/dbt_manifest.json`` listing a few models, one file per DAG), so every step after
+``release_candidate`` runs without git, dbt or Airflow. ``materialize`` runs chosen steps for one
+release with ``release_candidate`` unselected (its record is loaded by the real IO manager).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from release_assets.core.bundle import DBT_MANIFEST, RELEASE_META
+from release_assets.core.changes import ChangeSet, downstream_dags
+from release_assets.core.deploy import publish_from_store
+from release_assets.core.record import DagEdges, ReleaseRecord
+from release_assets.core.release_schemas import release_sources, release_suffix
+from release_assets.defs.assets.release_candidate import release_candidate
+from release_assets.defs.io_managers import ReleaseRecordIOManager, ReleaseRecordStore
+from release_assets.defs.resources import RECORD_IO_MANAGER, PipelinesRepoResource, ReleasePlatform
+from release_assets.runtimes.airflow import fake as fake_airflow
+from release_assets.runtimes.airflow.dag_probe import DagSummary
+from release_assets.runtimes.airflow.fake import FakeAirflow, FakeAirflowState, RunEffect
+from release_assets.runtimes.artifacts import fake as fake_artifacts
+from release_assets.runtimes.artifacts.fake import FakeArtifactState, FakeArtifactStore
+from release_assets.runtimes.environment import Environment
+from release_assets.runtimes.flags.fake import FakeFlags
+from release_assets.runtimes.secrets.fake import FakeSecrets
+from release_assets.runtimes.warehouse import fake as fake_warehouse
+from release_assets.runtimes.warehouse.fake import FakeWarehouse, FakeWarehouseState
+from tests.conftest import NORTHSTAR
+
+STAGING = "staging"
+PROD = "prod"
+INTEGRATION_DATE = "2026-11-02"
+BUILD_STORE = "artifacts"
+
+_RAW = "duckdb://warehouse/raw."
+NORTHSTAR_DAGS: dict[str, DagEdges] = {
+    "ingest_orders": DagEdges(produces=[f"{_RAW}order_items", f"{_RAW}orders"]),
+    "ingest_customers": DagEdges(produces=[f"{_RAW}customers"]),
+    "ingest_inventory": DagEdges(produces=[f"{_RAW}inventory_movements"]),
+    "spark_inventory_positions": DagEdges(
+        consumes=[f"{_RAW}inventory_movements"], produces=["file://lake/inventory_positions"]
+    ),
+    "dbt_build": DagEdges(
+        consumes=[f"{_RAW}customers", f"{_RAW}orders", "file://lake/inventory_positions"],
+        produces=["duckdb://warehouse/marts"],
+    ),
+    "publish_revenue_report": DagEdges(
+        consumes=["duckdb://warehouse/marts"], produces=["file://lake/exports/daily_revenue"]
+    ),
+}
+"""The example repository's DAGs and the Datasets wiring them (as its DAG probe reports)."""
+
+MODELS = [
+    "marts.dim_customers",
+    "marts.fct_daily_revenue",
+    "marts.fct_orders",
+    "staging.stg_orders",
+]
+"""The dbt models a test bundle's manifest lists (``schema.name``)."""
+
+
+def commit_of(tag: str) -> str:
+    """A stable, fake commit sha for ``tag``."""
+    return hashlib.sha1(tag.encode()).hexdigest()
+
+
+def dbt_manifest(models: Iterable[str]) -> bytes:
+    """A normalized dbt manifest with ``models`` (``schema.name``) and one test node."""
+    nodes: dict[str, Any] = {}
+    for relation in models:
+        schema, name = relation.split(".", 1)
+        nodes[f"model.northstar.{name}"] = {
+            "resource_type": "model",
+            "schema": schema,
+            "name": name,
+            "alias": None,
+        }
+    nodes["test.northstar.not_null_fct_orders_order_id"] = {
+        "resource_type": "test",
+        "schema": "marts_dbt_test__audit",
+        "name": "not_null_fct_orders_order_id",
+    }
+    return json.dumps({"nodes": nodes}, indent=2, sort_keys=True).encode()
+
+
+def bundle_files(
+    tag: str, dag_ids: Iterable[str], models: Iterable[str] = MODELS
+) -> dict[str, bytes]:
+    """The files of a test bundle of release ``tag``."""
+    meta = {
+        "release_id": tag,
+        "commit": commit_of(tag),
+        "project": "northstar",
+        "airflow_version": "2.11.2",
+    }
+    files = {
+        RELEASE_META: (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode(),
+        "release.yaml": (NORTHSTAR / "release.yaml").read_bytes(),
+        DBT_MANIFEST: dbt_manifest(models),
+    }
+    for dag_id in dag_ids:
+        files[f"dags/{dag_id}.py"] = (
+            f'from airflow import DAG\n\ndag = DAG(dag_id="{dag_id}", tags=["{tag}"])\n'
+        ).encode()
+    return files
+
+
+def make_record(
+    tag: str,
+    changed: Sequence[str] = ("dbt_build",),
+    dbt_models: Sequence[str] = ("fct_orders",),
+    base_release: str | None = None,
+    dags: Mapping[str, DagEdges] = NORTHSTAR_DAGS,
+) -> ReleaseRecord:
+    """The record ``release_candidate`` would write for ``tag``: DAGs ``changed`` (the
+    downstream ones derived from the Datasets), dbt models changed, the base release."""
+    summaries = {d: DagSummary(d, "", list(e.consumes), list(e.produces)) for d, e in dags.items()}
+    change = ChangeSet(
+        base_release=base_release,
+        files=[f"dags/{d}.py" for d in sorted(changed)],
+        dag_files=[f"dags/{d}.py" for d in sorted(changed)],
+        dag_ids=sorted(changed),
+        downstream_dag_ids=downstream_dags(sorted(changed), summaries),
+        dbt_models=sorted(dbt_models),
+    )
+    return ReleaseRecord(
+        release=tag,
+        commit=commit_of(tag),
+        base_release=base_release,
+        base_commit=commit_of(base_release) if base_release else None,
+        change=change,
+        dags=dict(dags),
+        authors=["Dana Engineer <dana@northstar.example>"],
+        pull_requests=[7],
+    )
+
+
+def table_sql(relation: str, rows: int, null_amounts: int = 0) -> list[str]:
+    """Statements creating ``relation`` with ``rows`` rows, unique on every critical table's
+    keys (order_id, customer_id, order_date, store_id + sku), newest ``updated_at`` near
+    2026-11-01; the first ``null_amounts`` rows have a null ``amount``."""
+    schema = relation.split(".", 1)[0]
+    return [
+        f"create schema if not exists {schema}",
+        f"create or replace table {relation} as select range as order_id, "
+        "range as customer_id, date '2025-01-01' + cast(range as integer) as order_date, "
+        "range % 10 as store_id, range as sku, "
+        f"case when range < {null_amounts} then null else 10.0 + range end as amount, "
+        "timestamp '2026-11-01 00:00:00' + to_minutes(range) as updated_at "
+        f"from range({rows})",
+    ]
+
+
+@dataclass
+class FakeWorld:
+    """One test's fake environments, stores and records (``root``: the test's temp folder).
+
+    ``prod_store``: the name of prod's own artifact store; by default prod and staging read the
+    build store itself, with another name a release is promoted (copied) into it.
+    """
+
+    name: str
+    root: Path
+    prod_store: str = BUILD_STORE
+
+    def airflow(self, environment: str) -> FakeAirflowState:
+        """The fake Airflow of ``environment``: what is published, live, triggered..."""
+        return fake_airflow.airflow_state(self.name, environment)
+
+    def airflow_target(self, environment: str) -> FakeAirflow:
+        return FakeAirflow(environment=environment, world=self.name)
+
+    def warehouse(self, environment: str) -> FakeWarehouse:
+        """The warehouse of ``environment`` (query it, write tables, read pointers)."""
+        return FakeWarehouse(environment=environment, world=self.name)
+
+    def warehouse_state(self, environment: str) -> FakeWarehouseState:
+        return fake_warehouse.warehouse_state(self.name, environment)
+
+    def store(self, name: str = BUILD_STORE) -> FakeArtifactStore:
+        """An artifact store of the world (``BUILD_STORE``: where release_artifact builds)."""
+        return FakeArtifactStore(world=self.name, name=name)
+
+    def bundles(self, name: str = BUILD_STORE) -> FakeArtifactState:
+        return fake_artifacts.store_state(self.name, name)
+
+    @property
+    def records(self) -> ReleaseRecordStore:
+        return ReleaseRecordStore(root=str(self.root / "records"))
+
+    def environment(self, name: str) -> Environment:
+        return Environment(
+            name=name,
+            airflow=self.airflow_target(name),
+            warehouse=self.warehouse(name),
+            artifacts=self.store(self.prod_store if name == PROD else BUILD_STORE),
+            secrets=FakeSecrets(),
+            flags=FakeFlags(environment=name),
+            locks_dir=str(self.root / "locks"),
+        )
+
+    def resources(self) -> dict[str, Any]:
+        """Every resource key the definitions bind (as ``build_resources`` does)."""
+        staging, prod = self.environment(STAGING), self.environment(PROD)
+        records = self.records
+        return {
+            f"env_{STAGING}": staging,
+            f"env_{PROD}": prod,
+            "integration": staging,
+            "production": prod,
+            "artifact_store": self.store(),
+            "pipelines_repo": PipelinesRepoResource(
+                location=str(self.root / "no-pipelines-repo"),
+                mirrors_dir=str(self.root / "git-mirrors"),
+            ),
+            "platform": ReleasePlatform(
+                runtimes_dir=str(self.root / "runtimes"),
+                cache_dir=str(self.root / "validation-cache"),
+                integration_date=INTEGRATION_DATE,
+            ),
+            "records": records,
+            RECORD_IO_MANAGER: ReleaseRecordIOManager(store=records),
+        }
+
+    def add_release(
+        self,
+        tag: str,
+        changed: Sequence[str] = ("dbt_build",),
+        dbt_models: Sequence[str] = ("fct_orders",),
+        base_release: str | None = None,
+        models: Sequence[str] = MODELS,
+        record: bool = True,
+        bundle: bool = True,
+    ) -> ReleaseRecord:
+        """Make ``tag`` ready for the steps after ``release_candidate``: its record written
+        (``record``), its bundle in the build store (``bundle``), and the fake Airflows told
+        which DAGs its code defines. Returns the record."""
+        rec = make_record(tag, changed, dbt_models, base_release)
+        if record:
+            self.records.write(rec)
+        if bundle:
+            self.store().put_files(tag, bundle_files(tag, rec.dag_ids, models))
+        for env in (STAGING, PROD):
+            self.airflow(env).define_release(tag, rec.dag_ids)
+        return rec
+
+    def write_table(
+        self, environment: str, relation: str, rows: int, null_amounts: int = 0
+    ) -> None:
+        """Create ``relation`` in ``environment``'s warehouse (see ``table_sql``)."""
+        self.warehouse(environment).execute(table_sql(relation, rows, null_amounts))
+
+    def seed_live(self, environment: str, tag: str, tables: Mapping[str, int]) -> None:
+        """Make ``tag`` (added with ``add_release``) live in ``environment`` as a switch would
+        leave it: code published and live, ``tables`` (stable name -> rows) built in the
+        release's schemas and the stable names pointing at them."""
+        target = self.airflow_target(environment)
+        env = self.environment(environment)
+        publish_from_store(self.store(), env.artifacts, target, tag)
+        target.activate(tag)
+        sources = release_sources(sorted(tables), tag)
+        for table, rows in tables.items():
+            self.write_table(environment, sources[table], rows)
+        self.warehouse(environment).switch(tag, sources)
+
+    def build_models_on_run(self, environment: str, rows: Mapping[str, int]) -> None:
+        """As the real ``dbt_build`` DAG does: each successful run of ``dbt_build`` (or its
+        canary) in ``environment`` builds ``rows`` (stable name -> row count) into the schemas
+        with the run's ``schema_suffix`` (the release's schemas for a canary)."""
+
+        def effect(dag_id: str, conf: dict[str, object]) -> None:
+            if dag_id.split("__canary_", 1)[0] != "dbt_build":
+                return
+            suffix = str(conf.get("schema_suffix") or "")
+            for table, count in rows.items():
+                schema, name = table.split(".", 1)
+                self.write_table(environment, f"{schema}{suffix}.{name}", count)
+
+        self.on_run(environment, effect)
+
+    def on_run(self, environment: str, effect: RunEffect) -> None:
+        self.airflow(environment).on_run(effect)
+
+    def drop(self) -> None:
+        """Forget every fake state of the world."""
+        fake_airflow.drop_world(self.name)
+        fake_warehouse.drop_world(self.name)
+        fake_artifacts.drop_world(self.name)
+
+
+def canary_relation(table: str, tag: str) -> str:
+    """``marts.fct_orders``, ``v2`` -> ``marts__r_v2.fct_orders``."""
+    schema, name = table.split(".", 1)
+    return f"{schema}{release_suffix(tag)}.{name}"
+
+
+def materialize(
+    world: FakeWorld,
+    instance: dg.DagsterInstance,
+    steps: Sequence[dg.AssetsDefinition],
+    tag: str,
+) -> dg.ExecuteInProcessResult:
+    """Materialize ``steps`` for release ``tag`` against the world's fakes (never raising);
+    ``release_candidate`` is in the graph, unselected, so its stored record is loaded."""
+    instance.add_dynamic_partitions("releases", [tag])
+    assets = [release_candidate, *(s for s in steps if s is not release_candidate)]
+    return dg.materialize(
+        assets,
+        selection=list(steps),
+        partition_key=tag,
+        instance=instance,
+        resources=world.resources(),
+        raise_on_error=False,
+    )
+
+
+def metadata_of(result: dg.ExecuteInProcessResult, step: str) -> dict[str, object]:
+    """The metadata values of ``step``'s (only) materialization."""
+    (mat,) = result.asset_materializations_for_node(step)
+    return {k: v.value for k, v in mat.metadata.items()}
+
+
+def materialized(result: dg.ExecuteInProcessResult, step: str) -> bool:
+    """Whether ``step`` was materialized in the run."""
+    return bool(result.asset_materializations_for_node(step))
+
+
+def failure_of(result: dg.ExecuteInProcessResult, step: str) -> str:
+    """What a person reads for ``step``'s failure: the ``dg.Failure`` description, else the
+    error message with its causes."""
+    data = result.failure_data_for_node(step)
+    assert data is not None, f"{step} did not fail"
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return data.user_failure_data.description
+    assert data.error is not None
+    return data.error.to_string()
+
+
+def failure_metadata(result: dg.ExecuteInProcessResult, step: str) -> dict[str, object]:
+    data = result.failure_data_for_node(step)
+    assert data is not None and data.user_failure_data is not None
+    return {k: v.value for k, v in data.user_failure_data.metadata.items()}
+
+
+def check_evaluation(result: dg.ExecuteInProcessResult, check: str) -> dg.AssetCheckEvaluation:
+    """The (only) evaluation of the asset check ``check`` in the run."""
+    found = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.asset_check_evaluation_data.check_name == check
+    ]
+    assert len(found) == 1, f"{len(found)} evaluations of {check}"
+    return found[0]
