@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from release_assets.config import load_release_config
 from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_runtime
-from release_assets.settings import CHECKOUT_ROOT, Settings, load_settings, settings
+from release_assets.settings import Settings, load_settings, settings
 from tests.deployments import write_local_deployment
+from tests.paths import NORTHSTAR, SHARED_RUNTIMES
+from tests.pipelines_git import PipelinesGit, make_pipelines_git
 
-NORTHSTAR = CHECKOUT_ROOT / "examples" / "northstar"
-# Runtime venvs are content-addressed and expensive: tests share the checkout's cache.
-SHARED_RUNTIMES = CHECKOUT_ROOT / ".state" / "runtimes"
+if TYPE_CHECKING:
+    from tests.fakes import FakeWorld
 
 
 @pytest.fixture
@@ -39,3 +42,23 @@ def runtime() -> RuntimeVenv:
     return ensure_runtime(
         SHARED_RUNTIMES, config.airflow.version, NORTHSTAR / config.airflow.requirements
     )
+
+
+@pytest.fixture
+def world(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[FakeWorld]:
+    from tests.fakes import FakeWorld
+
+    fake = FakeWorld(f"{request.node.name}-{uuid.uuid4().hex[:8]}", tmp_path)
+    try:
+        yield fake
+    finally:
+        fake.drop()
+
+
+@pytest.fixture
+def pipelines_git(
+    isolated_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[PipelinesGit]:
+    repo = make_pipelines_git(tmp_path / "northstar-git")
+    monkeypatch.setenv("RELEASE_ASSETS_GIT_REPO", str(repo.path))
+    yield repo

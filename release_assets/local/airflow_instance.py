@@ -55,7 +55,9 @@ def airflow_env(layout: EnvironmentLayout, runtime: RuntimeVenv) -> dict[str, st
         "AIRFLOW__WEBSERVER__EXPOSE_CONFIG": "False",
         "AIRFLOW__WEBSERVER__BASE_URL": layout.url,
         "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "10",
-        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+        # A switch asks for an immediate parse of the loader (LocalAirflow.activate); the
+        # periodic re-parse is only a fallback, so it is rare and costs little CPU.
+        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "30",
         "AIRFLOW__SCHEDULER__PARSING_PROCESSES": "1",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import dagster as dg
 import pytest
-
-from tests.fakes import FakeWorld
-
-
-@pytest.fixture
-def world(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[FakeWorld]:
-    fake = FakeWorld(f"{request.node.name}-{uuid.uuid4().hex[:8]}", tmp_path)
-    try:
-        yield fake
-    finally:
-        fake.drop()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 from release_assets.defs.definitions import defs
 from release_assets.defs.sensors import merged_tag_sensor
 from release_assets.settings import Settings
-from tests.release.conftest import PipelinesGit
+from tests.pipelines_git import PipelinesGit
 
 
 def _tick(

@@ -13,7 +13,8 @@ from release_assets.defs.assets.release_candidate import release_candidate
 from release_assets.local import environments
 from release_assets.runtimes.artifacts.local import LocalArtifactStore
 from release_assets.settings import Settings
-from tests.release.conftest import PipelinesGit, materialize_release, metadata_of
+from tests.fakes import metadata_of
+from tests.pipelines_git import PipelinesGit, materialize_release
 
 pytestmark = pytest.mark.slow
 

@@ -1,18 +1,16 @@
-"""A real git repository of the example pipelines, to cut releases from."""
+"""A real git repository of the example pipelines, to cut releases from, and materializing
+release steps against the definitions bound to the test's settings."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
-from release_assets.settings import Settings
-from tests.conftest import NORTHSTAR
+from tests.paths import NORTHSTAR
 
 IGNORE = shutil.ignore_patterns("target", "logs", "__pycache__", "*.duckdb", ".pytest_cache")
 
@@ -45,21 +43,6 @@ def make_pipelines_git(path: Path) -> PipelinesGit:
     return repo
 
 
-@pytest.fixture
-def pipelines_git(
-    isolated_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[PipelinesGit]:
-    repo = make_pipelines_git(tmp_path / "northstar-git")
-    monkeypatch.setenv("RELEASE_ASSETS_GIT_REPO", str(repo.path))
-    yield repo
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as inst:
-        yield inst
-
-
 def materialize_release(
     instance: dg.DagsterInstance, assets: list[dg.AssetsDefinition], tag: str
 ) -> dg.ExecuteInProcessResult:
@@ -79,8 +62,3 @@ def materialize_release(
         resources=defs().resources,
         raise_on_error=False,
     )
-
-
-def metadata_of(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]:
-    (mat,) = result.asset_materializations_for_node(asset)
-    return {k: v.value for k, v in mat.metadata.items()}
