@@ -221,6 +221,27 @@ def topological_order(dag_ids: Iterable[str], dags: Mapping[str, DagSummary]) ->
     return order
 
 
+def dependency_waves(dag_ids: Iterable[str], dags: Mapping[str, DagSummary]) -> list[list[str]]:
+    """``dag_ids`` in waves: a DAG is in the wave after the last wave holding a producer (among
+    ``dag_ids``) of a Dataset it consumes; DAGs of one wave do not depend on each other. The
+    flattened waves are ``topological_order`` of the same DAGs (cycles are broken as there)."""
+    order = topological_order(dag_ids, dags)
+    wanted = set(order)
+    producers: dict[str, set[str]] = {}
+    for summary in dags.values():
+        for uri in summary.produces:
+            producers.setdefault(uri, set()).add(summary.dag_id)
+    level: dict[str, int] = {}
+    for dag_id in order:  # producers come first, so their level is known
+        consumes = dags[dag_id].consumes if dag_id in dags else []
+        upstream = {p for uri in consumes for p in producers.get(uri, set()) & wanted}
+        level[dag_id] = 1 + max((level[p] for p in upstream if p in level), default=-1)
+    waves: list[list[str]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    for dag_id in order:
+        waves[level[dag_id]].append(dag_id)
+    return waves
+
+
 # -- text rules ---------------------------------------------------------------------------------
 def mentions(names: Iterable[str]) -> re.Pattern[str] | None:
     """A pattern finding any of ``names`` as a whole word (None for no names)."""

@@ -22,21 +22,26 @@ def dag_summaries(graph: dict[str, dict[str, list[str]]]) -> dict[str, DagSummar
     }
 
 
-def run_in_order(
+def run_in_waves(
     target: AirflowTarget,
-    dag_ids: list[str],
+    waves: list[list[str]],
     run_id: str,
     conf: dict[str, object],
     dag_id_of: dict[str, str] | None = None,
 ) -> list[DagRunResult]:
-    """Trigger each DAG after the ones it depends on, stopping at the first failure."""
-    results = []
-    for dag_id in dag_ids:
-        actual = (dag_id_of or {}).get(dag_id, dag_id)
-        target.trigger(actual, run_id, conf)
-        result = target.wait_for_run(actual, run_id, RUN_TIMEOUT_S)
-        results.append(result)
-        if not result.succeeded:
+    """Trigger the DAGs of each wave together, wait for all of them (each bounded by
+    ``RUN_TIMEOUT_S`` seconds), and start the next wave only when every run of this one
+    succeeded. ``dag_id_of`` maps a DAG id to the id actually run (a canary copy). Runs are
+    keyed by ``run_id``, so a re-run reuses them. Returns the results in wave order, up to and
+    including the wave with a failure."""
+    results: list[DagRunResult] = []
+    for wave in waves:
+        actual = [(dag_id_of or {}).get(dag_id, dag_id) for dag_id in wave]
+        for dag_id in actual:
+            target.trigger(dag_id, run_id, conf)
+        done = [target.wait_for_run(dag_id, run_id, RUN_TIMEOUT_S) for dag_id in actual]
+        results.extend(done)
+        if not all(r.succeeded for r in done):
             break
     return results
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from release_assets.core.changes import ChangeSet, topological_order
+from release_assets.core.changes import ChangeSet, dependency_waves
 from release_assets.runtimes.airflow.dag_probe import DagSummary
 
 RECORD_VERSION = 1
@@ -66,10 +66,15 @@ class ReleaseRecord(BaseModel):
             for dag_id, e in self.dags.items()
         }
 
+    def run_waves(self) -> list[list[str]]:
+        """The changed and downstream DAGs in waves: each DAG after the producers of the
+        Datasets it reads; the DAGs of one wave are triggered together by the staging
+        integration run and the canary."""
+        return dependency_waves(self.change.affected_dag_ids, self.summaries())
+
     def run_order(self) -> list[str]:
-        """The changed and downstream DAGs, each after the producers of the Datasets it reads:
-        the order the staging integration run and the canary trigger them."""
-        return topological_order(self.change.affected_dag_ids, self.summaries())
+        """The waves, flattened: the order in which results are reported."""
+        return [dag_id for wave in self.run_waves() for dag_id in wave]
 
     def to_json(self) -> str:
         """The record as stable, indented JSON."""

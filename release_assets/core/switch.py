@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from release_assets.core.deploy import SERVE_TIMEOUT_S, wait_until_serving
-from release_assets.core.locks import exclusive
+from release_assets.runtimes.locks import exclusive
 
 if TYPE_CHECKING:
     from release_assets.runtimes.airflow.base import AirflowTarget

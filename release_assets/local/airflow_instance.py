@@ -18,6 +18,10 @@ from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.settings import inherited_environment
 
 SERVICES = ("scheduler", "webserver")
+# The scheduler's log server would bind port 8793 on every interface (one per instance, so all
+# but the first die); tasks run on the scheduler's machine and the webserver reads their log
+# files directly, so it is not started.
+_SERVICE_ARGS = {"scheduler": ["--skip-serve-logs"], "webserver": []}
 
 
 class AirflowStartError(RuntimeError):
@@ -132,7 +136,7 @@ def start(layout: EnvironmentLayout, runtime: RuntimeVenv, timeout_s: float) -> 
             processes.stop(pid_file)  # leftovers of a crashed group, if any
             processes.start(
                 f"{layout.name} {service}",
-                [str(runtime.airflow), service],
+                [str(runtime.airflow), service, *_SERVICE_ARGS[service]],
                 pid_file,
                 layout.run_dir / f"{service}.log",
                 env,

@@ -9,6 +9,7 @@ from release_assets.core.changes import (
     ChangeSet,
     classify,
     classify_change,
+    dependency_waves,
     downstream_dags,
     names_in_literal,
     topological_order,
@@ -230,3 +231,23 @@ def test_the_tree_on_disk_classifies_like_the_northstar_dags(config: ReleaseConf
     assert change.dag_ids == ["dbt_build", "spark_inventory_positions"]
     impact = classify_change(Path(NORTHSTAR), config, files, dags, ["fct_orders"])
     assert impact.change == ChangeSet.from_dict({**change.to_dict(), "base_release": None})
+
+
+def test_independent_dags_share_a_wave_and_consumers_follow_their_producers() -> None:
+    dags = {
+        "ingest_orders": DagSummary("ingest_orders", "", [], ["raw://orders"]),
+        "ingest_customers": DagSummary("ingest_customers", "", [], ["raw://customers"]),
+        "dbt_build": DagSummary("dbt_build", "", ["raw://orders", "raw://customers"], ["m://x"]),
+        "report": DagSummary("report", "", ["m://x"], []),
+        "unrelated": DagSummary("unrelated", "", [], []),
+    }
+    waves = dependency_waves(["report", "dbt_build", "ingest_orders", "ingest_customers"], dags)
+    assert [set(w) for w in waves] == [
+        {"ingest_customers", "ingest_orders"},
+        {"dbt_build"},
+        {"report"},
+    ]
+    # A producer outside the set does not hold a consumer back.
+    assert [set(w) for w in dependency_waves(["report", "unrelated"], dags)] == [
+        {"report", "unrelated"}
+    ]

@@ -13,7 +13,7 @@ import pytest
 
 from release_assets.local.seed import run_dags_once
 from release_assets.runtimes.airflow.dag_probe import import_dags
-from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_test_runtime
+from release_assets.runtimes.airflow.venv import RuntimeVenv
 from tests.conftest import NORTHSTAR
 
 pytestmark = pytest.mark.slow
@@ -31,21 +31,6 @@ CHAIN = [
 
 def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV"))}
-
-
-def test_the_repositorys_own_test_suite_passes_in_the_runtime(runtime: RuntimeVenv) -> None:
-    tests = ensure_test_runtime(runtime, NORTHSTAR / "requirements-dev.txt")
-    done = subprocess.run(
-        [str(tests.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", "spark/tests"],
-        cwd=NORTHSTAR,
-        env={**_clean_env(), "PATH": f"{runtime.bin_dir}:{os.environ['PATH']}"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert " passed" in done.stdout
 
 
 def test_every_dag_imports_in_the_runtime(runtime: RuntimeVenv) -> None:

@@ -54,15 +54,17 @@ def test_shared_package_is_not_parsed_as_dags(dagbag: DagBag) -> None:
 
 
 def test_parsing_is_fast(dagbag: DagBag) -> None:
+    # Generous bounds: they catch a DAG that does work at parse time (seconds), not noise on a
+    # loaded CI machine.
     slow = {
         stat.file: stat.duration
         for stat in dagbag.dagbag_stats
-        if stat.duration.total_seconds() > 2
+        if stat.duration.total_seconds() > 5
     }
     assert slow == {}
     start = time.perf_counter()
     DagBag(dag_folder=str(DAGS_DIR), include_examples=False, safe_mode=False)
-    assert time.perf_counter() - start < 10
+    assert time.perf_counter() - start < 30
 
 
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))

@@ -3,7 +3,7 @@ into the release's own schemas while reading production inputs."""
 
 import dagster as dg
 
-from release_assets.core.dag_runs import fail_on_failed_run, results_table, run_in_order
+from release_assets.core.dag_runs import fail_on_failed_run, results_table, run_in_waves
 from release_assets.core.deploy import SERVE_TIMEOUT_S, publish_from_store, wait_until_serving
 from release_assets.core.record import ReleaseRecord
 from release_assets.core.release_schemas import release_suffix
@@ -29,11 +29,22 @@ def canary_publish(
     platform: ReleasePlatform,
 ) -> dg.MaterializeResult[None]:
     """Stage the release in production (not live), serve canary DAG copies, run them into the
-    release's schemas, and check the live release did not change meanwhile."""
+    release's schemas, and check the live release did not change meanwhile. For a release that
+    is already live, nothing runs (its schemas are the live data)."""
     tag = record.release
     order = record.run_order()
     target = production.airflow
     where = f"{production.name} (canary)"
+    if target.live_release() == tag:
+        # After the swap the release's schemas are the live data: re-running its canaries
+        # would rebuild live tables. The canary ran before the swap; nothing is left to do.
+        return dg.MaterializeResult(
+            metadata={
+                "environment": production.name,
+                "canary_dags": "-",
+                "skipped": f"release {tag} is already live in {production.name}",
+            }
+        )
     with step_failures(where):
         live_before = target.live_release()
         publish_from_store(artifact_store, production.artifacts, target, tag)  # staged only
@@ -45,7 +56,7 @@ def canary_publish(
             "schema_suffix": suffix,
             "release_id": tag,
         }
-        results = run_in_order(target, order, f"canary__{tag}", conf, canary_ids)
+        results = run_in_waves(target, record.run_waves(), f"canary__{tag}", conf, canary_ids)
         table = results_table(results, target.url)
         fail_on_failed_run(results, table, where)
     if target.live_release() != live_before:

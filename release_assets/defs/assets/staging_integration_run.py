@@ -7,7 +7,7 @@ from release_assets.core.dag_runs import (
     dbt_summary,
     fail_on_failed_run,
     results_table,
-    run_in_order,
+    run_in_waves,
 )
 from release_assets.core.record import ReleaseRecord
 from release_assets.defs.failures import step_failures
@@ -30,12 +30,13 @@ def staging_integration_run(
     platform: ReleasePlatform,
 ) -> dg.MaterializeResult[None]:
     """One run per affected DAG (run id ``release__<tag>``: a re-run reuses it and retries only
-    failed tasks), stopping at the first failure, which names the DAG and failed tasks."""
+    failed tasks), in waves of DAGs that do not depend on each other; a failed run stops the
+    later waves and the failure names the DAG and its failed tasks."""
     tag = record.release
     target = integration.airflow
     conf: dict[str, object] = {"data_date": platform.integration_date, "release_id": tag}
     with step_failures(integration.name):
-        results = run_in_order(target, record.run_order(), f"release__{tag}", conf)
+        results = run_in_waves(target, record.run_waves(), f"release__{tag}", conf)
         table = results_table(results, target.url)
         fail_on_failed_run(results, table, integration.name)
         dbt = dbt_summary(target, results)

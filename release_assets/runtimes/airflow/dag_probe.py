@@ -30,6 +30,7 @@ from typing import Any
 
 from release_assets.runtimes.airflow.in_airflow import DAG_PROBE
 from release_assets.runtimes.airflow.venv import RuntimeVenv
+from release_assets.settings import inherited_environment
 
 SKIP_DIRS = frozenset(
     {
@@ -227,7 +228,7 @@ def _run_probe(
     request.write_text(
         json.dumps({"dags_folder": str(dags_dir), "files": [str(dags_dir / p) for p in paths]})
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV"))}
+    env = inherited_environment(("AIRFLOW", "VIRTUAL_ENV"))
     env.update(
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from uv import find_uv_bin
 
+from release_assets.runtimes.locks import exclusive
+
 _COMPLETE = ".complete"
 
 
@@ -66,8 +68,18 @@ def ensure_runtime(
     venv = RuntimeVenv(runtimes_dir / runtime_key(airflow_version, reqs))
     if venv.is_complete():
         return venv
-    uv = find_uv_bin()
     runtimes_dir.mkdir(parents=True, exist_ok=True)
+    # Concurrent builders (parallel test workers, two release steps) wait for the first one.
+    with exclusive(venv.root.with_suffix(".lock"), timeout_s, f"the build of {venv.root}"):
+        if not venv.is_complete():
+            _build_runtime(venv, airflow_version, reqs, requirements, timeout_s)
+    return venv
+
+
+def _build_runtime(
+    venv: RuntimeVenv, airflow_version: str, reqs: list[str], requirements: Path, timeout_s: float
+) -> None:
+    uv = find_uv_bin()
     specs = [f"apache-airflow=={airflow_version}", *reqs]
     steps = [
         [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(venv.root)],
@@ -96,7 +108,6 @@ def ensure_runtime(
     )
     (venv.root / "requirements.lock").write_text(lock.stdout)
     (venv.root / _COMPLETE).write_text("\n".join(specs) + "\n")
-    return venv
 
 
 def _purelib(python: Path) -> Path:
@@ -126,6 +137,15 @@ def ensure_test_runtime(
     overlay = RuntimeVenv(runtime.root.with_name(f"{runtime.root.name}-tests-{key}"))
     if overlay.is_complete():
         return overlay
+    with exclusive(overlay.root.with_suffix(".lock"), timeout_s, f"the build of {overlay.root}"):
+        if not overlay.is_complete():
+            _build_overlay(runtime, overlay, tools, timeout_s)
+    return overlay
+
+
+def _build_overlay(
+    runtime: RuntimeVenv, overlay: RuntimeVenv, tools: list[str], timeout_s: float
+) -> None:
     uv = find_uv_bin()
     create = [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(overlay.root)]
     install = [uv, "pip", "install", "--quiet", "--python", str(overlay.python), *tools]
@@ -137,4 +157,3 @@ def ensure_test_runtime(
             pth = _purelib(overlay.python) / "airflow_runtime.pth"
             pth.write_text(f"{_purelib(runtime.python)}\n")
     (overlay.root / _COMPLETE).write_text("\n".join(tools) + "\n")
-    return overlay

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from release_assets.runtimes.artifacts.base import (
-    ArtifactConflict,
     ArtifactIntegrityError,
     ArtifactStore,
     BundleManifest,
 )
+from release_assets.runtimes.artifacts.types import refuse_other_content
 
 
 def _sha256(data: bytes) -> str:
@@ -90,13 +90,7 @@ class FakeArtifactStore(ArtifactStore):
         state = self.state
         existing = state.manifests.get(release_id)
         if existing is not None:
-            if existing.digest != manifest.digest:
-                raise ArtifactConflict(
-                    f"release {release_id} already has bundle {existing.digest[:12]}; refusing "
-                    f"different content {manifest.digest[:12]} under the same release id "
-                    "(tag a new release instead)"
-                )
-            return existing
+            return refuse_other_content(existing, manifest)
         state.files[release_id] = dict(files)
         state.manifests[release_id] = manifest
         return manifest

@@ -7,12 +7,12 @@ import shutil
 from pathlib import Path
 
 from release_assets.runtimes.artifacts.base import (
-    ArtifactConflict,
     ArtifactIntegrityError,
     ArtifactStore,
     BundleManifest,
     sha256_file,
 )
+from release_assets.runtimes.artifacts.types import refuse_other_content
 
 
 class LocalArtifactStore(ArtifactStore):
@@ -41,13 +41,7 @@ class LocalArtifactStore(ArtifactStore):
         manifest = BundleManifest.of_directory(release_id, source_dir)
         existing = self.manifest(release_id)
         if existing is not None:
-            if existing.digest != manifest.digest:
-                raise ArtifactConflict(
-                    f"release {release_id} already has bundle {existing.digest[:12]}; refusing "
-                    f"different content {manifest.digest[:12]} under the same release id "
-                    "(tag a new release instead)"
-                )
-            return existing
+            return refuse_other_content(existing, manifest)
         for rel, digest in manifest.files.items():
             blob = self._blob(digest)
             if blob.exists():

@@ -62,3 +62,15 @@ class BundleManifest:
             if path.is_file() and "__pycache__" not in path.parts
         }
         return cls(release_id, files)
+
+
+def refuse_other_content(existing: BundleManifest, new: BundleManifest) -> BundleManifest:
+    """The stored manifest when ``new`` has the same content; ArtifactConflict naming both
+    digests when a release id would be reused for different content (releases are immutable)."""
+    if existing.digest != new.digest:
+        raise ArtifactConflict(
+            f"release {new.release_id} already has bundle {existing.digest[:12]}; refusing "
+            f"different content {new.digest[:12]} under the same release id "
+            "(tag a new release instead)"
+        )
+    return existing

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from release_assets.runtimes.airflow.venv import RuntimeBuildError, RuntimeVenv
+from release_assets.settings import environment_value, selected_environment
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateCrashed, GateResult
 from release_assets.validation.result_cache import (
@@ -101,8 +102,9 @@ def ruff_findings(ctx: ValidationContext, files: list[str], notes: list[str]) ->
 
 
 def _java_home() -> str | None:
-    if os.environ.get("JAVA_HOME"):
-        return os.environ["JAVA_HOME"]
+    configured = environment_value("JAVA_HOME")
+    if configured:
+        return configured
     java = shutil.which("java")
     return str(Path(java).resolve().parents[1]) if java else None
 
@@ -112,7 +114,7 @@ def pytest_env(
 ) -> dict[str, str]:
     """The tests' environment: an isolated AIRFLOW_HOME, local Spark on loopback, no
     variables of this process beyond the basics (credentials stay out)."""
-    env = {k: os.environ[k] for k in _PASS_THROUGH if os.environ.get(k)}
+    env = selected_environment(_PASS_THROUGH)
     java_home = _java_home()
     if java_home:
         env["JAVA_HOME"] = java_home

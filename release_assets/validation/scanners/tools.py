@@ -15,6 +15,7 @@ from pathlib import Path
 
 from uv import find_uv_bin
 
+from release_assets.runtimes.locks import exclusive
 from release_assets.validation.findings import GateCrashed
 
 CHECKOV = "checkov==3.3.30"
@@ -57,8 +58,15 @@ def ensure_tool_venv(tools_dir: Path, specs: list[str], timeout_s: float = 900) 
     root = tools_dir / f"tool-{key}"
     if (root / _COMPLETE).exists():
         return root / "bin"
-    uv = find_uv_bin()
     tools_dir.mkdir(parents=True, exist_ok=True)
+    with exclusive(root.with_suffix(".lock"), timeout_s, f"the build of {root}"):
+        if not (root / _COMPLETE).exists():
+            _build_tool_venv(root, specs, timeout_s)
+    return root / "bin"
+
+
+def _build_tool_venv(root: Path, specs: list[str], timeout_s: float) -> None:
+    uv = find_uv_bin()
     steps = [
         [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(root)],
         [uv, "pip", "install", "--quiet", "--python", str(root / "bin" / "python"), *specs],
@@ -73,7 +81,6 @@ def ensure_tool_venv(tools_dir: Path, specs: list[str], timeout_s: float = 900) 
         if done.returncode != 0:
             raise GateCrashed(f"cannot install {specs}: {done.stderr.strip()[-1500:]}")
     (root / _COMPLETE).write_text("\n".join(specs) + "\n")
-    return root / "bin"
 
 
 def checkov_bin(tools_dir: Path) -> str:

@@ -146,3 +146,19 @@ def test_a_release_promoted_into_prods_own_store_keeps_its_digest(
     built, promoted = world.bundles().manifests["v2"], world.bundles("prod-artifacts").manifests
     assert promoted["v2"].digest == built.digest
     assert world.airflow(PROD).published["v2"] == world.bundles().files["v2"]
+
+
+def test_rematerializing_the_canary_of_the_live_release_rebuilds_nothing(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    world.add_release("v1", changed=[], dbt_models=["*"])
+    world.seed_live(PROD, "v1", LIVE_TABLES)
+    # The release's schemas are the live data now: a canary run would rebuild live tables.
+    world.build_models_on_run(PROD, {"marts.fct_orders": 5})
+
+    result = materialize(world, instance, [canary_publish], "v1")
+
+    assert result.success
+    assert metadata_of(result, "canary_publish")["skipped"] == "release v1 is already live in prod"
+    assert world.airflow(PROD).started() == []
+    assert world.warehouse(PROD).query("select count(*) from marts.fct_orders") == [(120,)]

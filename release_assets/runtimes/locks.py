@@ -1,4 +1,5 @@
-"""An exclusive, bounded lock on a file: one prod switch at a time, across processes."""
+"""An exclusive, bounded lock on a file, across processes: one switch of an environment at a
+time, one build of a virtualenv at a time."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from release_assets.runtimes.processes import TimeoutExpired
 
 @contextmanager
 def exclusive(path: Path, timeout_s: float, what: str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if missing) for the ``with`` body;
+    raises TimeoutExpired naming ``what`` after ``timeout_s`` seconds of waiting."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+") as handle:
         deadline = time.monotonic() + timeout_s
