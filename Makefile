@@ -55,7 +55,7 @@ print(checkov_bin(s.runtimes_dir / "tools"))
 endef
 export PREBUILD
 
-## demo: environments up and seeded, the Dagster UI, then releases v1, v2 (live) and v3 (stopped)
+## demo: environments up and seeded, the Dagster UI, then releases v1, v2 (live), v3 and v4 (stopped)
 demo: runtime
 	$(BIN)/release-assets demo prepare
 	@set -m; export DAGSTER_HOME=$$($(BIN)/release-assets local path dagster_home); \

@@ -11,13 +11,29 @@ from pathlib import Path
 import click
 
 from release_assets.cli.validate import validate
-from release_assets.config import ReleaseConfigError, load_release_config
+from release_assets.config import DeploymentConfigError, ReleaseConfigError, load_release_config
 from release_assets.core.bundle import assemble_bundle
 from release_assets.local import environments, stack
+from release_assets.local.environments import UnknownEnvironment
 from release_assets.settings import CHECKOUT_ROOT, settings
 
+USAGE_ERRORS = (DeploymentConfigError, UnknownEnvironment)
+"""Errors in what the user configured or asked for: one message, exit code 2, no traceback."""
 
-@click.group()
+
+class _Commands(click.Group):
+    """The command group; a configuration or usage error of any subcommand becomes one clear
+    message on stderr and exit code 2 (the tool could not run), never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except USAGE_ERRORS as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """Release data-pipeline repositories through Dagster assets."""
 
@@ -42,7 +58,7 @@ def config_validate(repo: Path | None) -> None:
 
 @main.group()
 def local() -> None:
-    """The local staging and prod environments."""
+    """The local environments of the deployment configuration (by default staging and prod)."""
 
 
 @local.command("runtime")
@@ -53,7 +69,7 @@ def local_runtime() -> None:
 
 @local.command("up")
 def local_up() -> None:
-    """Start both environments (idempotent) and print their URLs and credentials."""
+    """Start every local environment (idempotent) and print URLs and credentials."""
     s = settings()
     for target in stack.up(s):
         layout = environments.layout(s, target.environment)
@@ -89,7 +105,9 @@ def local_status(as_json: bool) -> None:
 
 
 @local.command("deploy")
-@click.option("--env", "env_name", required=True, help="Environment (staging or prod).")
+@click.option(
+    "--env", "env_name", required=True, help="Environment name (deployment configuration)."
+)
 @click.option("--release", "release_id", default="dev", show_default=True)
 @click.option("--repo", type=click.Path(path_type=Path), default=None)
 def local_deploy(env_name: str, release_id: str, repo: Path | None) -> None:
@@ -163,6 +181,13 @@ def rollback_command(release: str) -> None:
     home.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with dg.DagsterInstance.from_config(str(home)) as instance:
+        known = instance.get_dynamic_partitions("releases")
+        if release not in known:
+            click.echo(
+                f"error: unknown release {release!r}; releases: {', '.join(known) or 'none'}",
+                err=True,
+            )
+            sys.exit(2)
         result = dg.materialize(
             [rollback],
             partition_key=release,

@@ -58,7 +58,11 @@ def parse_yaml_mapping(text: str, source: Path, error: type[ConfigFileError]) ->
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise error(source, [f"not valid YAML: {exc}"]) from None
+        # Where and what only: the offending line is not quoted (a secret may sit on it).
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise error(source, [f"not valid YAML: {where}{problem}"]) from None
     if not isinstance(raw, dict):
         raise error(source, ["(top level): expected a mapping of fields"])
     return raw

@@ -243,7 +243,11 @@ def _problem(err: ErrorDetails, raw: Any) -> str:
         loc, message = (*loc, "kind"), "Field required (every runtime names its kind)"
     elif err["type"] in ("model_attributes_type", "model_type"):
         message = "expected a mapping of fields"
-    got = "" if err["type"] in _HIDE_INPUT else f" (got {err['input']!r})"
+    shown = err["input"]
+    simple = isinstance(shown, int | float | bool)
+    # Only numbers are repeated (a port): a string could be a pasted credential, a list or
+    # mapping a whole section.
+    got = f" (got {shown!r})" if simple and err["type"] not in _HIDE_INPUT else ""
     return f"{field_path(loc)}: {message}{got}"
 
 

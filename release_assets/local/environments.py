@@ -44,12 +44,19 @@ def layouts(settings: Settings) -> list[EnvironmentLayout]:
     return out
 
 
+class UnknownEnvironment(LookupError):
+    """An environment name the deployment configuration does not have (as a local one)."""
+
+
 def layout(settings: Settings, name: str) -> EnvironmentLayout:
-    """The local environment ``name``; KeyError naming the local environments there are."""
+    """The local environment ``name``; UnknownEnvironment naming the local environments there
+    are."""
     found = {lay.name: lay for lay in layouts(settings)}
     if name not in found:
         known = ", ".join(found) or "none"
-        raise KeyError(f"no local environment {name!r} in {settings.deployment_file} ({known})")
+        raise UnknownEnvironment(
+            f"no local environment {name!r} in {settings.deployment_file} (there are: {known})"
+        )
     return found[name]
 
 

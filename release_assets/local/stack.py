@@ -1,4 +1,5 @@
-"""`release-assets local up | down | status`: both local environments together."""
+"""`release-assets local up | down | status`: every local environment of the deployment
+configuration together."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def runtime_for(settings: Settings, repo: Path | None = None) -> RuntimeVenv:
 
 def up(settings: Settings) -> list[LocalAirflow]:
     """Start every environment (idempotent); environments come up in parallel."""
+    targets = layouts(settings)  # a wrong deployment file fails here, before any build
     runtime = runtime_for(settings)
     environments.artifacts_dir(settings).mkdir(parents=True, exist_ok=True)
 
@@ -40,7 +42,6 @@ def up(settings: Settings) -> list[LocalAirflow]:
         DuckDBWarehouse.at(layout.name, layout.warehouse_path).ensure()
         return airflow_instance.start(layout, runtime, settings.startup_timeout_s)
 
-    targets = layouts(settings)
     with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
         return list(pool.map(one, targets))
 

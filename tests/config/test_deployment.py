@@ -178,7 +178,7 @@ def test_unknown_environment_lookup_names_the_known_ones(tmp_path: Path) -> None
         ),
         (
             _changed(environments=[_env("staging", 8081), _env("prod", 8082, secrets="env")]),
-            "environments[1].secrets: expected a mapping of fields (got 'env')",
+            "environments[1].secrets: expected a mapping of fields",
         ),
         (
             _changed(artifact_store={"kind": "local", "root": "{env}/artifacts"}),
