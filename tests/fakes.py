@@ -22,7 +22,8 @@ from typing import Any
 import dagster as dg
 
 from release_assets.core.bundle import DBT_MANIFEST, RELEASE_META
-from release_assets.core.changes import ChangeSet, downstream_dags
+from release_assets.core.changes import ChangeSet
+from release_assets.core.dag_order import downstream_dags
 from release_assets.core.deploy import publish_from_store
 from release_assets.core.record import DagEdges, ReleaseRecord
 from release_assets.core.release_schemas import release_sources, release_suffix

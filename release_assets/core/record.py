@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from release_assets.core.changes import ChangeSet, dependency_waves
+from release_assets.core.changes import ChangeSet
+from release_assets.core.dag_order import dependency_waves
 from release_assets.runtimes.airflow.dag_probe import DagSummary
 
 RECORD_VERSION = 1

@@ -9,11 +9,9 @@ from release_assets.core.changes import (
     ChangeSet,
     classify,
     classify_change,
-    dependency_waves,
-    downstream_dags,
     names_in_literal,
-    topological_order,
 )
+from release_assets.core.dag_order import dependency_waves, downstream_dags, topological_order
 from release_assets.runtimes.airflow.dag_probe import DagSummary
 from tests.conftest import NORTHSTAR
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from release_assets.config import load_release_config
-from release_assets.core.changes import ChangeSet, classify, topological_order
+from release_assets.core.changes import ChangeSet, classify
+from release_assets.core.dag_order import topological_order
 from release_assets.core.dag_runs import dag_summaries
 from release_assets.runtimes.airflow.dag_probe import DagSummary
 from release_assets.validation.selection import build_selection
