@@ -40,8 +40,6 @@ def prod_swap(
         replaced = switch_environment(
             target, warehouse, tag, record.dag_ids, sources, production.switch_lock
         )
-        if replaced is None:
-            replaced, _ = warehouse.replaced(tag)
         removed = target.remove_canary(tag)
     return dg.MaterializeResult(
         metadata={

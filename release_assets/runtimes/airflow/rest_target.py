@@ -7,6 +7,7 @@ REST endpoint); targets add how code is deployed.
 from __future__ import annotations
 
 import time
+from abc import abstractmethod
 
 from release_assets.runtimes.airflow.base import (
     AirflowApiError,
@@ -28,9 +29,9 @@ class RestAirflowTarget(AirflowTarget):
     code is deployed (publish/activate/canaries)."""
 
     @property
+    @abstractmethod
     def client(self) -> AirflowRestClient:
         """A client for the environment's REST API (credentials resolved per call)."""
-        raise NotImplementedError
 
     def health(self) -> AirflowHealth:
         body = self.client.get("/health")
