@@ -42,6 +42,9 @@ class GateResult:
     notes: list[str] = field(default_factory=list)
     skipped_reason: str | None = None
     duration_s: float = 0.0
+    crashed: str | None = None
+    """Why the gate could not run at all (a tool missing or timing out), or None. A crashed
+    gate fails closed; ``release-assets validate`` exits 2 for it instead of 1."""
 
     @property
     def errors(self) -> list[Finding]:
@@ -65,6 +68,7 @@ class GateResult:
             "checked": self.checked,
             "notes": self.notes,
             "skipped_reason": self.skipped_reason,
+            "crashed": self.crashed,
             "findings": [f.to_dict() for f in self.findings],
         }
 

@@ -48,6 +48,7 @@ def run_gate(name: str, ctx: ValidationContext) -> GateResult:
     except Exception as exc:  # reported as the gate's failure
         result = GateResult(
             gate=name,
+            crashed=f"{type(exc).__name__}: {exc}",
             findings=[
                 Finding(
                     message=f"the {name} gate could not run: {type(exc).__name__}: {exc}",

@@ -37,9 +37,9 @@ def _describe(dag: Any) -> dict[str, Any]:
             single = getattr(task, "external_task_id", None)
             if single and single not in ids:
                 ids.append(single)
-            refs.append(
-                {"task": task.task_id, "kind": "external_task", "dag_id": ext_dag, "task_ids": ids}
-            )
+            # A sensor waits on the other DAG; a marker only clears it (parent -> child).
+            kind = "marker" if type(task).__name__ == "ExternalTaskMarker" else "external_task"
+            refs.append({"task": task.task_id, "kind": kind, "dag_id": ext_dag, "task_ids": ids})
         trigger = getattr(task, "trigger_dag_id", None)
         if trigger is not None:
             refs.append(
@@ -54,6 +54,9 @@ def _describe(dag: Any) -> dict[str, Any]:
         "tasks": tasks,
         "refs": refs,
         "consumes": consumes,
+        # The schedule's Dataset condition as Airflow serializes it: a URI, or
+        # {"any": [...]} / {"all": [...]} nested (None when not Dataset-scheduled).
+        "consumes_expr": condition.as_expression() if condition else None,
         "produces": produces,
     }
 
