@@ -9,6 +9,7 @@ module reads ``os.environ`` for configuration. Subprocesses inherit the environm
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Iterable
@@ -26,6 +27,14 @@ def _default_state_dir() -> Path:
     return Path.cwd() / ".state"
 
 
+def _default_cache_dir() -> Path:
+    """The per-user cache folder of the XDG base directory specification:
+    ``$XDG_CACHE_HOME/release-assets``, or ``~/.cache/release-assets`` when it is unset."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "release-assets"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Process-wide settings (all paths absolute).
@@ -36,7 +45,11 @@ class Settings:
       default the embedded local file;
     - ``pipelines_repo``: the pipelines repository the local runtime venv is built for;
     - ``git_repo``: where releases are cut from (a path or git URL);
-    - ``runtimes_dir``: content-addressed Airflow runtime virtualenvs;
+    - ``cache_dir``: the per-user cache (``$RELEASE_ASSETS_CACHE_DIR``, default
+      ``$XDG_CACHE_HOME/release-assets`` or ``~/.cache/release-assets``): runtime virtualenvs
+      and the caches of ``release-assets validate`` (``validation_cache_dir``);
+    - ``runtimes_dir``: content-addressed Airflow runtime virtualenvs and tool virtualenvs
+      (``$RELEASE_ASSETS_RUNTIMES_DIR``, default ``<cache_dir>/runtimes``);
     - ``startup_timeout_s``: bound on starting a local Airflow (seconds);
     - ``integration_date``: the data day integration and canary runs process (``YYYY-MM-DD``);
     - ``dagster_home``: the orchestrator's instance folder (``DAGSTER_HOME``, default
@@ -52,6 +65,22 @@ class Settings:
     integration_date: str
 
     dagster_home: Path
+    cache_dir: Path
+
+    @property
+    def validation_cache_dir(self) -> Path:
+        """The DAG parse cache and cached gate results of ``release-assets validate``."""
+        return self.cache_dir / "validation"
+
+    def with_cache_dir(self, cache_dir: Path) -> Settings:
+        """These settings with another cache folder (``validate --cache-dir``); the runtime
+        virtualenvs move with it unless ``RELEASE_ASSETS_RUNTIMES_DIR`` put them elsewhere."""
+        runtimes = self.runtimes_dir
+        if runtimes == self.cache_dir / "runtimes":
+            runtimes = cache_dir / "runtimes"
+        return dataclasses.replace(
+            self, cache_dir=cache_dir.resolve(), runtimes_dir=runtimes.resolve()
+        )
 
 
 def _int_env(name: str, default: int) -> int:
@@ -71,7 +100,8 @@ def load_settings() -> Settings:
     repo = Path(os.environ.get("RELEASE_ASSETS_REPO") or CHECKOUT_ROOT / "examples" / "northstar")
     deployment = Path(os.environ.get("RELEASE_ASSETS_DEPLOYMENT") or LOCAL_DEPLOYMENT)
     timeout = float(_int_env("RELEASE_ASSETS_STARTUP_TIMEOUT_S", 180))
-    runtimes = Path(os.environ.get("RELEASE_ASSETS_RUNTIMES_DIR") or state / "runtimes")
+    cache = Path(os.environ.get("RELEASE_ASSETS_CACHE_DIR") or _default_cache_dir())
+    runtimes = Path(os.environ.get("RELEASE_ASSETS_RUNTIMES_DIR") or cache / "runtimes")
     git_repo = os.environ.get("RELEASE_ASSETS_GIT_REPO") or str(state / "demo" / "northstar")
     return Settings(
         git_repo=git_repo,
@@ -84,6 +114,7 @@ def load_settings() -> Settings:
         pipelines_repo=repo.resolve(),
         startup_timeout_s=timeout,
         dagster_home=Path(os.environ.get("DAGSTER_HOME") or state / "dagster").resolve(),
+        cache_dir=cache.resolve(),
     )
 
 

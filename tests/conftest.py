@@ -25,6 +25,7 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     """Settings whose state lives in a temp dir, on ports a running demo does not use."""
     monkeypatch.setenv("RELEASE_ASSETS_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("RELEASE_ASSETS_RUNTIMES_DIR", str(SHARED_RUNTIMES))
+    monkeypatch.setenv("RELEASE_ASSETS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("RELEASE_ASSETS_REPO", str(NORTHSTAR))
     deployment = write_local_deployment(
         tmp_path / "deployment.yaml", {"staging": 18081, "prod": 18082}

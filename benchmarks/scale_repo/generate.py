@@ -52,6 +52,7 @@ def generate_scale_repo(
         ".gitignore": (NORTHSTAR / ".gitignore").read_text(),
         "requirements.txt": (NORTHSTAR / "requirements.txt").read_text(),
         "requirements-dev.txt": (NORTHSTAR / "requirements-dev.txt").read_text(),
+        "constraints.txt": (NORTHSTAR / "constraints.txt").read_text(),
         "dags/.airflowignore": "# Shared library code, not DAG definitions.\nscale_common/\n",
         "dags/scale_common/__init__.py": render_scale_common(),
         "tests/conftest.py": REPO_CONFTEST,

@@ -1,6 +1,7 @@
 """The README's demo: real local environments, a real git repository of the example pipelines,
-and four releases through the release graph: v1 and v2 go live, v3 is stopped by the
-regression check, v4 (a breaking change to a contracted model) by the dbt validation gate."""
+and four releases through the release graph. v1 and v2 are meant to go live, v3 to be stopped
+by the regression check, v4 (a breaking change to a contracted model) by the dbt validation
+gate; what did happen to each is read from Dagster's records and printed beside that."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import dagster as dg
+
+from release_assets.cli.demo_outcome import ReleaseOutcome, release_outcome, release_runs
 from release_assets.config import load_release_config
 from release_assets.local import environments, stack
 from release_assets.local.seed import seed_environment
@@ -139,71 +143,85 @@ def _live(settings: Settings) -> str | None:
     ).live_release()
 
 
-def _is_live(settings: Settings, tag: str) -> Callable[[], bool]:
-    return lambda: _live(settings) == tag
+STEPS: list[tuple[str, Callable[[Path], None] | None, str]] = [
+    ("v1", None, "First release of the northstar pipelines"),
+    ("v2", change_v2, "Merge pull request #7 from dana/revenue-report-v2"),
+    ("v3", change_v3, "Merge pull request #8 from dana/orders-filter"),
+    ("v4", change_v4, "Merge pull request #9 from dana/orders-slim"),
+]
 
-
-def drive(settings: Settings, say: Say, timeout_s: float = RELEASE_TIMEOUT_S) -> None:
-    """Tag v1 to v4 in turn and follow them; the sensor of the running Dagster releases
-    each tag. Returns when v3 and v4 have been stopped."""
-    repo = Path(settings.git_repo)
-    tags = set(git(repo, "tag").split())
-    steps: list[tuple[str, Callable[[Path], None] | None, str]] = [
-        ("v1", None, "First release of the northstar pipelines"),
-        ("v2", change_v2, "Merge pull request #7 from dana/revenue-report-v2"),
-        ("v3", change_v3, "Merge pull request #8 from dana/orders-filter"),
-        ("v4", change_v4, "Merge pull request #9 from dana/orders-slim"),
-    ]
-    for tag, change, message in steps:
-        if tag in tags:
-            # An earlier `make demo` released it; what is live now may have moved on since.
-            say(f"{tag} was tagged by an earlier run (live in prod now: {_live(settings)})")
-            continue
-        if change is None:
-            git(repo, "tag", "-a", tag, "-m", f"release {tag}")
-        else:
-            change(repo)
-            commit_and_tag(repo, message, tag)
-        say(f"tagged {tag}; the merged_tag_sensor launches its release")
-        if tag in ("v3", "v4"):
-            stopped_by = _wait_finished(tag, timeout_s)
-            say(f"{tag} was stopped before prod (live: {_live(settings)}): {stopped_by}")
-            say(f"  expected: {STOPPED_BY[tag]}")
-            continue
-        wait_until(_is_live(settings, tag), timeout_s, f"{tag} to be live in prod", 5)
-        say(f"{tag} is live in prod")
-    say("roll back a live release: .venv/bin/release-assets rollback <release>")
-
-
-STOPPED_BY = {
-    "v3": "regression_check's no_regression check (fct_orders lost a third of its rows)",
-    "v4": "release_candidate's dbt check (is_revenue dropped from the contracted fct_orders)",
+# What each release is meant to show: None = goes live; else the (asset, check) that stops it.
+EXPECTED: dict[str, tuple[str, str] | None] = {
+    "v1": None,
+    "v2": None,
+    "v3": ("regression_check", "no_regression"),
+    "v4": ("release_candidate", "dbt"),
+}
+EXPECTED_TEXT = {
+    "v1": "live in prod",
+    "v2": "live in prod",
+    "v3": "stopped by regression_check's no_regression check (fct_orders lost a third of its rows)",
+    "v4": "stopped by release_candidate's dbt check (is_revenue dropped from the contracted "
+    "fct_orders)",
 }
 
 
-def _wait_finished(tag: str, timeout_s: float) -> str:
-    """Wait until the release runs of ``tag`` finished; what stopped them, read from the runs'
-    events: the failed checks, else the failed steps."""
-    import dagster as dg
+def as_expected(outcome: ReleaseOutcome) -> bool:
+    """Whether ``outcome`` (read from Dagster) is what the demo means to show for its tag:
+    v1 and v2 succeed; v3 and v4 are stopped by exactly their one check."""
+    expected = EXPECTED.get(outcome.tag)
+    if expected is None:
+        return outcome.succeeded
+    return outcome.finished and not outcome.succeeded and outcome.stopped_by == [expected]
 
+
+def report(settings: Settings, outcome: ReleaseOutcome, say: Say) -> None:
+    """Say what happened to the release, as recorded, and whether that is the demo's point."""
+    live = _live(settings)
+    if outcome.succeeded:
+        say(f"{outcome.tag} succeeded; live in prod: {live}")
+    else:
+        say(f"{outcome.describe()} (live in prod: {live})")
+    verdict = "as the demo expects" if as_expected(outcome) else "NOT what the demo expects"
+    say(f"  {verdict}: {EXPECTED_TEXT.get(outcome.tag, 'nothing')}")
+
+
+def drive(
+    settings: Settings, say: Say, timeout_s: float = RELEASE_TIMEOUT_S
+) -> list[ReleaseOutcome]:
+    """Tag v1 to v4 in turn; the sensor of the running Dagster releases each tag. Waits until
+    each release's run finished and reports what happened to it, read from Dagster's records
+    (never assumed from the tag). Returns the outcomes in tag order."""
+    repo = Path(settings.git_repo)
+    tags = set(git(repo, "tag").split())
+    outcomes: list[ReleaseOutcome] = []
     with dg.DagsterInstance.get() as instance:
+        for tag, change, message in STEPS:
+            if tag in tags:
+                say(f"{tag} was tagged by an earlier run of the demo; its recorded outcome:")
+                outcome = release_outcome(instance, tag)
+            else:
+                if change is None:
+                    git(repo, "tag", "-a", tag, "-m", f"release {tag}")
+                else:
+                    change(repo)
+                    commit_and_tag(repo, message, tag)
+                say(f"tagged {tag}; the merged_tag_sensor launches its release")
+                outcome = wait_finished(instance, tag, timeout_s)
+            report(settings, outcome, say)
+            outcomes.append(outcome)
+    say("roll back a live release: .venv/bin/release-assets rollback <release>")
+    return outcomes
 
-        def finished() -> bool:
-            runs = instance.get_runs(dg.RunsFilter(tags={"release": tag}))
-            return bool(runs) and all(r.is_finished for r in runs)
 
-        wait_until(finished, timeout_s, f"the {tag} release run to finish", 5)
-        checks: list[str] = []
-        steps: list[str] = []
-        for run in instance.get_runs(dg.RunsFilter(tags={"release": tag})):
-            for record in instance.get_records_for_run(run.run_id).records:
-                event = record.event_log_entry.dagster_event
-                if event is None:
-                    continue
-                if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-                    data = event.asset_check_evaluation_data
-                    if not data.passed:
-                        checks.append(f"{data.asset_key.to_user_string()} check {data.check_name}")
-                elif event.event_type == dg.DagsterEventType.STEP_FAILURE and event.step_key:
-                    steps.append(f"step {event.step_key}")
-    return "failed " + ", ".join(checks or steps) if checks or steps else "no failure recorded"
+def wait_finished(instance: dg.DagsterInstance, tag: str, timeout_s: float) -> ReleaseOutcome:
+    """Wait until the release runs of ``tag`` exist and all finished; their outcome.
+
+    Raises ``TimeoutExpired`` after ``timeout_s`` seconds."""
+
+    def finished() -> bool:
+        runs = release_runs(instance, tag)
+        return bool(runs) and all(r.is_finished for r in runs)
+
+    wait_until(finished, timeout_s, f"the {tag} release run to finish", 5)
+    return release_outcome(instance, tag)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from release_assets.cli.config_summary import parts_summary
 from release_assets.cli.validate import validate
 from release_assets.config import DeploymentConfigError, ReleaseConfigError, load_release_config
 from release_assets.core.bundle import assemble_bundle
@@ -46,14 +47,25 @@ def config() -> None:
 @config.command("validate")
 @click.option("--repo", type=click.Path(path_type=Path), default=None, help="Repository root.")
 def config_validate(repo: Path | None) -> None:
-    """Validate <repo>/release.yaml; every problem is listed with its field."""
-    repo = repo or settings().pipelines_repo
+    """Validate <repo>/release.yaml and what it names (folders, dbt profile and targets).
+
+    Every problem is listed with its field and what to do (exit 1); a valid file prints what
+    each part turns on (exit 0).
+    """
+    repo = (repo or settings().pipelines_repo).resolve()
     try:
         cfg = load_release_config(repo)
     except ReleaseConfigError as exc:
         click.echo(str(exc), err=True)
+        click.echo(
+            f"fix the problem(s) above, then run `release-assets config validate --repo {repo}` "
+            "again; docs/pipelines-repository.md describes every field",
+            err=True,
+        )
         sys.exit(1)
     click.echo(f"{repo / 'release.yaml'}: valid (project {cfg.project})")
+    for line in parts_summary(cfg, repo):
+        click.echo(f"  {line}")
 
 
 @main.group()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import shlex
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,14 +16,25 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from release_assets.config.config_file import (
     ConfigFileError,
+    config_problems,
     parse_yaml_mapping,
     read_config_text,
-    validation_problems,
 )
+from release_assets.config.dbt_profiles import dbt_profile_problems
 
 _IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _TABLE = r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$"
 RelPath = Annotated[str, Field(min_length=1)]
+# What each pattern of this file stands for, in the messages of a field that does not match.
+PATTERN_HINTS = {
+    _IDENT: "an identifier: letters, digits and _, not starting with a digit (e.g. shop_data)",
+    _TABLE: "a table as schema.name (e.g. marts.fct_orders)",
+    r"^[^@\s]+@[^@\s]+$": "an email address (e.g. data-team@example.com)",
+    r"^2\.\d+\.\d+$": 'an Airflow 2 version as "2.x.y", quoted (e.g. "2.11.2")',
+    r"^[A-Z_][A-Z0-9_]*$": "an environment variable name in capitals (e.g. DUCKDB_PATH)",
+    r"^CKV2?_[A-Z0-9_]+$": "a checkov check id (e.g. CKV_AWS_20)",
+    r"^B\d{3}$": "a bandit test id (e.g. B608)",
+}
 
 
 class ReleaseConfigError(ConfigFileError):
@@ -53,12 +65,49 @@ class AirflowConfig(_Strict):
     version: str = Field(pattern=r"^2\.\d+\.\d+$")
     dags_folder: RelPath = "dags"
     requirements: RelPath = "requirements.txt"
+    # The constraints file the target environment installs with (MWAA, Astro: Airflow's
+    # constraints-<python>.txt for this version); the requirements gate resolves with it.
+    constraints: RelPath | None = None
     parse_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
 
 
 ENV_PLACEHOLDERS = frozenset(
     {"warehouse_path", "source_root", "lake_root", "scratch_root", "release_env", "release_id"}
 )
+
+
+class SyntheticData(_Strict):
+    """A command of the pipelines repository that fills the dbt sources of validation's
+    scratch warehouse with synthetic rows, so the dbt gate runs the data tests on them.
+
+    ``command`` is an argument list (or one string, split as a shell would, without running a
+    shell); its ``{placeholder}``s are those of ``dbt.env`` (``{warehouse_path}`` is the
+    scratch warehouse). It runs from the repository root with the Airflow runtime's ``bin``
+    first on ``PATH`` and the DAGs folder on ``PYTHONPATH``, as a task would, at most
+    ``timeout_seconds``.
+    """
+
+    command: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    timeout_seconds: float = Field(default=300.0, gt=0, le=3600)
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return shlex.split(value) if isinstance(value, str) else value
+
+    @field_validator("command")
+    @classmethod
+    def _known_command_placeholders(cls, value: list[str]) -> list[str]:
+        unknown = {p for arg in value for p in re.findall(r"{(\w+)}", arg)} - ENV_PLACEHOLDERS
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder(s) {sorted(unknown)}; use {sorted(ENV_PLACEHOLDERS)}"
+            )
+        return value
+
+    def render(self, values: dict[str, str]) -> list[str]:
+        """The command with its placeholders replaced by ``values``."""
+        return [arg.format(**values) for arg in self.command]
 
 
 class DbtConfig(_Strict):
@@ -69,6 +118,9 @@ class DbtConfig(_Strict):
     # Environment variables dbt's profile and project read, as templates over the environment's
     # values, e.g. {NORTHSTAR_DUCKDB_PATH: "{warehouse_path}"}.
     env: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], str] = {}
+    # Synthetic rows for the sources, so validation runs the data tests (None: the models are
+    # built on empty sources only).
+    synthetic_data: SyntheticData | None = None
 
     @field_validator("env")
     @classmethod
@@ -107,6 +159,9 @@ class SparkConfig(_Strict):
 
 
 class TerraformConfig(_Strict):
+    """Accepted for older release.yaml files; every folder holding a ``.tf`` file is validated
+    whether it is listed here or not (``core.terraform_dirs``)."""
+
     modules: list[RelPath] = []
 
 
@@ -170,6 +225,39 @@ class SecretsConfig(_Strict):
     bandit_severity: Literal["low", "medium", "high"] = "medium"
 
 
+PolicySeverity = Literal["error", "warning", "off"]
+
+
+class PoliciesConfig(_Strict):
+    """How much each house rule of the validation gates weighs: ``error`` blocks a release,
+    ``warning`` is reported without blocking, ``off`` is not checked. Airflow's and dbt's own
+    semantics (a DAG that does not import, a reference that does not resolve) are not policies.
+    The defaults block on what breaks a deployment and never on style (docs/validation.md)."""
+
+    # A task owned by nobody, or by Airflow's default owner 'airflow'.
+    dag_owner: PolicySeverity = "error"
+    # A task with retries=0.
+    dag_retries: PolicySeverity = "error"
+    # A time-scheduled DAG that does not pass catchup (Airflow 2's default catches up).
+    dag_catchup_explicit: PolicySeverity = "warning"
+    # A DAG that does not pass schedule (Airflow 2's default runs it daily).
+    dag_schedule_explicit: PolicySeverity = "error"
+    # ruff rules that find bugs (pyflakes, syntax errors, ...).
+    python_lint: PolicySeverity = "error"
+    # ruff rules on import order and use, formatting, docstrings, naming.
+    python_style: PolicySeverity = "warning"
+    # sqlfluff rules other than sql_style's.
+    sql_lint: PolicySeverity = "error"
+    # sqlfluff layout (LT), capitalisation (CP) and Jinja padding (JJ) rules.
+    sql_style: PolicySeverity = "warning"
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _unquoted_off(cls, value: Any) -> Any:
+        # YAML 1.1 (PyYAML) reads an unquoted `off` as false.
+        return "off" if value is False else value
+
+
 class ValidationConfig(_Strict):
     """The validation gates' settings (every field has a default)."""
 
@@ -179,6 +267,7 @@ class ValidationConfig(_Strict):
     sql: SqlLintConfig = SqlLintConfig()
     terraform: TerraformGateConfig = TerraformGateConfig()
     secrets: SecretsConfig = SecretsConfig()
+    policies: PoliciesConfig = PoliciesConfig()
 
 
 class ReleaseConfig(_Strict):
@@ -209,9 +298,15 @@ class ReleaseConfig(_Strict):
         out = {
             "airflow.dags_folder": self.airflow.dags_folder,
             "airflow.requirements": self.airflow.requirements,
-            "contracts.dir": self.contracts.dir,
-            "tests.dir": self.tests.dir,
         }
+        # Contracts and tests are optional: their default folders need not exist, a folder
+        # named in release.yaml must.
+        if "dir" in self.contracts.model_fields_set:
+            out["contracts.dir"] = self.contracts.dir
+        if "dir" in self.tests.model_fields_set:
+            out["tests.dir"] = self.tests.dir
+        if self.airflow.constraints is not None:
+            out["airflow.constraints"] = self.airflow.constraints
         if self.tests.requirements is not None:
             out["tests.requirements"] = self.tests.requirements
         if self.dbt is not None:
@@ -251,6 +346,9 @@ def _semantic_problems(config: ReleaseConfig, repo: Path) -> list[str]:
     names = [job.name for job in config.spark.jobs]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"spark.jobs: job name {name!r} is used more than once")
+    if config.dbt is not None:
+        d = config.dbt
+        problems += dbt_profile_problems(root, d.project_dir, d.profiles_dir, d.profile, d.targets)
     return problems
 
 
@@ -260,7 +358,9 @@ def parse_release_config(text: str, source: Path, repo: Path | None = None) -> R
     try:
         config = ReleaseConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ReleaseConfigError(source, validation_problems(exc)) from None
+        raise ReleaseConfigError(
+            source, config_problems(exc, ReleaseConfig, PATTERN_HINTS)
+        ) from None
     if repo is not None:
         problems = _semantic_problems(config, repo)
         if problems:

@@ -14,6 +14,8 @@ from pathlib import Path, PurePosixPath
 from release_assets.config import ReleaseConfig
 from release_assets.config.release_config import ENV_PLACEHOLDERS
 from release_assets.core.dbt_cli import normalized_manifest, run_dbt
+from release_assets.runtimes.airflow.dag_probe import DagImportReport, import_dags, rerooted
+from release_assets.runtimes.airflow.venv import RuntimeVenv
 
 RELEASE_META = "_release/release.json"
 """Added to every bundle: release id, commit, project and Airflow version."""
@@ -21,7 +23,7 @@ DBT_MANIFEST = "_release/dbt_manifest.json"
 """Added to bundles with a dbt project: its parsed manifest, paths made bundle-relative."""
 
 # Build output and caches never belong in a bundle.
-EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", "target", "logs", "dbt_packages", ".venv"}
+EXCLUDED_DIRS = {".git", "__pycache__", ".pytest_cache", "target", "logs", "dbt_packages", ".venv"}
 EXCLUDED_SUFFIXES = {".pyc", ".duckdb", ".wal"}
 
 
@@ -60,6 +62,43 @@ def assemble_bundle(repo: Path, config: ReleaseConfig, dest: Path) -> list[Path]
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repo / rel, target)
     return files
+
+
+def import_bundle_dags(
+    runtime: RuntimeVenv,
+    repo: Path,
+    config: ReleaseConfig,
+    *,
+    cache_dir: Path | None = None,
+    scratch: Path | None = None,
+    workers: int = 2,
+) -> DagImportReport:
+    """Import the DAGs of ``repo`` as they are deployed: from its assembled bundle, in a fresh
+    directory that holds nothing else (``import_dags`` on ``<bundle>/<dags_folder>``, the
+    configured parse timeout, the per-file cache under ``cache_dir``). A DAG that needs
+    anything the bundle lacks (a module or file outside ``bundle_roots``) fails to import here,
+    as it would once deployed. Paths in the report (error texts, ``fileloc``) are shown under
+    ``repo``. Raises ``FileNotFoundError`` naming ``repo``'s DAGs folder when it is missing and
+    ``DagProbeError`` when the probe itself fails.
+    """
+    dags_folder = repo / config.airflow.dags_folder
+    if not dags_folder.is_dir():
+        raise FileNotFoundError(f"DAGs folder {dags_folder} does not exist")
+    with tempfile.TemporaryDirectory(prefix="ra-bundle-", dir=scratch) as tmp:
+        root = Path(tmp) / "bundle"
+        root.mkdir()
+        assemble_bundle(repo, config, root)
+        (root / config.airflow.dags_folder).mkdir(parents=True, exist_ok=True)
+        report = import_dags(
+            runtime,
+            root / config.airflow.dags_folder,
+            cache_dir=cache_dir,
+            parse_timeout_s=config.airflow.parse_timeout_seconds,
+            workers=workers,
+            scratch=Path(tmp),
+            cache_scope="bundle",
+        )
+    return rerooted(report, root, repo.absolute())
 
 
 def dbt_parse_env(config: ReleaseConfig) -> dict[str, str]:

@@ -14,12 +14,18 @@ The rules, in order:
    a word), or runs changed dbt or Spark code: names the dbt project's folder or an affected
    Spark job's entrypoint file in a string literal (``"dbt"``, ``'inventory_positions.py'``,
    ``"spark/jobs/inventory_positions.py"``, ``f"{root}/dbt"``), in any quote style.
-4. Every DAG downstream of those through Datasets (``downstream_dag_ids``).
+4. DAGs whose file reads what the change removes (``core.removals.RemovedNodes``: a removed
+   or renamed dbt model, source or contracted table, as a word), names a removed DAG's id, or
+   that consume a Dataset only a removed DAG produced: a removal's consumers are not in the
+   diff, so PR mode and full mode agree on it.
+5. Every DAG downstream of those through Datasets (``downstream_dag_ids``).
 
 Spark jobs are affected when a file of their entrypoint's folder changed, or when their
-entrypoint names a changed contract's table; Terraform modules when one of their files changed;
-contracts when their file changed. Pure functions over the candidate's tree (a folder, or a
-``{path: text}`` mapping), the changed paths, the DAG summaries and dbt's modified models.
+entrypoint names a changed contract's table or a removed table; Terraform folders (every root
+and module, found by their ``.tf`` files) when one of their files changed or they call a changed
+module (``core.terraform_dirs``); contracts when their file changed. Pure functions over the
+candidate's tree (a folder, or a ``{path: text}`` mapping), the changed paths, the DAG
+summaries, dbt's modified models and what the change removes.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from typing import Any
 
 from release_assets.config import ReleaseConfig
 from release_assets.core.dag_order import downstream_dags
+from release_assets.core.removals import RemovedNodes, removal_consumers
+from release_assets.core.terraform_dirs import select_terraform
 from release_assets.runtimes.airflow.dag_probe import DagSummary, find_dag_files, tree_files
 
 _DAG_MARK = re.compile(r"\bDAG\s*\(|@dag\b|\bfrom airflow\.decorators import .*\bdag\b")
@@ -80,6 +88,7 @@ class ChangeImpact:
       (``raw.orders`` and bare ``orders``) the changed contracts describe.
     - ``reasons``: why each target was selected: DAG file and Spark entrypoint paths, and
       ``dag:<dag_id>`` for downstream DAGs.
+    - ``removals``: what the change removes of the base, as given (empty without a base).
     """
 
     change: ChangeSet
@@ -93,6 +102,7 @@ class ChangeImpact:
     dbt_models: list[str]
     contract_tables: list[str]
     reasons: dict[str, str]
+    removals: RemovedNodes = field(default_factory=RemovedNodes)
 
 
 # -- the tree --------------------------------------------------------------------------------
@@ -223,6 +233,7 @@ def classify_change(
     dbt_models: list[str] | None,
     *,
     base_release: str | None = None,
+    removals: RemovedNodes | None = None,
 ) -> ChangeImpact:
     """Classify a change of the candidate ``tree`` (see the module docstring for the rules).
 
@@ -233,6 +244,8 @@ def classify_change(
     - ``dbt_models``: dbt's ``state:modified+`` against the base; None or a list holding
       ``*`` means all models.
     - ``base_release``: recorded in the change set only.
+    - ``removals``: what the change removes of the base (``core.removals.find_removed``);
+      None: removals select only by the file rules.
 
     Raises nothing for odd input: unreadable files read as empty, unmapped DAGs are only
     reached by the "every DAG" and Dataset rules.
@@ -261,7 +274,12 @@ def classify_change(
             touched[f] = "changed"
 
     # 2. Every DAG: no base, shared code, a removed module still named, requirements.
-    requirements_changed = everything or config.airflow.requirements in all_changed
+    # A changed constraints file changes the runtime as much as requirements.txt does.
+    requirements_changed = (
+        everything
+        or config.airflow.requirements in all_changed
+        or (config.airflow.constraints is not None and config.airflow.constraints in all_changed)
+    )
     every = ""
     if everything:
         every = "no base release: everything is new"
@@ -305,6 +323,8 @@ def classify_change(
     contracts = [f for f in all_changed if _under(f, contracts_dir)]
     tables = contract_tables(view.text(f) for f in contracts if view.has(f))
     table_pattern = mentions(tables)
+    gone = removals if removals is not None and not everything else RemovedNodes()
+    gone_pattern = mentions(gone.tables)
     spark: list[str] = []
     reasons: dict[str, str] = {}
     for job in config.spark.jobs:
@@ -315,6 +335,9 @@ def classify_change(
         elif table_pattern is not None and table_pattern.search(view.text(job.entrypoint)):
             spark.append(job.name)
             reasons[job.entrypoint] = "uses a changed contract's table"
+        elif gone_pattern is not None and (hit := gone_pattern.search(view.text(job.entrypoint))):
+            spark.append(job.name)
+            reasons[job.entrypoint] = f"reads {hit.group(0)}, which the change removes"
 
     # 3. DAGs reading changed data or running changed dbt/Spark code.
     readers = mentions([*models, *tables])
@@ -331,14 +354,23 @@ def classify_change(
         elif runners is not None and runners.search(text):
             touched[f] = "runs changed dbt or Spark code"
 
+    # 4. DAGs consuming what the change removes.
+    consumers = removal_consumers(gone, all_dag_files, view.text, dags, file_of, view.has)
+    for f, reason in consumers.items():
+        touched.setdefault(f, reason)
+
     touched_ids = {d for f in touched for d in ids_of.get(f, set())}
     dag_ids = sorted(dags) if every else sorted(touched_ids)
-    # 4. Downstream through Datasets.
+    # 5. Downstream through Datasets.
     downstream = downstream_dags(dag_ids, dags)
     for dag_id in downstream:
         reasons[f"dag:{dag_id}"] = "downstream: consumes a Dataset of a changed DAG"
     downstream_files = sorted({file_of[d] for d in downstream if d in file_of} - set(touched))
     reasons.update(touched)
+    # Terraform: every root and module of the tree, found by its files (core.terraform_dirs).
+    terraform = select_terraform(view.files, None if everything else all_changed, view.text)
+    if not everything:
+        reasons.update(terraform)
     change = ChangeSet(
         base_release=base_release,
         files=all_changed,
@@ -347,11 +379,7 @@ def classify_change(
         downstream_dag_ids=downstream,
         dbt_models=["*"] if dbt_models is None else sorted(set(dbt_models)),
         spark_jobs=spark,
-        terraform_modules=[
-            m
-            for m in config.terraform.modules
-            if everything or any(_under(f, m) for f in all_changed)
-        ],
+        terraform_modules=list(terraform),
         contracts=contracts,
         requirements_changed=requirements_changed,
     )
@@ -367,6 +395,7 @@ def classify_change(
         dbt_models=models,
         contract_tables=tables,
         reasons=reasons,
+        removals=gone,
     )
 
 
@@ -379,6 +408,7 @@ def classify(
     dag_sources: Mapping[str, str] | None = None,
     *,
     tree: Path | None = None,
+    removals: RemovedNodes | None = None,
 ) -> ChangeSet:
     """The change set of a release: ``classify_change`` with the release's inputs.
 
@@ -386,7 +416,9 @@ def classify(
     DAG changes). Give ``tree`` (the candidate's exported tree) so the rules read the DAG files,
     contracts and Spark entrypoints themselves; without it (the older call), only
     ``dag_sources`` (dag_id -> its file's text) is read and every other changed path counts as
-    present and empty.
+    present and empty. ``removals``: what the change removes of the base release
+    (``core.removals.find_removed`` over the base and candidate trees), so the DAGs that still
+    read it run in staging and the canary.
     """
     source: Tree
     if tree is not None:
@@ -401,6 +433,12 @@ def classify(
                 memory[rel] = text
         source = memory
     impact = classify_change(
-        source, config, files if base_release else None, dags, dbt_models, base_release=base_release
+        source,
+        config,
+        files if base_release else None,
+        dags,
+        dbt_models,
+        base_release=base_release,
+        removals=removals,
     )
     return replace(impact.change, files=list(files))

@@ -53,80 +53,153 @@ def profile(warehouse: Warehouse, relation: str, keys: list[str]) -> TableProfil
 
 @dataclass(frozen=True)
 class Verdict:
+    """One metric of a table, canary against live: the cells of the verdicts table
+    (``baseline``, ``value``, ``threshold`` as shown) and ``detail``, one sentence that says
+    the direction of the change in words ("fell by 33.3%", "3.0 h behind live")."""
+
     table: str
     metric: str
     baseline: str
     value: str
     threshold: str
     ok: bool
+    detail: str = ""
+
+    def summary(self) -> str:
+        """``<table> <detail>``, or the table's cells when there is no detail."""
+        if self.detail:
+            return f"{self.table} {self.detail}"
+        return f"{self.table} {self.metric}: {self.value} (live {self.baseline}, {self.threshold})"
+
+
+def _moved(delta: float, up: str, down: str) -> str:
+    """``up``/``down`` for the sign of ``delta``; 'unchanged' for zero."""
+    return up if delta > 0 else down if delta < 0 else "unchanged"
+
+
+def row_count(table: str, live_rows: int, canary_rows: int, limit_pct: float) -> Verdict:
+    """Rows of the canary against live: fails when the change, either way, exceeds
+    ``limit_pct`` percent of the live count (``max_row_count_change_pct``). ``live_rows`` > 0."""
+    change = (canary_rows - live_rows) / live_rows * 100
+    moved = _moved(change, f"rose by {change:.1f}%", f"fell by {-change:.1f}%")
+    return Verdict(
+        table,
+        "row count",
+        str(live_rows),
+        f"{canary_rows} ({change:+.1f}%)",
+        f"change within ±{limit_pct}%",
+        abs(change) <= limit_pct,
+        f"row count {moved} ({live_rows} -> {canary_rows} rows; allowed: ±{limit_pct}%)",
+    )
+
+
+def null_rate(table: str, column: str, live: float, canary: float, max_increase: float) -> Verdict:
+    """Share of nulls in ``column`` (0..1): fails when it rose by more than ``max_increase``
+    (``max_null_rate_increase``); a fall always passes."""
+    delta = canary - live
+    moved = _moved(delta, f"rose by {delta:.4f}", f"fell by {-delta:.4f}")
+    return Verdict(
+        table,
+        f"null rate {column}",
+        f"{live:.4f}",
+        f"{canary:.4f} ({delta:+.4f})",
+        f"rise <= {max_increase}",
+        delta <= max_increase,
+        f"null rate of {column} {moved} ({live:.4f} -> {canary:.4f}; allowed rise: {max_increase})",
+    )
+
+
+def duplicate_rate(table: str, live: float | None, canary: float, max_rate: float) -> Verdict:
+    """Share of rows whose key repeats another row's (0..1): fails above ``max_rate``
+    (``max_duplicate_rate``), whatever the live rate was."""
+    baseline = f"{live:.4f}" if live is not None else "-"
+    return Verdict(
+        table,
+        "duplicate rate on keys",
+        baseline,
+        f"{canary:.4f}",
+        f"<= {max_rate}",
+        canary <= max_rate,
+        f"duplicate rate on keys is {canary:.4f} (live {baseline}; allowed: at most {max_rate})",
+    )
+
+
+def staleness(table: str, live_newest: str, canary_newest: str, limit_h: float) -> Verdict:
+    """Newest timestamp of the canary against live: fails when the canary's newest row is
+    more than ``limit_h`` hours older than live's (``max_staleness_hours``); newer passes."""
+    lag = (_ts(live_newest) - _ts(canary_newest)).total_seconds() / 3600
+    where = (
+        f"{lag:.1f} h behind live"
+        if lag > 0
+        else f"{-lag:.1f} h ahead of live"
+        if lag < 0
+        else "as new as live"
+    )
+    return Verdict(
+        table,
+        "freshness (newest row)",
+        live_newest,
+        f"{canary_newest} ({where})",
+        f"<= {limit_h} h behind live",
+        lag <= limit_h,
+        f"newest row is {where} ({live_newest} -> {canary_newest}; allowed: {limit_h} h behind)",
+    )
 
 
 def compare(
     table: str, live: TableProfile | None, canary: TableProfile, t: Thresholds
 ) -> list[Verdict]:
-    """Each metric of the canary against the live table, with its threshold and verdict."""
+    """Each metric of the canary against the live table, with its threshold and verdict
+    (thresholds not set fall back to 10 %, 0.01, 0.0 and 26 h)."""
     out: list[Verdict] = []
     max_dup = t.max_duplicate_rate or 0.0
     out.append(
-        Verdict(
-            table,
-            "duplicate rate on keys",
-            f"{live.duplicate_rate:.4f}" if live else "-",
-            f"{canary.duplicate_rate:.4f}",
-            f"<= {max_dup}",
-            canary.duplicate_rate <= max_dup,
-        )
+        duplicate_rate(table, live.duplicate_rate if live else None, canary.duplicate_rate, max_dup)
     )
     if live is None:
         out.append(Verdict(table, "baseline", "-", "no live table", "-", True))
         return out
     if live.rows:
-        change = (canary.rows - live.rows) / live.rows * 100
         limit = t.max_row_count_change_pct if t.max_row_count_change_pct is not None else 10.0
-        out.append(
-            Verdict(
-                table,
-                "row count",
-                str(live.rows),
-                f"{canary.rows} ({change:+.1f}%)",
-                f"<= {limit}%",
-                abs(change) <= limit,
-            )
-        )
+        out.append(row_count(table, live.rows, canary.rows, limit))
     max_null = t.max_null_rate_increase if t.max_null_rate_increase is not None else 0.01
     for column in canary.columns:
         if column in live.columns:
             increase = canary.null_rate(column) - live.null_rate(column)
             if increase > 0 or canary.nulls.get(column):
                 out.append(
-                    Verdict(
-                        table,
-                        f"null rate {column}",
-                        f"{live.null_rate(column):.4f}",
-                        f"{canary.null_rate(column):.4f}",
-                        f"+{max_null}",
-                        increase <= max_null,
+                    null_rate(
+                        table, column, live.null_rate(column), canary.null_rate(column), max_null
                     )
                 )
     if live.newest and canary.newest:
-        lag = (_ts(live.newest) - _ts(canary.newest)).total_seconds() / 3600
         limit_h = t.max_staleness_hours if t.max_staleness_hours is not None else 26.0
-        out.append(
-            Verdict(
-                table,
-                "freshness (newest row)",
-                live.newest,
-                f"{canary.newest} ({lag:+.1f} h)",
-                f"<= {limit_h} h behind live",
-                lag <= limit_h,
-            )
-        )
+        out.append(staleness(table, live.newest, canary.newest, limit_h))
     for column, kind in live.columns.items():
         if column not in canary.columns:
-            out.append(Verdict(table, f"column {column}", kind, "removed", "kept", False))
-        elif canary.columns[column] != kind:
             out.append(
-                Verdict(table, f"column {column}", kind, canary.columns[column], "same type", False)
+                Verdict(
+                    table,
+                    f"column {column}",
+                    kind,
+                    "removed",
+                    "kept",
+                    False,
+                    f"column {column} ({kind}) was removed",
+                )
+            )
+        elif canary.columns[column] != kind:
+            retyped = canary.columns[column]
+            out.append(
+                Verdict(
+                    table,
+                    f"column {column}",
+                    kind,
+                    retyped,
+                    "same type",
+                    False,
+                    f"column {column} changed type: {kind} -> {retyped}",
+                )
             )
     for column in sorted(set(canary.columns) - set(live.columns)):
         out.append(Verdict(table, f"column {column}", "-", "added", "-", True))

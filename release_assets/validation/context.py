@@ -15,7 +15,7 @@ from typing import Any
 
 from release_assets.config import ReleaseConfig
 from release_assets.config.release_config import ENV_PLACEHOLDERS
-from release_assets.core.dbt_cli import run_dbt
+from release_assets.core.dbt_cli import DbtError, run_dbt, tool_dbt
 from release_assets.runtimes.airflow.dag_probe import DagImportReport, DagSummary
 from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_runtime, ensure_test_runtime
 from release_assets.validation.inputs.dag_index import DagIndex, index_of, probe_repo_dags
@@ -92,45 +92,89 @@ class ValidationContext:
         return self._once("test_runtime", build)  # type: ignore[no-any-return]
 
     # -- dbt -------------------------------------------------------------------------------
-    def dbt_env(self) -> dict[str, str]:
-        """dbt's environment for validation: a throwaway warehouse in the scratch folder."""
-        if self.config.dbt is None:
-            return {}
+    def dbt_values(self, warehouse: Path | None = None) -> dict[str, str]:
+        """The values of the ``dbt.env`` placeholders for validation: a throwaway warehouse
+        (``warehouse``, default ``<scratch>/validation.duckdb``) and folders in the scratch
+        folder."""
         values = {name: f"<{name}>" for name in ENV_PLACEHOLDERS}
         values.update(
-            warehouse_path=str(self.scratch / "validation.duckdb"),
+            warehouse_path=str(warehouse or self.scratch / "validation.duckdb"),
             source_root=str(self.scratch / "sources"),
             lake_root=str(self.scratch / "lake"),
             scratch_root=str(self.scratch / "tmp"),
             release_env="validation",
             release_id="validation",
         )
-        return self.config.dbt.render_env(values)
+        return values
 
-    def _parse(self, tree: Path, name: str) -> dict[str, Any]:
+    def dbt_env(self, warehouse: Path | None = None) -> dict[str, str]:
+        """dbt's environment for validation (``dbt.env`` over ``dbt_values(warehouse)``)."""
+        if self.config.dbt is None:
+            return {}
+        return self.config.dbt.render_env(self.dbt_values(warehouse))
+
+    def dbt_executable(self) -> tuple[Path, str | None]:
+        """The dbt that validation runs: the one of the target runtime (the repository's own
+        pinned dbt, from its requirements), else the tool's own; with a note saying why when
+        it is the tool's."""
+
+        def find() -> tuple[Path, str | None]:
+            try:
+                runtime_dbt = self.runtime().bin_dir / "dbt"
+            except Exception as exc:  # the runtime cannot be built: its gate reports why
+                why = f"the Airflow runtime could not be built ({type(exc).__name__})"
+            else:
+                if runtime_dbt.is_file():
+                    return runtime_dbt, None
+                reqs = self.config.airflow.requirements
+                why = f"the Airflow runtime has no dbt ({reqs} pins none)"
+            return tool_dbt(), f"{why}: the release tool's own dbt ran instead"
+
+        return self._once("dbt_executable", find)  # type: ignore[no-any-return]
+
+    def _parse(self, tree: Path, name: str) -> dict[str, Any] | DbtError:
         assert self.config.dbt is not None
         scratch = self.scratch / f"dbt-{name}"
-        run_dbt(
-            ["parse"],
-            tree / self.config.dbt.project_dir,
-            tree / self.config.dbt.profiles_dir,
-            self.config.dbt.targets["local"],
-            self.dbt_env(),
-            scratch,
-        )
+        try:
+            run_dbt(
+                ["parse"],
+                tree / self.config.dbt.project_dir,
+                tree / self.config.dbt.profiles_dir,
+                self.config.dbt.targets["local"],
+                self.dbt_env(),
+                scratch,
+                dbt=self.dbt_executable()[0],
+            )
+        except DbtError as exc:  # kept, so that every reader gets the same answer at once
+            return exc
         return json.loads((scratch / "target" / "manifest.json").read_text())  # type: ignore[no-any-return]
 
+    @staticmethod
+    def _raise_failed(value: dict[str, Any] | DbtError | None) -> dict[str, Any] | None:
+        if isinstance(value, DbtError):
+            raise DbtError(
+                value.command,
+                value.project_dir,
+                value.errors,
+                timed_out=value.timed_out,
+                dbt_version=value.dbt_version,
+            )
+        return value
+
     def manifest(self) -> dict[str, Any] | None:
-        """The candidate's dbt manifest (``dbt parse``), or None without a dbt project.
-        Raises ``DbtError`` naming dbt's own error lines when the project does not parse."""
+        """The candidate's dbt manifest (``dbt parse`` with ``dbt_executable()``), or None
+        without a dbt project. Raises ``DbtError`` carrying dbt's own error entries when the
+        project does not parse (parsed once; every call raises the same errors)."""
         if self.config.dbt is None:
             return None
-        return self._once("manifest", lambda: self._parse(self.repo, "candidate"))  # type: ignore[no-any-return]
+        parsed = self._once("manifest", lambda: self._parse(self.repo, "candidate"))
+        return self._raise_failed(parsed)
 
     def base_manifest(self) -> dict[str, Any] | None:
-        """The base's dbt manifest: given, or parsed from ``base_repo``; None without a base."""
+        """The base's dbt manifest: given, or parsed from ``base_repo``; None without a base.
+        Raises ``DbtError`` (as ``manifest``) when the base's project does not parse."""
 
-        def build() -> dict[str, Any] | None:
+        def build() -> dict[str, Any] | DbtError | None:
             if self.base_manifest_json is not None:
                 return json.loads(self.base_manifest_json)  # type: ignore[no-any-return]
             if self.base_repo is None or self.config.dbt is None:
@@ -139,7 +183,7 @@ class ValidationContext:
                 return None
             return self._parse(self.base_repo, "base")
 
-        return self._once("base_manifest", build)  # type: ignore[no-any-return]
+        return self._raise_failed(self._once("base_manifest", build))
 
     # -- Airflow DAGs ----------------------------------------------------------------------
     def dag_import(self) -> DagImportReport:

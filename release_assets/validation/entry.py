@@ -1,6 +1,8 @@
 """Building a validation run from a pipelines repository: the pull-request entry point (a
 working tree against a base ref, no Dagster and no Airflow) and the release's (an exported tag
-against the release live in prod). Both end in the same gates."""
+against the release live in prod). Both end in the same gates, and both, given a base, select
+the consumers of what the change removes (``core.removals``) and report the findings already
+at the base as existing, not blocking (``validation.baseline``)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from release_assets.config import load_release_config
-from release_assets.core.dbt_cli import modified_models
+from release_assets.core.changes import is_dag_file
+from release_assets.core.dbt_cli import DbtError, modified_models
+from release_assets.core.removals import RemovedNodes, find_removed
+from release_assets.runtimes.airflow.dag_probe import DagSummary
+from release_assets.runtimes.airflow.venv import RuntimeBuildError
+from release_assets.validation.baseline import apply_baseline
 from release_assets.validation.context import SourceSchemas, ValidationContext
+from release_assets.validation.findings import GateCrashed
+from release_assets.validation.inputs.dag_index import probe_repo_dags
 from release_assets.validation.runner import ValidationReport, run_gates
 from release_assets.validation.selection import build_selection
 
@@ -72,6 +81,45 @@ def dbt_modified(
         ctx.dbt_env(),
         state_manifest,
         ctx.scratch / "dbt-state",
+        dbt=ctx.dbt_executable()[0],
+    )
+
+
+def removals_of(ctx: ValidationContext, changed: list[str], base_repo: Path) -> RemovedNodes:
+    """What the change removes of ``base_repo`` (``core.removals.find_removed``): the two dbt
+    manifests are compared when a dbt file changed, the two DAG probes when a DAG file of the
+    base changed or was removed (the base's probe reuses the per-file parse cache, so only
+    the base's versions of the changed DAG files are imported). A manifest that does not parse
+    or a probe that fails falls back to the files' text (the dbt or DAG gate reports why)."""
+    config = ctx.config
+    base_manifest = manifest = None
+    if config.dbt is not None and any(
+        f.startswith(config.dbt.project_dir.rstrip("/") + "/") for f in changed
+    ):
+        try:
+            base_manifest, manifest = ctx.base_manifest(), ctx.manifest()
+        except DbtError:
+            base_manifest = manifest = None
+    base_dags: dict[str, DagSummary] | None = None
+    dags: dict[str, DagSummary] | None = None
+    folder = config.airflow.dags_folder
+    if any(is_dag_file(base_repo, f, folder) for f in changed):
+        try:
+            base_dags = probe_repo_dags(
+                ctx.runtime(), base_repo, config, ctx.cache_dir, ctx.scratch
+            ).dags
+            dags = ctx.dag_summaries()
+        except (GateCrashed, RuntimeBuildError):
+            base_dags = dags = None  # the dag_integrity and requirements gates say why
+    return find_removed(
+        base_repo,
+        ctx.repo,
+        config,
+        changed,
+        base_manifest=base_manifest,
+        manifest=manifest,
+        base_dags=base_dags,
+        dags=dags,
     )
 
 
@@ -89,7 +137,11 @@ def validate_tree(
     workers: int = 2,
     gates: list[str] | None = None,
 ) -> ValidationReport:
-    """Validate the tree at ``repo``; ``changed`` None means a full validation."""
+    """Validate the tree at ``repo``; ``changed`` None means a full validation.
+
+    With a base (``base_repo``) and a change (``changed`` not None), the consumers of what the
+    change removes are selected too, and the findings the base already has are reported as
+    existing, not blocking. A full validation blocks on every finding."""
     config = load_release_config(repo)
     scratch.mkdir(parents=True, exist_ok=True)
     seed = build_selection(repo, config, changed, [])
@@ -105,15 +157,37 @@ def validate_tree(
         source_schemas=source_schemas,
     )
     if changed is not None and dbt_models is None:
-        state = base_manifest_json
-        if state is None and base_repo is not None and config.dbt is not None:
-            folders = (config.dbt.project_dir.rstrip("/") + "/", config.contracts.dir + "/")
-            if any(f.startswith(folders) for f in changed):
-                base = ctx.base_manifest()
-                state = json.dumps(base) if base is not None else None
-        dbt_models = dbt_modified(ctx, changed, state)
-    ctx.selection = build_selection(repo, config, changed, dbt_models, dags=ctx.dag_summaries)
-    return run_gates(ctx, gates, workers)
+        try:
+            state = base_manifest_json
+            if state is None and base_repo is not None and config.dbt is not None:
+                folders = (config.dbt.project_dir.rstrip("/") + "/", config.contracts.dir + "/")
+                if any(f.startswith(folders) for f in changed):
+                    base = ctx.base_manifest()
+                    state = json.dumps(base) if base is not None else None
+            dbt_models = dbt_modified(ctx, changed, state)
+        except DbtError:
+            # The project (or the base's) does not load: every model counts as changed, and
+            # the dbt gate reports dbt's own error lines as findings.
+            dbt_models = None
+    removals = None
+    if changed is not None and base_repo is not None:
+        removals = removals_of(ctx, changed, base_repo)
+
+    def dag_summaries() -> dict[str, DagSummary]:
+        # A runtime that cannot be built or a probe that fails is the requirements and
+        # dag_integrity gates' finding; the selection then follows the file rules alone.
+        try:
+            return ctx.dag_summaries()
+        except (GateCrashed, RuntimeBuildError):
+            return {}
+
+    ctx.selection = build_selection(
+        repo, config, changed, dbt_models, dags=dag_summaries, removals=removals
+    )
+    report = run_gates(ctx, gates, workers)
+    if changed is not None and base_repo is not None:
+        report = apply_baseline(report, ctx, base_repo, workers)
+    return report
 
 
 def validate_branch(
@@ -126,8 +200,10 @@ def validate_branch(
     cache_dir: Path,
     workers: int = 2,
     source_schemas: Callable[[], SourceSchemas] | None = None,
+    gates: list[str] | None = None,
 ) -> ValidationReport:
-    """The pull-request entry point: the working tree of ``repo`` against ``base_ref``."""
+    """The pull-request entry point: the working tree of ``repo`` against ``base_ref``
+    (``gates``: only these, default all)."""
     base_repo = None
     changed = None
     if base_ref is not None:
@@ -145,4 +221,5 @@ def validate_branch(
         cache_dir=cache_dir,
         source_schemas=source_schemas,
         workers=workers,
+        gates=gates,
     )

@@ -12,7 +12,10 @@ Status = Literal["passed", "failed", "skipped"]
 class Finding:
     """One problem. ``obj`` names the object at fault with its kind, e.g. ``dag:ingest_orders``,
     ``task:ingest_orders.load``, ``model:fct_orders``, ``column:fct_orders.amount``,
-    ``package:pandas``, ``resource:aws_s3_bucket.landing``, ``contract:orders``."""
+    ``package:pandas``, ``resource:aws_s3_bucket.landing``, ``contract:orders``.
+
+    ``existing``: the same finding is already at the base of a change (a pull request's base,
+    the release live in prod): reported, never blocking (``validation.baseline``)."""
 
     message: str
     file: str | None = None
@@ -21,6 +24,7 @@ class Finding:
     fix: str | None = None
     rule: str | None = None
     severity: Literal["error", "warning"] = "error"
+    existing: bool = False
 
     @property
     def where(self) -> str:
@@ -29,12 +33,14 @@ class Finding:
         return f"{self.file}:{self.line}" if self.line else self.file
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        """The set fields (``existing`` only when true)."""
+        return {k: v for k, v in asdict(self).items() if v is not None and v is not False}
 
 
 @dataclass
 class GateResult:
-    """The outcome of one gate. A gate fails when it has at least one error finding."""
+    """The outcome of one gate. A gate fails when it has at least one blocking error: an error
+    finding that is not ``existing`` (already at the base of the change)."""
 
     gate: str
     findings: list[Finding] = field(default_factory=list)
@@ -48,7 +54,23 @@ class GateResult:
 
     @property
     def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "error"]
+        """The blocking findings: errors the change introduces (not ``existing``)."""
+        return [f for f in self.findings if f.severity == "error" and not f.existing]
+
+    @property
+    def new_findings(self) -> list[Finding]:
+        """Findings the change introduces (every finding without a base), in gate order."""
+        return [f for f in self.findings if not f.existing]
+
+    @property
+    def existing_findings(self) -> list[Finding]:
+        """Findings already at the base: reported, not blocking."""
+        return [f for f in self.findings if f.existing]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """New findings of severity warning."""
+        return [f for f in self.new_findings if f.severity == "warning"]
 
     @property
     def status(self) -> Status:
@@ -69,7 +91,10 @@ class GateResult:
             "notes": self.notes,
             "skipped_reason": self.skipped_reason,
             "crashed": self.crashed,
-            "findings": [f.to_dict() for f in self.findings],
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "findings": [f.to_dict() for f in self.new_findings],
+            "existing_findings": [f.to_dict() for f in self.existing_findings],
         }
 
 

@@ -1,10 +1,14 @@
-"""Reports of a validation run: markdown fit for a pull-request comment, and JSON."""
+"""Reports of a validation run: markdown fit for a pull-request comment, and JSON.
+
+Findings the change introduces come first; findings already at the base of the change
+(``Finding.existing``) follow in a collapsed section and never block. The JSON report has both,
+per gate: ``findings`` (new) and ``existing_findings``."""
 
 from __future__ import annotations
 
 import json
 
-from release_assets.validation.findings import GateResult
+from release_assets.validation.findings import Finding, GateResult
 from release_assets.validation.runner import GATES, ValidationReport
 
 _ICON = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
@@ -15,24 +19,40 @@ def _cell(text: str | None) -> str:
     return (text or "").replace("|", "\\|").replace("\n", " ")
 
 
+def _table(findings: list[Finding]) -> list[str]:
+    """Up to ``MAX_ROWS`` findings as markdown table rows, and how many were left out."""
+    lines = ["", "| severity | where | object | problem | what to do |", "|---|---|---|---|---|"]
+    for f in findings[:MAX_ROWS]:
+        lines.append(
+            f"| {f.severity} | `{_cell(f.where)}` | {_cell(f.obj)} | "
+            f"{_cell(f.message)}{f' ({f.rule})' if f.rule else ''} | {_cell(f.fix)} |"
+        )
+    if len(findings) > MAX_ROWS:
+        lines.append(f"\n…and {len(findings) - MAX_ROWS} more (see the JSON report)")
+    return lines
+
+
 def gate_markdown(result: GateResult) -> str:
-    """One gate's findings as a markdown table (what, where, object, what to do)."""
+    """One gate's findings as markdown tables (what, where, object, what to do): the new ones,
+    then those already at the base in a collapsed section."""
     lines = [f"**{_ICON[result.status]} {result.gate}**: {GATES.get(result.gate, '')}"]
     if result.skipped_reason:
         lines.append(f"\nSkipped: {result.skipped_reason}")
     for note in result.notes:
         lines.append(f"\n> {note}")
-    if result.findings:
-        lines.append("\n| severity | where | object | problem | what to do |")
-        lines.append("|---|---|---|---|---|")
-        for f in result.findings[:MAX_ROWS]:
-            lines.append(
-                f"| {f.severity} | `{_cell(f.where)}` | {_cell(f.obj)} | "
-                f"{_cell(f.message)}{f' ({f.rule})' if f.rule else ''} | {_cell(f.fix)} |"
-            )
-        if len(result.findings) > MAX_ROWS:
-            lines.append(f"\n…and {len(result.findings) - MAX_ROWS} more (see the JSON report)")
-    elif result.status == "passed":
+    new, existing = result.new_findings, result.existing_findings
+    if new:
+        lines += _table(new)
+    if existing:
+        lines += [
+            "",
+            "<details><summary>"
+            f"{len(existing)} finding(s) already at the base (not blocking)</summary>",
+            *_table(existing),
+            "",
+            "</details>",
+        ]
+    if not result.findings and result.status == "passed":
         lines.append(f"\nChecked {len(result.checked)} target(s); no findings.")
     return "\n".join(lines)
 
@@ -55,9 +75,11 @@ def to_markdown(report: ValidationReport, title: str = "release-assets validatio
         "|---|---|---|---|---|",
     ]
     for r in report.results:
+        existing = len(r.existing_findings)
         lines.append(
             f"| {r.gate} | {_ICON[r.status]} {r.status} | {len(r.checked)} | "
-            f"{len(r.errors)} error(s), {len(r.findings) - len(r.errors)} warning(s) | "
+            f"{len(r.errors)} error(s), {len(r.warnings)} warning(s)"
+            f"{f', {existing} already at the base' if existing else ''} | "
             f"{r.duration_s:.1f} |"
         )
     for r in report.results:

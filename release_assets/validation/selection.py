@@ -26,6 +26,7 @@ from release_assets.core.changes import (
     mentions,
     repo_files,
 )
+from release_assets.core.removals import RemovedNodes
 from release_assets.runtimes.airflow.dag_probe import DagSummary
 
 __all__ = ["Selection", "build_selection", "is_dag_file", "repo_files", "selection_of"]
@@ -57,6 +58,9 @@ class Selection:
     dag_ids: list[str] = field(default_factory=list)
     downstream_dag_ids: list[str] = field(default_factory=list)
     removed_files: list[str] = field(default_factory=list)
+    removed_nodes: dict[str, list[str]] = field(default_factory=dict)
+    """What the change removes of the base (``RemovedNodes.to_dict()``: models,
+    source_tables, contract_tables, dag_ids, datasets); empty without a base."""
 
     @property
     def dbt_changed(self) -> bool:
@@ -112,9 +116,11 @@ def selection_of(repo: Path, config: ReleaseConfig, impact: ChangeImpact) -> Sel
             reasons[job.entrypoint] = "its tests changed"
     contracts = [f for f in change.contracts if f in set(changed)]
     # Repository tests: those that changed, all of them when a conftest changed, and those
-    # naming a changed module, a selected DAG file or model, or a selected Spark job.
+    # naming a changed module, a selected DAG file or model, a selected Spark job, or
+    # something the change removes.
     names = {PurePosixPath(f).stem for f in changed if f.endswith(".py")}
     names |= {*impact.dbt_models, *(PurePosixPath(f).stem for f in impact.dag_files), *spark}
+    names |= {*impact.removals.tables, *impact.removals.dag_ids}
     named = mentions(names)
     conftest_changed = any(PurePosixPath(f).name == "conftest.py" for f in changed)
     tests = [
@@ -142,6 +148,7 @@ def selection_of(repo: Path, config: ReleaseConfig, impact: ChangeImpact) -> Sel
         dag_ids=list(change.dag_ids),
         downstream_dag_ids=list(change.downstream_dag_ids),
         removed_files=impact.removed,
+        removed_nodes=impact.removals.to_dict() if impact.removals else {},
     )
 
 
@@ -155,6 +162,7 @@ def build_selection(
     changed_files: list[str] | None,
     dbt_modified: list[str] | None = None,
     dags: DagSummaries | Callable[[], DagSummaries] | None = None,
+    removals: RemovedNodes | None = None,
 ) -> Selection:
     """What to validate in the tree at ``repo``.
 
@@ -164,13 +172,19 @@ def build_selection(
     only when needed) maps DAG files to dag_ids and lets the selection follow Datasets
     downstream; without it ``dag_ids`` and ``downstream_dag_ids`` stay empty and DAG files
     are selected by the file rules alone (the files are the same either way, except DAG
-    files that only define DAGs without looking like DAG files).
+    files that only define DAGs without looking like DAG files). ``removals``: what the change
+    removes of the base (``core.removals.find_removed``), whose consumers are selected too.
     """
     if callable(dags):
-        # Probing DAGs costs an import of every changed DAG file: skip it when no DAG is touched.
-        impact = classify_change(repo, config, changed_files, {}, dbt_modified)
-        if impact.dag_files:
-            impact = classify_change(repo, config, changed_files, dags(), dbt_modified)
+        # Probing DAGs costs an import of every changed DAG file: skip it when no DAG is touched
+        # (a removed Dataset's consumers are only known from the DAGs' schedules).
+        impact = classify_change(repo, config, changed_files, {}, dbt_modified, removals=removals)
+        if impact.dag_files or (removals is not None and removals.datasets):
+            impact = classify_change(
+                repo, config, changed_files, dags(), dbt_modified, removals=removals
+            )
     else:
-        impact = classify_change(repo, config, changed_files, dags or {}, dbt_modified)
+        impact = classify_change(
+            repo, config, changed_files, dags or {}, dbt_modified, removals=removals
+        )
     return selection_of(repo, config, impact)

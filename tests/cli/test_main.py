@@ -14,7 +14,12 @@ from release_assets.settings import Settings, settings
 
 def _run(args: list[str], deployment: Path, state: Path) -> tuple[int, str]:
     settings.cache_clear()
-    env = {"RELEASE_ASSETS_DEPLOYMENT": str(deployment), "RELEASE_ASSETS_STATE_DIR": str(state)}
+    env = {
+        "RELEASE_ASSETS_DEPLOYMENT": str(deployment),
+        "RELEASE_ASSETS_STATE_DIR": str(state),
+        "RELEASE_ASSETS_CACHE_DIR": str(state / "cache"),
+        "RELEASE_ASSETS_RUNTIMES_DIR": str(state / "runtimes"),
+    }
     result = CliRunner().invoke(main, args, env=env)
     settings.cache_clear()
     return result.exit_code, result.output

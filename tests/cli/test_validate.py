@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from release_assets.cli.main import main
+from release_assets.settings import settings
 from tests.conftest import NORTHSTAR, SHARED_RUNTIMES
 
 pytestmark = pytest.mark.slow
@@ -45,10 +46,13 @@ def _validate(repo: Path, tmp_path: Path, *extra: str) -> tuple[int, str, dict[s
     md, js = tmp_path / "report.md", tmp_path / "report.json"
     env = {
         "RELEASE_ASSETS_STATE_DIR": str(tmp_path / "state"),
+        "RELEASE_ASSETS_CACHE_DIR": str(tmp_path / "cache"),
         "RELEASE_ASSETS_RUNTIMES_DIR": str(SHARED_RUNTIMES),
     }
     args = ["validate", "--repo", str(repo), "--markdown", str(md), "--json", str(js), *extra]
+    settings.cache_clear()  # the settings are read once per process: re-read them with env
     result = CliRunner().invoke(main, args, env=env)
+    settings.cache_clear()
     return result.exit_code, md.read_text(), json.loads(js.read_text())
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from release_assets.config import load_release_config
+from release_assets.core.bundle import import_bundle_dags
 from release_assets.core.changes import classify
-from release_assets.runtimes.airflow.dag_probe import import_dags
 from release_assets.runtimes.airflow.venv import RuntimeVenv
 from release_assets.validation.runner import run_gate
 from release_assets.validation.selection import build_selection
@@ -29,7 +30,7 @@ def test_the_release_probe_and_the_gates_import_each_dag_file_once(
     shutil.copytree(northstar_copy, export)
     cache = tmp_path / "validation-cache"
 
-    release = import_dags(runtime, export / "dags", cache_dir=cache, parse_timeout_s=30)
+    release = import_bundle_dags(runtime, export, load_release_config(export), cache_dir=cache)
 
     assert len(release.imported) == 7 and len(release.dags) == 6
     (error,) = release.errors.values()

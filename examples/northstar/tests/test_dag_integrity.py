@@ -1,9 +1,11 @@
-"""Every DAG parses cleanly, quickly and without side effects, and follows team conventions."""
+"""Every DAG parses cleanly and without side effects, and follows team conventions.
+
+How long a parse takes is not asserted here (a timer flags a loaded machine, not a DAG): the
+release platform's dag_integrity gate checks what a DAG does at parse time."""
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +26,7 @@ EXPECTED_DAGS = {
     "dbt_build",
     "publish_revenue_report",
 }
+OWNERS = {"commerce-data", "supply-chain-data", "data-platform"}
 
 
 @pytest.fixture(scope="module")
@@ -43,42 +46,39 @@ def test_no_import_errors(dagbag: DagBag) -> None:
 
 
 def test_all_expected_dags_are_present(dagbag: DagBag) -> None:
-    assert len(dagbag.dags) >= 6
     assert set(dagbag.dag_ids) >= EXPECTED_DAGS
 
 
 def test_shared_package_is_not_parsed_as_dags(dagbag: DagBag) -> None:
-    """``.airflowignore`` keeps the DAG processor out of the shared library package."""
-    assert not [stat.file for stat in dagbag.dagbag_stats if "northstar_common" in stat.file]
-    assert len(dagbag.dagbag_stats) == len(EXPECTED_DAGS)
+    """``.airflowignore`` keeps the DAG processor out of the shared library package: every
+    file it parsed is a top-level DAG module (any number of them: teams add DAGs)."""
+    parsed = {Path(stat.file) for stat in dagbag.dagbag_stats}
+    assert parsed, "no DAG file was parsed"
+    assert not [p for p in parsed if "northstar_common" in p.parts]
+    assert {p.name for p in parsed} == {p.name for p in DAGS_DIR.glob("*.py")}
 
 
-def test_parsing_is_fast(dagbag: DagBag) -> None:
-    # Generous bounds: they catch a DAG that does work at parse time (seconds), not noise on a
-    # loaded CI machine.
-    slow = {
-        stat.file: stat.duration
-        for stat in dagbag.dagbag_stats
-        if stat.duration.total_seconds() > 5
-    }
-    assert slow == {}
-    start = time.perf_counter()
-    DagBag(dag_folder=str(DAGS_DIR), include_examples=False, safe_mode=False)
-    assert time.perf_counter() - start < 30
-
-
-@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
-def test_dag_conventions(dagbag: DagBag, dag_id: str) -> None:
-    dag = dagbag.dags[dag_id]
-    assert dag is not None
-    assert dag.catchup is False
-    assert dag.start_date == pendulum.datetime(2026, 1, 1, tz="UTC")
-    assert dag.tags and "northstar" in dag.tags
-    assert dag.default_args["owner"] in {"commerce-data", "supply-chain-data", "data-platform"}
-    assert dag.max_active_runs == 1
-    for task in dag.tasks:
-        assert task.owner == dag.default_args["owner"], task.task_id
-        assert task.retries >= 1, task.task_id
+def test_every_dag_follows_the_team_conventions(dagbag: DagBag) -> None:
+    """Every DAG, the ones listed above and any added since: fixed start date, no catchup,
+    the ``northstar`` tag, a known owning team, one active run, retries on every task."""
+    problems: list[str] = []
+    for dag_id, dag in sorted(dagbag.dags.items()):
+        owner = dag.default_args.get("owner")
+        checks = {
+            "catchup must be False": dag.catchup is False,
+            "start_date must be 2026-01-01 UTC": dag.start_date
+            == pendulum.datetime(2026, 1, 1, tz="UTC"),
+            "tags must include 'northstar'": bool(dag.tags) and "northstar" in dag.tags,
+            f"owner {owner!r} is not a known team": owner in OWNERS,
+            "max_active_runs must be 1": dag.max_active_runs == 1,
+        }
+        problems += [f"{dag_id}: {rule}" for rule, ok in checks.items() if not ok]
+        for task in dag.tasks:
+            if task.owner != owner:
+                problems.append(f"{dag_id}.{task.task_id}: owner {task.owner!r} != {owner!r}")
+            if task.retries < 1:
+                problems.append(f"{dag_id}.{task.task_id}: retries must be >= 1")
+    assert problems == []
 
 
 def _outlets(dag: DAG) -> set[str]:

@@ -6,7 +6,6 @@ import csv
 import hashlib
 import json
 import re
-import time
 from datetime import date
 from pathlib import Path
 
@@ -110,10 +109,8 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
     assert digest(first) != digest(other)
 
 
-def test_cli_defaults_are_fast(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    started = time.perf_counter()
+def test_cli_defaults(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--out", str(tmp_path), "--start-date", "2026-11-01", "--seed", "7"]) == 0
-    assert time.perf_counter() - started < 5
     assert "orders: 600 rows" in capsys.readouterr().out
 
 

@@ -49,17 +49,17 @@ def regression_check(
     for entry in affected:
         canary = profile(warehouse, sources[entry.table], entry.keys)
         if canary is None:
-            verdicts.append(Verdict(entry.table, "canary table", "-", "missing", "exists", False))
+            missing = f"has no canary table: {sources[entry.table]} was not built"
+            verdicts.append(
+                Verdict(entry.table, "canary table", "-", "missing", "exists", False, missing)
+            )
             continue
         live = profile(warehouse, entry.table, entry.keys) if entry.table in existing else None
         verdicts.extend(compare(entry.table, live, canary, config.thresholds_for(entry.table)))
     failed = [v for v in verdicts if not v.ok]
     table = markdown(verdicts) if verdicts else "no critical table is affected by this release"
     summary = (
-        f"{len(failed)} regression(s): "
-        + "; ".join(
-            f"{v.table} {v.metric}: {v.value} (live {v.baseline}, {v.threshold})" for v in failed
-        )
+        f"{len(failed)} regression(s): " + "; ".join(v.summary() for v in failed)
         if failed
         else f"{len(affected)} table(s) compared, no regression"
     )

@@ -13,13 +13,18 @@ from typing import Any
 import dagster as dg
 
 from release_assets.config import load_release_config
-from release_assets.core.bundle import DBT_MANIFEST, RELEASE_META, dbt_parse_env
+from release_assets.core.bundle import (
+    DBT_MANIFEST,
+    RELEASE_META,
+    dbt_parse_env,
+    import_bundle_dags,
+)
 from release_assets.core.changes import classify
 from release_assets.core.dbt_cli import modified_models
 from release_assets.core.record import DagEdges, ReleaseRecord
+from release_assets.core.removals import find_removed
 from release_assets.defs.partitions import releases
 from release_assets.defs.resources import RECORD_IO_MANAGER, PipelinesRepoResource, ReleasePlatform
-from release_assets.runtimes.airflow.dag_probe import import_dags
 from release_assets.runtimes.airflow.venv import ensure_runtime
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.environment import Environment
@@ -79,18 +84,15 @@ def release_candidate(
         runtime = ensure_runtime(
             Path(platform.runtimes_dir), config.airflow.version, tree / config.airflow.requirements
         )
-        dags = import_dags(
-            runtime,
-            tree / config.airflow.dags_folder,
-            cache_dir=Path(platform.cache_dir),
-            parse_timeout_s=config.airflow.parse_timeout_seconds,
-        )
+        dags = import_bundle_dags(runtime, tree, config, cache_dir=Path(platform.cache_dir))
         models: list[str] = []
+        base_manifest: dict[str, Any] | None = None
         if config.dbt is not None:
             project = tree / config.dbt.project_dir
             if base is None:
                 models = ["*"]
             else:
+                base_manifest = json.loads(artifact_store.read_file(base, DBT_MANIFEST))
                 models = modified_models(
                     project,
                     tree / config.dbt.profiles_dir,
@@ -99,7 +101,22 @@ def release_candidate(
                     artifact_store.read_file(base, DBT_MANIFEST).decode(),
                     Path(tmp) / "dbt",
                 )
-        change = classify(files, config, dags.dags, models, base, tree=tree)
+        removals = None
+        if base_commit is not None:
+            # What the release removes (models, contracts, DAGs, Datasets) selects the DAGs
+            # still using it, as validation's PR mode does.
+            base_tree = repo.export(base_commit, Path(tmp) / "base")
+            manifest_file = Path(tmp) / "dbt" / "target" / "manifest.json"
+            removals = find_removed(
+                base_tree,
+                tree,
+                config,
+                files,
+                base_manifest=base_manifest,
+                manifest=json.loads(manifest_file.read_text()) if manifest_file.is_file() else None,
+                dags=dags.dags,
+            )
+        change = classify(files, config, dags.dags, models, base, tree=tree, removals=removals)
     commits = repo.commits(base_commit, commit)
     record = ReleaseRecord(
         release=tag,

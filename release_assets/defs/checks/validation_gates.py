@@ -40,7 +40,8 @@ def _result(result: GateResult) -> dg.AssetCheckResult:
         metadata={
             "status": result.status,
             "errors": len(result.errors),
-            "warnings": len(result.findings) - len(result.errors),
+            "warnings": len(result.warnings),
+            "existing": len(result.existing_findings),
             "checked": len(result.checked),
             "seconds": round(result.duration_s, 2),
             "report": dg.MetadataValue.md(gate_markdown(result)),

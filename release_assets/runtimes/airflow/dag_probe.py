@@ -7,10 +7,12 @@ each DAG file of a release is imported once. A cached parse is keyed by the runt
 probe's own code, the per-file parse timeout, the file's path and bytes, and the path and bytes
 of every other (non-DAG) file of the folder (shared modules, ``.airflowignore``), so a change
 re-imports only the files it touches. The cache assumes, as a deployed Airflow does, that what a
-DAG file defines depends on the DAGs folder and the runtime only.
+DAG file defines depends on the DAGs folder and the runtime only; ``cache_scope`` keeps parses
+made inside an assembled release bundle (``core.bundle.import_bundle_dags``, where nothing else
+of the repository is reachable) apart from parses of a folder inside a whole checkout. Each
+parse also carries what the file did at parse time (``FileParse.parse_effects``).
 
-Which files are DAG files follows Airflow's DAG processor: ``.py`` files not matched by an
-``.airflowignore`` (regexp syntax) whose text holds "airflow" and "dag" (safe mode).
+Which files are DAG files follows Airflow's DAG processor (``dag_files``, re-exported here).
 """
 
 from __future__ import annotations
@@ -18,39 +20,48 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from release_assets.runtimes.airflow.dag_files import (
+    SKIP_DIRS,
+    dag_file_paths,
+    find_dag_files,
+    ignore_patterns,
+    might_contain_dag,
+    reader,
+    tree_files,
+)
 from release_assets.runtimes.airflow.in_airflow import DAG_PROBE
 from release_assets.runtimes.airflow.venv import RuntimeVenv
 from release_assets.settings import inherited_environment
 
-SKIP_DIRS = frozenset(
-    {
-        ".git",
-        "__pycache__",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".mypy_cache",
-        ".terraform",
-        "target",
-        "logs",
-        "dbt_packages",
-        ".venv",
-    }
-)
-"""Folders no tree walk descends into: VCS data, caches, build output, virtualenvs."""
+__all__ = [
+    "CACHE_FOLDER",
+    "SKIP_DIRS",
+    "DagImportReport",
+    "DagProbeError",
+    "DagSummary",
+    "FileParse",
+    "dag_file_paths",
+    "find_dag_files",
+    "ignore_patterns",
+    "import_dags",
+    "might_contain_dag",
+    "reader",
+    "rerooted",
+    "tree_files",
+]
 
 CACHE_FOLDER = "dag-probe"
 """The folder under ``cache_dir`` that holds one JSON file per cached file parse."""
 
+_TRACEBACK_DEPTH = 20  # frames of an import error kept (part of the cache key)
 _CHUNK_MIN = 30  # below this many files one probe process is faster than two
 _DAGS_TOKEN = "\x00dags\x00"  # the DAGs folder's absolute path, in cached text
 _PARENT_TOKEN = "\x00root\x00"  # its parent's (the repository root, usually)
@@ -81,13 +92,17 @@ class FileParse:
     ``error`` Airflow's import error (traceback text) or None; ``dags`` maps each dag_id the
     file defines to the probe's description: ``fileloc``, ``owner``, ``catchup``,
     ``schedule``, ``tasks`` (task_id -> owner, retries, type), ``refs`` (cross-DAG references),
-    ``consumes``, ``produces``.
+    ``consumes``, ``consumes_expr``, ``produces``. ``parse_effects``: what the file's top-level
+    code did at parse time, in call order by line: ``{"kind": "variable" | "connection" |
+    "database" | "network", "key": str, "line": int, "via": "path:line" (optional, relative to
+    the folder), "error": exception type (optional)}`` (see ``in_airflow/dag_probe.py``).
     """
 
     path: str
     parse_s: float
     error: str | None
     dags: dict[str, dict[str, Any]]
+    parse_effects: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -108,74 +123,6 @@ class DagImportReport:
     @property
     def dag_ids(self) -> list[str]:
         return sorted(self.dags)
-
-
-# -- which files are DAG files ---------------------------------------------------------------
-def tree_files(root: Path) -> list[str]:
-    """Every file under ``root`` (``SKIP_DIRS`` left out), as sorted POSIX paths relative to
-    it; [] when ``root`` is not a folder."""
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
-        here = Path(dirpath)
-        out += [(here / name).relative_to(root).as_posix() for name in filenames]
-    return sorted(out)
-
-
-def ignore_patterns(ignore_files: Mapping[str, str]) -> list[re.Pattern[str]]:
-    """Compiled ``.airflowignore`` patterns (Airflow 2's default regexp syntax).
-
-    ``ignore_files`` maps the path of each ``.airflowignore``, relative to the DAGs folder, to
-    its text; a pattern of a nested file only applies below that file's folder. Raises
-    ``re.error`` for an invalid pattern.
-    """
-    out = []
-    for rel, text in sorted(ignore_files.items()):
-        prefix = PurePosixPath(rel).parent.as_posix()
-        scope = "" if prefix == "." else re.escape(prefix + "/")
-        for raw in text.splitlines():
-            line = raw.split("#", 1)[0].strip()
-            if line:
-                out.append(re.compile(scope + line))
-    return out
-
-
-def might_contain_dag(text: str) -> bool:
-    """Airflow's safe-mode test: the text holds both "airflow" and "dag" (any case)."""
-    lowered = text.lower()
-    return "airflow" in lowered and "dag" in lowered
-
-
-def find_dag_files(paths: Iterable[str], read: Callable[[str], str]) -> list[str]:
-    """The DAG files among ``paths`` (POSIX, relative to the DAGs folder): ``.py`` files no
-    ``.airflowignore`` among ``paths`` ignores and whose text (``read(path)``) might contain
-    a DAG. Sorted."""
-    listed = sorted(set(paths))
-    patterns = ignore_patterns(
-        {p: read(p) for p in listed if PurePosixPath(p).name == ".airflowignore"}
-    )
-    return [
-        p
-        for p in listed
-        if p.endswith(".py")
-        and not any(pattern.search(p) for pattern in patterns)
-        and might_contain_dag(read(p))
-    ]
-
-
-def _read(root: Path) -> Callable[[str], str]:
-    def read(rel: str) -> str:
-        try:
-            return (root / rel).read_text(errors="replace")
-        except OSError:
-            return ""
-
-    return read
-
-
-def dag_file_paths(dags_dir: Path) -> list[str]:
-    """The files of ``dags_dir`` Airflow's DAG processor imports, relative to it (sorted)."""
-    return find_dag_files(tree_files(dags_dir), _read(dags_dir))
 
 
 # -- the per-file cache ------------------------------------------------------------------------
@@ -212,6 +159,33 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def _file_parse(rel: str, data: dict[str, Any]) -> FileParse:
+    return FileParse(
+        rel, data["parse_s"], data["error"], data["dags"], list(data.get("parse_effects", []))
+    )
+
+
+def rerooted(report: DagImportReport, old: Path, new: Path) -> DagImportReport:
+    """``report`` with every absolute path under ``old`` (error texts, ``fileloc``) shown under
+    ``new`` instead: a probe of a copy of a tree (the assembled bundle) reported as the tree."""
+    pairs = [(str(old), str(new))]
+    files = {
+        rel: FileParse(
+            p.path, p.parse_s, _swap(p.error, pairs), _swap(p.dags, pairs), p.parse_effects
+        )
+        for rel, p in report.files.items()
+    }
+    return DagImportReport(
+        dags={
+            k: DagSummary(d.dag_id, _swap(d.fileloc, pairs), d.consumes, d.produces)
+            for k, d in report.dags.items()
+        },
+        errors={_swap(k, pairs): _swap(v, pairs) for k, v in report.errors.items()},
+        files=files,
+        imported=list(report.imported),
+    )
+
+
 # -- running the probe ---------------------------------------------------------------------------
 def _run_probe(
     runtime: RuntimeVenv,
@@ -236,6 +210,8 @@ def _run_probe(
         AIRFLOW__CORE__DAGS_FOLDER=str(dags_dir),
         AIRFLOW__CORE__UNIT_TEST_MODE="True",
         AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT=str(parse_timeout_s),
+        # Enough frames to reach the DAG file's own line through helpers and libraries.
+        AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACK_DEPTH=str(_TRACEBACK_DEPTH),
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
         PYTHONPATH=str(dags_dir),
     )
@@ -248,6 +224,7 @@ def _run_probe(
             text=True,
             timeout=budget,
             check=False,
+            cwd=home,  # a relative path opened at parse time resolves to nothing of the tree
         )
     except subprocess.TimeoutExpired:
         raise DagProbeError(
@@ -270,6 +247,7 @@ def import_dags(
     workers: int = 2,
     scratch: Path | None = None,
     fresh: bool = False,
+    cache_scope: str = "folder",
 ) -> DagImportReport:
     """Import every DAG file of ``dags_dir`` with the runtime's Airflow and packages, one file
     at a time (``in_airflow/dag_probe.py``), in throwaway Airflow homes.
@@ -283,6 +261,9 @@ def import_dags(
     - ``workers``: probe processes run in parallel (only for 30+ files to import).
     - ``scratch``: where the Airflow homes are made (default: the system's temp folder).
     - ``fresh``: import every file even when cached (the new parses are still stored).
+    - ``cache_scope``: part of the cache key, naming what surrounds the folder: ``"bundle"``
+      for a folder inside an assembled release bundle (``core.bundle.import_bundle_dags``),
+      so a parse made inside a whole checkout never stands for one made inside a bundle.
 
     A file that fails to import is reported in ``errors`` and ``files`` (never raised). Raises
     ``DagProbeError`` when a probe process fails or times out, ``FileNotFoundError`` when
@@ -292,7 +273,7 @@ def import_dags(
     if not dags_dir.is_dir():
         raise FileNotFoundError(f"DAGs folder {dags_dir} does not exist")
     listed = tree_files(dags_dir)
-    read = _read(dags_dir)
+    read = reader(dags_dir)
     dag_files = find_dag_files(listed, read)
     parsed: dict[str, FileParse] = {}
     keys: dict[str, str] = {}
@@ -303,14 +284,16 @@ def import_dags(
         shared = _digest(
             *(p.encode() + b"\0" + (dags_dir / p).read_bytes() for p in listed if p not in wanted)
         )
-        base = f"{runtime.root.name}:{float(parse_timeout_s)}:{shared}".encode()
+        base = f"{runtime.root.name}:{float(parse_timeout_s)}:{_TRACEBACK_DEPTH}:{cache_scope}"
+        base += f":{shared}"
+        key_base = base.encode()
         probe = DAG_PROBE.read_bytes()
         for rel in dag_files:
-            keys[rel] = _digest(probe, base, rel.encode(), (dags_dir / rel).read_bytes())
+            keys[rel] = _digest(probe, key_base, rel.encode(), (dags_dir / rel).read_bytes())
             entry = cache / f"{keys[rel]}.json"
             if not fresh and entry.exists():
                 data = _from_cache(json.loads(entry.read_text()), dags_dir)
-                parsed[rel] = FileParse(rel, data["parse_s"], data["error"], data["dags"])
+                parsed[rel] = _file_parse(rel, data)
     todo = [rel for rel in dag_files if rel not in parsed]
     if todo:
         chunks = max(1, min(workers, len(todo) // _CHUNK_MIN))
@@ -330,7 +313,7 @@ def import_dags(
         for out in outs:
             for abs_path, data in out.items():
                 rel = Path(abs_path).relative_to(dags_dir).as_posix()
-                parsed[rel] = FileParse(rel, data["parse_s"], data["error"], data["dags"])
+                parsed[rel] = _file_parse(rel, data)
                 if cache is not None:
                     stored = _to_cache(data, dags_dir)
                     _write_atomic(cache / f"{keys[rel]}.json", json.dumps(stored))

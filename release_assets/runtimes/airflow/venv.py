@@ -1,8 +1,10 @@
 """The Airflow runtime virtualenv, built from the pipelines repository's requirements.
 
 It is a separate Python environment from Dagster's, as MWAA's is: Airflow at the version
-``release.yaml`` pins plus the repository's ``requirements.txt``. Each distinct combination is
-built once into ``<state>/runtimes/<key>/`` and reused; a half-built one is rebuilt.
+``release.yaml`` pins plus the repository's ``requirements.txt``, installed with the
+constraints the environments install with (``airflow.constraints`` and the file's own ``-c``
+lines), as MWAA does. Each distinct combination is built once into
+``<state>/runtimes/<key>/`` and reused; a half-built one is rebuilt.
 """
 
 from __future__ import annotations
@@ -54,36 +56,72 @@ def requirement_lines(requirements: Path) -> list[str]:
     return lines
 
 
-def runtime_key(airflow_version: str, requirements: list[str]) -> str:
+def runtime_key(
+    airflow_version: str, requirements: list[str], constraints: list[str] | None = None
+) -> str:
+    """The runtime's folder name: a hash of Python's and Airflow's versions, the requirement
+    lines and the texts of the constraints files (left out of the hash when there are none,
+    so runtimes built without constraints keep their key)."""
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
     payload = "\n".join([f"python=={py}", f"apache-airflow=={airflow_version}", *requirements])
+    if constraints:
+        digests = [hashlib.sha256(text.encode()).hexdigest() for text in constraints]
+        payload += "\n" + "\n".join(f"constraints sha256={d}" for d in digests)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def _constraint_texts(requirements: Path, constraints: Path | None) -> list[str]:
+    """The texts of ``constraints`` and of the local files the requirements' ``-c`` lines name
+    (relative to the requirements file, as pip and uv read them); URLs count by their line."""
+    paths = [constraints] if constraints is not None else []
+    for line in requirement_lines(requirements):
+        parts = line.replace("=", " ", 1).split() if line.startswith("--constraint") else []
+        parts = parts or (line.split(maxsplit=1) if line.startswith("-c") else [])
+        if len(parts) == 2 and "://" not in parts[1]:
+            paths.append(requirements.parent / parts[1].strip("\"'"))
+    return [p.read_text(errors="replace") if p.is_file() else f"missing {p}" for p in paths]
+
+
 def ensure_runtime(
-    runtimes_dir: Path, airflow_version: str, requirements: Path, timeout_s: float = 1200
+    runtimes_dir: Path,
+    airflow_version: str,
+    requirements: Path,
+    timeout_s: float = 1200,
+    constraints: Path | None = None,
 ) -> RuntimeVenv:
-    """Build (or reuse) the runtime venv for this Airflow version and requirements file."""
+    """Build (or reuse) the runtime venv for this Airflow version and requirements file,
+    installed with ``constraints`` (``airflow.constraints``) and the file's ``-c`` lines."""
     reqs = requirement_lines(requirements)
-    venv = RuntimeVenv(runtimes_dir / runtime_key(airflow_version, reqs))
+    key = runtime_key(airflow_version, reqs, _constraint_texts(requirements, constraints))
+    venv = RuntimeVenv(runtimes_dir / key)
     if venv.is_complete():
         return venv
     runtimes_dir.mkdir(parents=True, exist_ok=True)
     # Concurrent builders (parallel test workers, two release steps) wait for the first one.
     with exclusive(venv.root.with_suffix(".lock"), timeout_s, f"the build of {venv.root}"):
         if not venv.is_complete():
-            _build_runtime(venv, airflow_version, reqs, requirements, timeout_s)
+            _build_runtime(venv, airflow_version, reqs, requirements, timeout_s, constraints)
     return venv
 
 
 def _build_runtime(
-    venv: RuntimeVenv, airflow_version: str, reqs: list[str], requirements: Path, timeout_s: float
+    venv: RuntimeVenv,
+    airflow_version: str,
+    reqs: list[str],
+    requirements: Path,
+    timeout_s: float,
+    constraints: Path | None = None,
 ) -> None:
     uv = find_uv_bin()
     specs = [f"apache-airflow=={airflow_version}", *reqs]
+    # The file itself (not its lines) so that uv reads -c/-r lines relative to it.
+    install = [uv, "pip", "install", "--quiet", "--python", str(venv.python)]
+    install += [specs[0], "-r", str(requirements.resolve())]
+    if constraints is not None:
+        install += ["--constraint", str(constraints.resolve())]
     steps = [
         [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(venv.root)],
-        [uv, "pip", "install", "--quiet", "--python", str(venv.python), *specs],
+        install,
     ]
     for step in steps:
         try:

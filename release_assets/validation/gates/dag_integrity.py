@@ -1,15 +1,26 @@
 """Gate ``dag_integrity``: the selected DAG files import in the target runtime (the Airflow
-version and requirements of the environments, never the Dagster process) with zero errors and
-within the parse-time limit; every DAG has an owner, retries, an explicit ``catchup`` and
-``schedule``; dag_ids are unique; the cross-DAG graph has no cycle."""
+version and requirements of the environments, never the Dagster process) from the assembled
+release bundle with zero errors and within the parse-time limit, reading no Variable or
+Connection, opening no database or network connection and computing nothing from the current
+time at parse time (``inputs.parse_findings``); every DAG has an owner, retries, an explicit
+``catchup`` and ``schedule``; dag_ids are unique; the cross-DAG graph has no cycle."""
 
 from __future__ import annotations
 
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateResult
-from release_assets.validation.inputs.dag_graph import cycles, dependency_edges
+from release_assets.validation.inputs.dag_graph import (
+    cycles,
+    dependency_edges,
+    is_time_scheduled,
+)
 from release_assets.validation.inputs.dag_index import DagIndex
-from release_assets.validation.inputs.dag_source import call_for, dag_calls, error_line
+from release_assets.validation.inputs.dag_source import call_for, dag_calls
+from release_assets.validation.inputs.parse_findings import (
+    import_error_finding,
+    parse_time_findings,
+)
+from release_assets.validation.policies import apply_policies
 
 GATE = "dag_integrity"
 _DEFAULT_OWNERS = {"", "airflow", None}
@@ -21,17 +32,10 @@ def _file_findings(ctx: ValidationContext, index: DagIndex, rel: str) -> list[Fi
         return []
     out: list[Finding] = []
     limit = ctx.config.validation.dag_parse_seconds
-    if parse.error:
-        last = parse.error.strip().splitlines()[-1] if parse.error.strip() else "import failed"
-        out.append(
-            Finding(
-                message=f"does not import in Airflow {ctx.config.airflow.version}: {last}",
-                file=rel,
-                line=error_line(parse.error, rel),
-                obj=f"file:{rel}",
-                fix="fix the error above; run the file with the runtime's python to reproduce",
-            )
-        )
+    # Imported from the release bundle: a module or file it lacks is named (parse_findings).
+    failed = import_error_finding(ctx.repo, ctx.config, parse, rel)
+    if failed is not None:
+        out.append(failed)
     if parse.parse_s > limit:
         out.append(
             Finding(
@@ -47,47 +51,68 @@ def _file_findings(ctx: ValidationContext, index: DagIndex, rel: str) -> list[Fi
         call = call_for(calls, dag_id)
         line = call.line if call else None
         obj = f"dag:{dag_id}"
+        # House rules: policies with a severity set in release.yaml (validation.policies).
+        rules: list[tuple[str, Finding]] = []
         no_owner = sorted(t for t, v in info["tasks"].items() if v["owner"] in _DEFAULT_OWNERS)
         if no_owner:
-            out.append(
-                Finding(
-                    message=f"task(s) {', '.join(no_owner)} have no owner (Airflow's default "
-                    "'airflow')",
-                    file=rel,
-                    line=line,
-                    obj=obj,
-                    fix="set default_args={'owner': '<team email>', ...} on the DAG",
+            rules.append(
+                (
+                    "dag_owner",
+                    Finding(
+                        message=f"task(s) {', '.join(no_owner)} have no owner (Airflow's "
+                        "default 'airflow')",
+                        file=rel,
+                        line=line,
+                        obj=obj,
+                        fix="set default_args={'owner': '<team email>', ...} on the DAG",
+                        rule="policy:dag_owner",
+                    ),
                 )
             )
         no_retry = sorted(t for t, v in info["tasks"].items() if not v["retries"])
         if no_retry:
-            out.append(
-                Finding(
-                    message=f"task(s) {', '.join(no_retry)} have retries=0",
-                    file=rel,
-                    line=line,
-                    obj=obj,
-                    fix="set retries (and retry_delay) in default_args",
+            rules.append(
+                (
+                    "dag_retries",
+                    Finding(
+                        message=f"task(s) {', '.join(no_retry)} have retries=0",
+                        file=rel,
+                        line=line,
+                        obj=obj,
+                        fix="set retries (and retry_delay) in default_args",
+                        rule="policy:dag_retries",
+                    ),
                 )
             )
-        for names, what, fix in (
-            (("catchup",), "catchup", "pass catchup=False (or True) explicitly"),
+        explicit = [
+            # catchup only applies to time-based runs (not Dataset, None, @once schedules).
+            ("catchup", ("catchup",), "pass catchup=False (or True) explicitly", True),
             (
-                ("schedule", "schedule_interval", "timetable"),
                 "schedule",
+                ("schedule", "schedule_interval", "timetable"),
                 "pass schedule=... explicitly (None for manually triggered DAGs)",
+                False,
             ),
-        ):
-            if call is not None and not call.sets(*names):
-                out.append(
+        ]
+        for what, names, fix, timed_only in explicit:
+            if call is None or call.sets(*names) or (timed_only and not is_time_scheduled(info)):
+                continue
+            schedule = f" (schedule {info.get('schedule')})" if timed_only else ""
+            rules.append(
+                (
+                    f"dag_{what}_explicit",
                     Finding(
-                        message=f"does not set {what} explicitly (Airflow's default applies)",
+                        message=f"does not set {what} explicitly{schedule}: Airflow's default "
+                        "applies",
                         file=rel,
                         line=line,
                         obj=obj,
                         fix=fix,
-                    )
+                        rule=f"policy:dag_{what}_explicit",
+                    ),
                 )
+            )
+        out += apply_policies(ctx.config, rules)
     if not parse.error and not parse.dags:
         out.append(
             Finding(
@@ -109,6 +134,8 @@ def run(ctx: ValidationContext) -> GateResult:
     findings: list[Finding] = []
     for rel in selected:
         findings += _file_findings(ctx, index, rel)
+    # What the files do at parse time: Variables, Connections, databases, network, the clock.
+    findings += parse_time_findings(ctx.repo, ctx.config, index, list(selected))
     for dag_id, files in sorted(index.duplicates().items()):
         if set(files) & set(selected):
             findings.append(

@@ -1,14 +1,17 @@
-"""Gate ``dbt``: the project parses and the selected models compile; their dbt unit tests pass
-(run offline on an empty DuckDB warehouse); and no model with an enforced contract in the base
+"""Gate ``dbt``: the project loads (``dbt parse``; each of dbt's own error lines is a finding
+naming the models and files it names); the selected models and everything above them build on
+a scratch DuckDB warehouse whose sources have their declared schemas, with the project's data
+tests and unit tests (``inputs.dbt_build``); and no model with an enforced contract in the base
 release breaks its consumers (removed, renamed or retyped columns, contract dropped, grain
 changed) without a new model version. Each breaking change names the models, exposures and
-DAGs that read the model."""
+DAGs that read the model. The dbt that runs is the repository's own (its Airflow runtime's);
+a note says which version ran."""
 
 from __future__ import annotations
 
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 from release_assets.core.dbt_cli import DbtError
@@ -16,15 +19,9 @@ from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateCrashed, GateResult
 from release_assets.validation.inputs.dbt_breaking import BreakingChange, Consumers, consumers
 from release_assets.validation.inputs.dbt_breaking import breaking_changes as compare
-from release_assets.validation.inputs.dbt_runs import (
-    DbtProject,
-    error_finding,
-    errors_of,
-    last_run_errors,
-    mask,
-    run_bounded,
-)
-from release_assets.validation.inputs.dbt_unit import run_unit_tests
+from release_assets.validation.inputs.dbt_build import build_models, contract_readers
+from release_assets.validation.inputs.dbt_runs import DbtProject, error_finding, errors_of, mask
+from release_assets.validation.inputs.dbt_unit import yml_entry_line
 from release_assets.validation.selection import is_dag_file, repo_files
 
 GATE = "dbt"
@@ -39,41 +36,26 @@ _FIXES = {
 }
 
 
-def _parse_errors(
-    ctx: ValidationContext, exc: DbtError, project: DbtProject, root: Path
-) -> list[Finding]:
-    """``dbt parse`` failed: dbt's detail is in its log (the context keeps only a summary)."""
+def _parse_errors(ctx: ValidationContext, exc: DbtError, project: DbtProject) -> list[Finding]:
+    """``dbt parse`` failed: each of dbt's own error entries as a finding."""
     env = ctx.dbt_env()
-    if "timed out after" in str(exc):
+    if exc.timed_out:
         raise GateCrashed(mask(str(exc), env)) from None
-    log = ctx.scratch / "dbt-candidate" / "logs" / "dbt.log"
-    if not last_run_errors(log):
-        log = root / "parse" / "logs" / "dbt.log"
-        try:
-            run_bounded(ctx, ["parse"], root / "parse", env)
-        except DbtError as again:
-            exc = again
-    return [error_finding(e, project, "parse", "dbt-parse") for e in errors_of(exc, log, env)]
+    return [error_finding(e, project, "parse", "dbt-parse") for e in errors_of(exc, env)]
 
 
-def _env(ctx: ValidationContext, root: Path) -> tuple[dict[str, str], Path | None]:
-    """dbt's environment with a warehouse of the gate's own (nothing else may hold it)."""
-    shared = str(ctx.scratch / "validation.duckdb")
-    mine = root / "warehouse.duckdb"
-    env = {k: v.replace(shared, str(mine)) for k, v in ctx.dbt_env().items()}
-    return env, (mine if any(str(mine) in v for v in env.values()) else None)
-
-
-def _compile(
-    ctx: ValidationContext, project: DbtProject, models: list[str], env: dict[str, str], root: Path
-) -> list[Finding]:
-    args = ["compile"] if ctx.selection.full or not models else ["compile", "--select", *models]
-    try:
-        run_bounded(ctx, args, root / "compile", env)
-    except DbtError as exc:
-        errors = errors_of(exc, root / "compile" / "logs" / "dbt.log", env)
-        return [error_finding(e, project, "compile", "dbt-compile") for e in errors]
-    return []
+def _version_note(
+    ctx: ValidationContext, manifest: dict[str, Any] | None, exc: DbtError | None
+) -> str:
+    """Which dbt ran, and whose (the repository's runtime, or the tool's as a fallback)."""
+    version = (manifest or {}).get("metadata", {}).get("dbt_version") or (
+        exc.dbt_version if exc is not None else None
+    )
+    path, fallback = ctx.dbt_executable()
+    ran = f"dbt {version or '(version unknown)'} ran ({path})"
+    if fallback:
+        return f"{ran}; {fallback}"
+    return f"{ran}: the Airflow runtime's, from {ctx.config.airflow.requirements}"
 
 
 def _dag_sources(ctx: ValidationContext) -> dict[str, str]:
@@ -114,31 +96,6 @@ def _readers(dags: dict[str, str], model: str, downstream: list[str]) -> list[st
     return out
 
 
-def _yml_line(path: Path, model: str, item: str | None) -> int | None:
-    """The line of ``- name: <model>`` in a properties file, or of its column ``item``."""
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return None
-    entry = re.compile(r"^(\s*)-\s*name:\s*['\"]?([\w.]+)['\"]?\s*$")
-    start = indent = None
-    for number, text in enumerate(lines, 1):
-        match = entry.match(text)
-        if not match:
-            continue
-        if start is None:
-            if match.group(2) == model:
-                start, indent = number, len(match.group(1))
-                if item is None:
-                    return number
-            continue
-        if indent is not None and len(match.group(1)) <= indent:
-            break
-        if match.group(2).lower() == (item or "").lower():
-            return number
-    return start
-
-
 def _describe(found: Consumers, dags: list[str]) -> str:
     parts = []
     if found.models:
@@ -158,7 +115,7 @@ def _breaking_finding(
 ) -> Finding:
     file = project.rel(change.yml_path or change.sql_path)
     item = change.new_column if change.kind == "column_renamed" else change.column
-    line = _yml_line(ctx.repo / file, change.model, item) if file else None
+    line = yml_entry_line(ctx.repo / file, change.model, item) if file else None
     keep = _FIXES[change.kind].format(column=change.column, new_column=change.new_column)
     return Finding(
         message=f"breaking change to contracted model {change.model}: {change.detail}. "
@@ -205,6 +162,8 @@ def _breaking(
 
 
 def _selected(manifest: dict[str, Any], ctx: ValidationContext) -> list[str]:
+    """The models to build: all in a full run; else the change's (dbt ``state:modified+``)
+    and those reading the table of a changed data contract, with everything below them."""
     names = {
         str(n["name"])
         for n in manifest.get("nodes", {}).values()
@@ -212,7 +171,7 @@ def _selected(manifest: dict[str, Any], ctx: ValidationContext) -> list[str]:
     }
     if ctx.selection.full:
         return sorted(names)
-    return sorted(names & set(ctx.selection.dbt_models))
+    return sorted(names & {*ctx.selection.dbt_models, *contract_readers(ctx, manifest)})
 
 
 def run(ctx: ValidationContext) -> GateResult:
@@ -231,25 +190,22 @@ def _check(
     ctx: ValidationContext, project_dir: str, base: Future[dict[str, Any] | None]
 ) -> GateResult:
     result = GateResult(GATE)
-    root = ctx.scratch / "dbt-gate"
     project = DbtProject(ctx.repo, project_dir)
     try:
         manifest = ctx.manifest()
     except DbtError as exc:
-        result.findings = _parse_errors(ctx, exc, project, root)
+        result.findings = _parse_errors(ctx, exc, project)
         result.checked = sorted(ctx.selection.dbt_models)
+        result.notes.append(_version_note(ctx, None, exc))
         result.notes.append(
-            "the project does not parse: compile, unit tests and breaking-change detection not run"
+            "the dbt project does not load: build, data tests, unit tests and breaking-change "
+            "detection not run"
         )
         return result
     assert manifest is not None
+    result.notes.append(_version_note(ctx, manifest, None))
     models = _selected(manifest, ctx)
     result.checked = models
-    env, warehouse = _env(ctx, root)
-    result.findings += _compile(ctx, project, models, env, root)
-    if result.errors:
-        result.notes.append("compile failed: unit tests not run")
-    else:
-        run_unit_tests(ctx, manifest, models, project, env, warehouse, root / "unit", result)
+    build_models(ctx, manifest, models, project, ctx.scratch / "dbt-gate", result)
     _breaking(ctx, manifest, project, result, base)
     return result

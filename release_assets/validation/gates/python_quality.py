@@ -1,7 +1,10 @@
-"""Gate ``python_quality``: ruff over the selected Python files with the repository's own ruff
-configuration, and the repository's own pytest suite (the selected test files) in the test
-runtime -- the Airflow runtime plus the repository's test requirements, Spark tests in local
-Spark -- each failed test reported by its node id.
+"""Gate ``python_quality``: the repository's own pytest suite (the selected test files) in the
+test runtime -- the Airflow runtime plus the repository's test requirements, Spark tests in
+local Spark -- each failed test reported first, by its node id, the statement that failed and
+its outcome; then ruff over the selected Python files with the repository's own ruff
+configuration (without one, ``policies.DEFAULT_RUFF_RULES``: rules that find bugs, not style).
+A ruff finding weighs what its policy says (``python_lint`` / ``python_style`` in
+``validation.policies``; style never blocks by default).
 
 The pytest run is the slow part (~1 min for a whole suite with Spark): its result (passed or
 failed, with its findings) is cached under the validation cache folder, keyed by the digest of
@@ -23,6 +26,7 @@ from release_assets.runtimes.airflow.venv import RuntimeBuildError, RuntimeVenv
 from release_assets.settings import environment_value, selected_environment
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateCrashed, GateResult
+from release_assets.validation.policies import DEFAULT_RUFF_RULES, apply_policies, ruff_policy
 from release_assets.validation.result_cache import (
     ResultCache,
     digest_of,
@@ -32,7 +36,7 @@ from release_assets.validation.result_cache import (
     venv_identity,
 )
 from release_assets.validation.scanners import pytest_report, redaction
-from release_assets.validation.scanners.pytest_report import failed_tests
+from release_assets.validation.scanners.pytest_report import FailedTest, failed_tests
 from release_assets.validation.scanners.redaction import mask_secrets
 from release_assets.validation.scanners.tools import bundled, run_tool
 
@@ -64,16 +68,20 @@ def _has_ruff_config(repo: Path) -> bool:
 
 
 def ruff_findings(ctx: ValidationContext, files: list[str], notes: list[str]) -> list[Finding]:
-    """``ruff check`` over ``files``, with the repository's configuration when it has one."""
+    """``ruff check`` over ``files``, with the repository's configuration when it has one,
+    else ``DEFAULT_RUFF_RULES``; each finding weighted by its policy (``ruff_policy``)."""
     cmd = [bundled("ruff"), "check", "--output-format", "json", "--no-cache", "--force-exclude"]
     if not _has_ruff_config(ctx.repo):
         # Without its own config ruff would pick up one from a folder above the checkout.
-        cmd.append("--isolated")
-        notes.append("the repository has no ruff configuration: ruff's default rules apply")
+        cmd += ["--isolated", "--select", ",".join(DEFAULT_RUFF_RULES)]
+        notes.append(
+            "the repository has no ruff configuration: the default rule set "
+            f"{', '.join(DEFAULT_RUFF_RULES)} applies (pyflakes, syntax errors, pylint errors)"
+        )
     done = run_tool([*cmd, "--", *files], ctx.repo, RUFF_TIMEOUT_S)
     if done.returncode not in (0, 1):
         raise GateCrashed(f"ruff failed: {done.stderr.strip()[-1500:]}")
-    out: list[Finding] = []
+    out: list[tuple[str, Finding]] = []
     for item in json.loads(done.stdout or "[]"):
         code = item.get("code") or "invalid-syntax"
         fix: dict[str, Any] = item.get("fix") or {}
@@ -88,17 +96,31 @@ def ruff_findings(ctx: ValidationContext, files: list[str], notes: list[str]) ->
         else:
             how = f"see {item.get('url') or 'the ruff rule ' + code}"
         row = (item.get("location") or {}).get("row")
-        out.append(
-            Finding(
-                message=f"{code} {item.get('message', '')}",
-                file=ctx.rel(item["filename"]),
-                line=int(row) if row else None,
-                obj=f"file:{ctx.rel(item['filename'])}",
-                fix=how,
-                rule=f"ruff:{code}",
-            )
+        finding = Finding(
+            message=f"{code} {item.get('message', '')}",
+            file=ctx.rel(item["filename"]),
+            line=int(row) if row else None,
+            obj=f"file:{ctx.rel(item['filename'])}",
+            fix=how,
+            rule=f"ruff:{code}",
         )
-    return out
+        out.append((ruff_policy(code), finding))
+    return apply_policies(ctx.config, out, notes)
+
+
+def failed_test_finding(test: FailedTest) -> Finding:
+    """One failed test: its node id, then the statement that failed as written and what it
+    raised, then the detail (so a shortened description still names test and assertion)."""
+    verb = "errored" if test.kind == "error" else "failed"
+    at = f" at `{test.statement}`" if test.statement else ""
+    return Finding(
+        message=f"test {test.nodeid} {verb}{at}: {test.summary}",
+        file=test.file,
+        line=test.line,
+        obj=f"test:{test.nodeid}",
+        fix=f"fix the code or the test; reproduce with `pytest {test.nodeid}` in the test runtime",
+        rule=f"pytest-{test.kind}",
+    )
 
 
 def _java_home() -> str | None:
@@ -222,19 +244,7 @@ def pytest_findings(
     else:
         failed, total = failed_tests(junit)
         ran.append(f"pytest ran {total} test(s) from {len(tests)} file(s): {len(failed)} failed")
-        findings = [
-            Finding(
-                message=f"test {t.nodeid} {'errored' if t.kind == 'error' else 'failed'}: "
-                f"{t.summary}",
-                file=t.file,
-                line=t.line,
-                obj=f"test:{t.nodeid}",
-                fix=f"fix the code or the test; reproduce with `pytest {t.nodeid}` in the test "
-                "runtime",
-                rule=f"pytest-{t.kind}",
-            )
-            for t in failed
-        ]
+        findings = [failed_test_finding(t) for t in failed]
     seconds = round(time.monotonic() - started, 1)
     entry = {"notes": ran, "findings": [f.to_dict() for f in findings]}
     cache.put(key, {**entry, "ran_at": ran_at, "seconds": seconds, "tests": tests})
@@ -243,18 +253,20 @@ def pytest_findings(
 
 
 def run(ctx: ValidationContext, test_timeout_s: float = 900) -> GateResult:
-    """ruff over the selected Python files, then the selected tests (cached by their inputs)."""
+    """The selected tests (cached by their inputs) and ruff over the selected Python files;
+    failed tests are listed first."""
     sel = ctx.selection
     python_files = [f for f in sel.python_files if (ctx.repo / f).is_file()]
     tests = [f for f in sel.test_files if (ctx.repo / f).is_file()]
     if not python_files and not tests:
         return GateResult(GATE, skipped_reason="the change touches no Python file and no test")
     notes: list[str] = []
+    lint = ruff_findings(ctx, python_files, notes) if python_files else []
     findings: list[Finding] = []
-    if python_files:
-        findings += ruff_findings(ctx, python_files, notes)
     if tests:
         findings += pytest_findings(ctx, tests, notes, test_timeout_s)
     else:
         notes.append("no test selected by the change: ruff only")
+    # Failed tests first: the first error is what a check's one-line description shows.
+    findings += lint
     return GateResult(GATE, findings=findings, checked=sorted({*python_files, *tests}), notes=notes)

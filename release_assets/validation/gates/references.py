@@ -1,7 +1,10 @@
 """Gate ``references``: every cross-DAG reference resolves inside the release (ExternalTaskSensor
-dag and task ids, TriggerDagRunOperator targets, consumed Datasets have a producer), and every
+and ExternalTaskMarker dag and task ids, TriggerDagRunOperator targets, Dataset schedules that
+produced Datasets can satisfy, with Airflow's ``|``/``&`` semantics), and every
 ``<schema>.<table>`` a DAG or Spark job names in a dbt schema is a model of the manifest. A
-broken reference is reported with both ends."""
+broken reference is reported with both ends, from the side the change touched; references
+broken only because a DAG file does not import are folded into one finding at that file
+(``release_assets.validation.inputs.dag_references``)."""
 
 from __future__ import annotations
 
@@ -9,68 +12,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from release_assets.core.dbt_cli import DbtError
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateResult
 from release_assets.validation.inputs.dag_index import DagIndex
-from release_assets.validation.inputs.dag_source import line_of
+from release_assets.validation.inputs.dag_references import dag_reference_findings
 
 GATE = "references"
-
-
-def _dag_references(ctx: ValidationContext, index: DagIndex) -> list[Finding]:
-    dags: dict[str, tuple[str, dict[str, Any]]] = {}
-    for rel, parse in index.files.items():
-        for dag_id, info in parse.dags.items():
-            dags.setdefault(dag_id, (rel, info))
-    produced = {uri for _, info in dags.values() for uri in info["produces"]}
-    produced |= set(ctx.config.validation.external_datasets)
-    out: list[Finding] = []
-    for dag_id, (rel, info) in sorted(dags.items()):
-        path = ctx.repo / rel
-        for ref in info["refs"]:
-            where = f"task:{dag_id}.{ref['task']}"
-            line = line_of(path, ref["task"])
-            target = dags.get(ref["dag_id"])
-            verb = "waits on" if ref["kind"] == "external_task" else "triggers"
-            if target is None:
-                out.append(
-                    Finding(
-                        message=f"{where} {verb} DAG {ref['dag_id']!r}, which no file of this "
-                        "release defines",
-                        file=rel,
-                        line=line,
-                        obj=where,
-                        fix=f"point it at an existing dag_id or restore DAG {ref['dag_id']!r}",
-                    )
-                )
-                continue
-            for task_id in ref["task_ids"]:
-                if task_id not in target[1]["tasks"]:
-                    out.append(
-                        Finding(
-                            message=f"{where} waits on task {ref['dag_id']}.{task_id}, which "
-                            f"{target[0]} does not define",
-                            file=rel,
-                            line=line,
-                            obj=where,
-                            fix=f"use one of {', '.join(sorted(target[1]['tasks']))} or "
-                            f"restore the task in {target[0]}",
-                        )
-                    )
-        for uri in info["consumes"]:
-            if uri not in produced:
-                out.append(
-                    Finding(
-                        message=f"dag:{dag_id} is scheduled on Dataset {uri!r}, which no DAG of "
-                        "the release produces: it would never run",
-                        file=rel,
-                        line=line_of(path, uri),
-                        obj=f"dag:{dag_id}",
-                        fix="add the Dataset to a producing task's outlets, or list it in "
-                        "validation.external_datasets if it is updated from outside Airflow",
-                    )
-                )
-    return out
 
 
 def _models_by_schema(manifest: dict[str, Any]) -> dict[str, set[str]]:
@@ -133,12 +81,24 @@ def run(ctx: ValidationContext) -> GateResult:
     if not (sel.full or sel.dag_files or sel.dbt_models or sel.spark_jobs):
         return GateResult(GATE, skipped_reason="the change touches no DAG, dbt model or Spark job")
     index: DagIndex = ctx.dag_index()
-    findings = _dag_references(ctx, index)
+    findings = dag_reference_findings(ctx, index)
     notes: list[str] = []
-    manifest = ctx.manifest()
-    if manifest is not None:
-        findings += _table_references(ctx, manifest, ctx.base_manifest())
+    try:
+        manifest = ctx.manifest()
+    except DbtError:
+        manifest = None
+        notes.append(
+            "the dbt project does not parse (see the dbt gate): table references not checked"
+        )
     else:
-        notes.append("no dbt project: table references not checked")
+        if manifest is None:
+            notes.append("no dbt project: table references not checked")
+    if manifest is not None:
+        try:
+            base = ctx.base_manifest()
+        except DbtError:
+            base = None
+            notes.append("the base's dbt project does not parse: removed models not compared")
+        findings += _table_references(ctx, manifest, base)
     checked = sorted(index.dag_files())
     return GateResult(GATE, findings=findings, checked=checked, notes=notes)

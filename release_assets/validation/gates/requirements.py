@@ -1,9 +1,13 @@
 """Gate ``requirements``: the repository's requirements resolve together with the Airflow
-version of ``release.yaml`` (``uv pip compile``, nothing installed); every line parses, pins an
-exact version, and leaves Airflow itself to release.yaml.
+version of ``release.yaml`` and the constraints the target environment installs with
+(``uv pip compile``, nothing installed); every line parses, pins an exact version, and leaves
+Airflow itself to release.yaml.
 
-Airflow publishes a constraints file per version; without network access beyond the package
-index it cannot be fetched here, so the check is that a solution exists at all."""
+MWAA and Astro install ``requirements.txt`` with Airflow's constraints file for their Airflow
+and Python version: a pin the constraints forbid does not install there. The constraints are
+``airflow.constraints`` of release.yaml (a file of the repository) and the ``-c``/
+``--constraint`` lines of the requirements file; a conflict with one of them names the
+requirement's line, the constraint's file and line, and uv's own explanation."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateResult
+from release_assets.validation.inputs.constraints import constraint_finding, read_constraints
 from release_assets.validation.scanners.requirements_resolve import (
     RequirementLine,
     Resolution,
@@ -78,9 +83,14 @@ def static_findings(rel: str, lines: list[RequirementLine], airflow: str) -> lis
 
 
 def conflict_finding(
-    rel: str, lines: list[RequirementLine], resolution: Resolution, airflow: str
+    rel: str,
+    lines: list[RequirementLine],
+    resolution: Resolution,
+    airflow: str,
+    constraints: tuple[str, ...] = (),
 ) -> Finding:
-    """One finding for a resolution conflict, at the line of the requirement at fault."""
+    """One finding for a resolution conflict, at the line of the requirement at fault;
+    ``constraints``: the constraints files given to uv (named in the reproduction)."""
     by_name = {req.name: req for req in lines if req.name}
     named = resolution.packages_named()
     ours = [n for n in resolution.required_by_you() if n in by_name]
@@ -101,18 +111,28 @@ def conflict_finding(
         file=rel,
         line=req.line if req else None,
         obj=f"package:{culprit or (named[0] if named else AIRFLOW)}",
-        fix=fix + f" (reproduce: uv pip compile {rel} with {AIRFLOW}=={airflow})",
+        fix=fix
+        + f" (reproduce: uv pip compile {rel}"
+        + "".join(f" --constraint {c}" for c in constraints)
+        + f" with {AIRFLOW}=={airflow})",
         rule="requirements-conflict",
     )
 
 
+def _watched(ctx: ValidationContext, rel: str, constraints: list[str]) -> bool:
+    """Whether the change touches what the resolution reads: the requirements file, a
+    constraints file, or release.yaml (Airflow's version, airflow.constraints)."""
+    changed = set(ctx.selection.changed_files)
+    return ctx.selection.requirements_changed or bool(changed & {rel, "release.yaml", *constraints})
+
+
 def run(ctx: ValidationContext, timeout_s: float = 300) -> GateResult:
-    if not ctx.selection.requirements_changed:
-        return GateResult(GATE, skipped_reason="requirements.txt is unchanged")
     rel = ctx.config.airflow.requirements
     path = ctx.repo / rel
     airflow = ctx.config.airflow.version
     if not path.is_file():
+        if not _watched(ctx, rel, []):
+            return GateResult(GATE, skipped_reason=f"{rel} is unchanged")
         missing = Finding(
             message=f"{rel} (airflow.requirements in release.yaml) does not exist",
             file=rel,
@@ -120,25 +140,39 @@ def run(ctx: ValidationContext, timeout_s: float = 300) -> GateResult:
             rule="requirements-missing",
         )
         return GateResult(GATE, findings=[missing], checked=[rel])
+    constraints = read_constraints(ctx.repo, path, ctx.config.airflow.constraints, airflow)
+    if not _watched(ctx, rel, constraints.watched()):
+        return GateResult(GATE, skipped_reason=f"{rel} and its constraints are unchanged")
     lines = read_requirements(path)
-    findings = static_findings(rel, lines, airflow)
-    notes = [
-        f"resolved against {AIRFLOW}=={airflow} only: Airflow's constraints file is not "
-        "applied (it cannot be fetched without network access)"
-    ]
+    findings = static_findings(rel, lines, airflow) + constraints.findings
+    checked = [rel, *constraints.watched()]
+    if constraints.described:
+        with_what = "with the constraints of " + ", ".join(constraints.described)
+        notes = []
+    else:
+        with_what = "without a constraints file"
+        notes = [
+            f"resolved against {AIRFLOW}=={airflow} only: MWAA and Astro install with "
+            "Airflow's constraints file for the version; set airflow.constraints in "
+            "release.yaml to check against it (docs/validation.md)"
+        ]
     if any(f.severity == "error" for f in findings):
         notes.append("resolution skipped until the errors above are fixed")
-        return GateResult(GATE, findings=findings, checked=[rel], notes=notes)
+        return GateResult(GATE, findings=findings, checked=checked, notes=notes)
     scratch = ctx.scratch / GATE
-    resolution = resolve(path, [f"{AIRFLOW}=={airflow}"], PYTHON, scratch, timeout_s)
+    resolution = resolve(
+        path, [f"{AIRFLOW}=={airflow}"], PYTHON, scratch, timeout_s, constraints.files
+    )
     if resolution.resolved:
         source = "uv cache" if resolution.from_cache else "package index"
         notes.insert(
             0,
-            f"{len(lines)} requirement(s) + {AIRFLOW}=={airflow} resolve to "
+            f"{len(lines)} requirement(s) + {AIRFLOW}=={airflow} resolve {with_what} to "
             f"{resolution.packages} packages (Python {PYTHON}, {resolution.seconds:.1f}s, "
             f"from the {source})",
         )
     else:
-        findings.append(conflict_finding(rel, lines, resolution, airflow))
-    return GateResult(GATE, findings=findings, checked=[rel], notes=notes)
+        finding = constraint_finding(rel, lines, resolution, constraints.pins, airflow, PYTHON)
+        configured = tuple(ctx.rel(p) for p in constraints.files)
+        findings.append(finding or conflict_finding(rel, lines, resolution, airflow, configured))
+    return GateResult(GATE, findings=findings, checked=checked, notes=notes)

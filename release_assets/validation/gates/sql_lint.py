@@ -5,7 +5,9 @@ The ``jinja`` templater renders dbt's ``ref``/``source``/``config``/``var``/``is
 with sqlfluff's dbt builtins, the project's own macros, and stand-ins for ``env_var`` and
 ``target``. Macro files and generic test definitions are Jinja, not SQL, and are not linted.
 sqlfluff runs as a bounded subprocess (as fast as its Python API on the example project, and it
-cannot stall the other gates' threads).
+cannot stall the other gates' threads). A violation weighs what its policy says: layout,
+capitalisation and Jinja padding rules are ``sql_style`` (a warning by default), the others
+``sql_lint`` (``validation.policies`` in release.yaml, ``policies.sqlfluff_policy``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from release_assets.settings import inherited_environment
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateCrashed, GateResult
 from release_assets.validation.inputs.dbt_runs import DbtProject
+from release_assets.validation.policies import apply_policies, sqlfluff_policy
 from release_assets.validation.scanners.tools import bundled, run_tool
 
 GATE = "sql_lint"
@@ -103,8 +106,9 @@ def _obj(project: DbtProject, rel: str) -> str:
     return f"test:{stem}" if tests else f"model:{stem}"
 
 
-def _findings(records: list[dict[str, Any]], project: DbtProject) -> list[Finding]:
-    out: list[Finding] = []
+def _findings(records: list[dict[str, Any]], project: DbtProject) -> list[tuple[str, Finding]]:
+    """Each sqlfluff violation as a finding, with its policy name."""
+    out: list[tuple[str, Finding]] = []
     for record in records:
         rel = PurePosixPath(str(record["filepath"])).as_posix()
         for v in record.get("violations") or []:
@@ -113,17 +117,16 @@ def _findings(records: list[dict[str, Any]], project: DbtProject) -> list[Findin
             name = f" ({v['name']})" if v.get("name") else ""
             # A name only dbt knows (a package macro): dbt's compile is the judge of it.
             undefined = code == "TMP" and "Undefined jinja" in description
-            out.append(
-                Finding(
-                    message=f"{code}{name}: {description}",
-                    file=rel,
-                    line=v.get("start_line_no"),
-                    obj=_obj(project, rel),
-                    fix=_fix(code, description, rel, bool(v.get("fixes"))),
-                    rule=code,
-                    severity="warning" if v.get("warning") or undefined else "error",
-                )
+            finding = Finding(
+                message=f"{code}{name}: {description}",
+                file=rel,
+                line=v.get("start_line_no"),
+                obj=_obj(project, rel),
+                fix=_fix(code, description, rel, bool(v.get("fixes"))),
+                rule=code,
+                severity="warning" if v.get("warning") or undefined else "error",
             )
+            out.append((sqlfluff_policy(code), finding))
     return out
 
 
@@ -151,4 +154,5 @@ def run(ctx: ValidationContext) -> GateResult:
         raise GateCrashed(
             f"sqlfluff exited {done.returncode} without a report: {done.stderr.strip()[-1500:]}"
         ) from None
-    return GateResult(GATE, findings=_findings(records, project), checked=files, notes=notes)
+    findings = apply_policies(ctx.config, _findings(records, project), notes)
+    return GateResult(GATE, findings=findings, checked=files, notes=notes)

@@ -1,9 +1,11 @@
-"""Gate ``terraform``: over the selected Terraform modules, every ``.tf``/``.tfvars`` file parses
-as HCL2 and is laid out as ``terraform fmt`` would lay it out, and checkov's security policies
-pass (minus the skips release.yaml lists, each with its reason). With a terraform binary on
-PATH, ``terraform fmt`` double-checks the layout and ``terraform validate`` runs where
-``terraform init`` can install the providers; ``terraform plan`` never runs (it needs cloud
-credentials)."""
+"""Gate ``terraform``: over the selected Terraform folders (every root and module of the
+repository: each folder holding a ``.tf`` file, ``core.terraform_dirs``), every ``.tf``/
+``.tfvars`` file parses as HCL2 and is laid out as ``terraform fmt`` would lay it out, and
+checkov's security policies pass, with ours (``checkov_policies/``: a database or admin port
+open to the internet), minus the skips release.yaml lists, each with its reason. With a
+terraform binary on PATH, ``terraform fmt`` double-checks the layout and ``terraform validate``
+runs where ``terraform init`` can install the providers; ``terraform plan`` never runs (it
+needs cloud credentials)."""
 
 from __future__ import annotations
 
@@ -14,10 +16,17 @@ from pathlib import Path
 import hcl2
 from lark.exceptions import UnexpectedInput
 
+from release_assets.core.changes import repo_files
+from release_assets.core.terraform_dirs import owning_folder, terraform_folders
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateResult
 from release_assets.validation.inputs.hcl_format import format_issues
-from release_assets.validation.scanners.checkov_scan import CheckovReport, run_checkov
+from release_assets.validation.scanners.checkov_scan import (
+    CheckovReport,
+    fold_world_ports,
+    merge_failed,
+    run_checkov,
+)
 from release_assets.validation.scanners.redaction import mask_secrets
 from release_assets.validation.scanners.terraform_cli import (
     fmt_difference,
@@ -42,14 +51,17 @@ _KINDS = {
 }
 
 
-def module_files(module: Path) -> list[Path]:
-    """The module's Terraform files (nested folders too; ``.terraform`` and hidden ones not)."""
+def module_files(repo: Path, folder: str, folders: list[str]) -> list[Path]:
+    """The Terraform files (``.tf``, ``.tfvars``) of ``folder``: in it, or below it in a folder
+    that is not a Terraform folder of its own (``folders``); hidden folders left out."""
+    root = repo / folder
     return sorted(
         p
-        for p in module.rglob("*")
+        for p in root.rglob("*")
         if p.suffix in _SUFFIXES
         and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(module).parts[:-1])
+        and not any(part.startswith(".") for part in p.relative_to(root).parts[:-1])
+        and owning_folder(p.relative_to(repo).as_posix(), [folder, *folders]) == folder
     )
 
 
@@ -126,27 +138,38 @@ def _file_findings(
 
 
 def checkov_findings(
-    ctx: ValidationContext, reports: dict[str, CheckovReport], unparsed: set[str], notes: list[str]
+    ctx: ValidationContext,
+    reports: dict[str, CheckovReport],
+    unparsed: set[str],
+    notes: list[str],
+    every_folder: bool,
 ) -> list[Finding]:
-    """Failed checks minus the configured skips; skips and inline suppressions in ``notes``."""
+    """Failed checks (each once across folders) minus the configured skips; skips, inline
+    suppressions and folded duplicates in ``notes``. ``every_folder``: every Terraform folder
+    of the repository was checked, so a skip matching nothing is stale."""
     skips = {s.id: s.reason for s in ctx.config.validation.terraform.checkov_skips}
     applied: dict[str, set[str]] = {}
     out: list[Finding] = []
-    for report in reports.values():
-        for res in report.failed:
-            if res.check_id in skips:
-                applied.setdefault(res.check_id, set()).add(res.resource)
-                continue
-            out.append(
-                Finding(
-                    message=res.name,
-                    file=ctx.rel(res.file),
-                    line=res.line,
-                    obj=f"resource:{res.resource}",
-                    fix=res.fix(),
-                    rule=res.check_id,
-                )
+    failed = []
+    for res in merge_failed(reports.values()):
+        if res.check_id in skips:
+            applied.setdefault(res.check_id, set()).add(res.resource)
+        else:
+            failed.append(res)
+    failed, folded = fold_world_ports(failed)
+    notes.extend(folded)
+    for res in failed:
+        out.append(
+            Finding(
+                message=res.message,
+                file=ctx.rel(res.file),
+                line=res.line,
+                obj=f"resource:{res.resource}",
+                fix=res.fix(),
+                rule=res.check_id,
             )
+        )
+    for report in reports.values():
         for res in report.suppressed:
             notes.append(
                 f"checkov {res.check_id} suppressed inline on {res.resource} "
@@ -165,14 +188,13 @@ def checkov_findings(
                         severity="warning",
                     )
                 )
-    every_module = set(reports) >= set(ctx.config.terraform.modules)
     for check_id, reason in skips.items():
         if check_id in applied:
             notes.append(
                 f"checkov skip {check_id} applied to {', '.join(sorted(applied[check_id]))}: "
                 f"{reason}"
             )
-        elif every_module:
+        elif every_folder:
             out.append(
                 Finding(
                     message=f"checkov skip {check_id} no longer matches any failed check",
@@ -185,7 +207,7 @@ def checkov_findings(
             )
         else:
             notes.append(
-                f"checkov skip {check_id} matched nothing in the modules checked: {reason}"
+                f"checkov skip {check_id} matched nothing in the folders checked: {reason}"
             )
     return out
 
@@ -241,11 +263,12 @@ def _validate(
 
 def run(ctx: ValidationContext) -> GateResult:
     modules = ctx.selection.terraform_modules
+    folders = terraform_folders(repo_files(ctx.repo))
     if not modules:
         reason = (
-            "the change touches no Terraform module"
-            if ctx.config.terraform.modules
-            else "no Terraform modules in release.yaml (terraform.modules)"
+            "the change touches no Terraform root or module"
+            if folders
+            else "no Terraform files (*.tf) in the repository"
         )
         return GateResult(gate=GATE, skipped_reason=reason)
     result = GateResult(gate=GATE)
@@ -264,7 +287,7 @@ def run(ctx: ValidationContext) -> GateResult:
             result.notes.append(f"{module}: no such folder in the candidate (module removed?)")
             continue
         present.append(module)
-        files = module_files(folder)
+        files = module_files(ctx.repo, module, folders)
         result.checked.extend(ctx.rel(p) for p in files)
         for path in files:
             found = _file_findings(ctx, module, path, fmt_env)
@@ -277,7 +300,8 @@ def run(ctx: ValidationContext) -> GateResult:
             for i, m in enumerate(present)
         }
         reports = {m: f.result() for m, f in futures.items()}
-    result.findings.extend(checkov_findings(ctx, reports, unparsed, result.notes))
+    every = set(present) >= set(folders)
+    result.findings.extend(checkov_findings(ctx, reports, unparsed, result.notes, every))
     if terraform and env is not None:
         found, note = _validate(ctx, terraform, env, present)
         result.findings.extend(found)

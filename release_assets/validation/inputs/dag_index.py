@@ -1,7 +1,9 @@
 """Every DAG file of a candidate as the target Airflow runtime parses it, for the gates.
 
-The files are imported by the one DAG probe (``release_assets.runtimes.airflow.dag_probe``),
-with its per-file content cache under the validation cache folder: the release candidate's
+The files are imported by the one DAG probe (``release_assets.runtimes.airflow.dag_probe``)
+from the candidate's assembled release bundle, in a directory holding nothing else
+(``release_assets.core.bundle.import_bundle_dags``, as the release candidate does), with its
+per-file content cache under the validation cache folder: the release candidate's
 probe of the same tree fills the same cache, so a release imports each DAG file once, and a
 change re-imports only the files it touches while references still resolve against the whole
 repository. This module only re-keys the probe's result by repository-relative path (error
@@ -15,12 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from release_assets.config import ReleaseConfig
-from release_assets.runtimes.airflow.dag_probe import (
-    DagImportReport,
-    DagProbeError,
-    FileParse,
-    import_dags,
-)
+from release_assets.core.bundle import import_bundle_dags
+from release_assets.runtimes.airflow.dag_probe import DagImportReport, DagProbeError, FileParse
 from release_assets.runtimes.airflow.venv import RuntimeVenv
 from release_assets.validation.findings import GateCrashed
 
@@ -64,17 +62,14 @@ def probe_repo_dags(
     scratch: Path | None = None,
     workers: int = 2,
 ) -> DagImportReport:
-    """``import_dags`` over the DAGs folder of the tree at ``repo``, cached under
-    ``cache_dir`` with the configured parse timeout. Raises ``GateCrashed`` when the probe
-    itself fails or times out (a file's import error is data, not an exception)."""
+    """The DAGs of the tree at ``repo`` imported from its assembled bundle
+    (``import_bundle_dags``: what is validated is what is deployed), cached under ``cache_dir``
+    with the configured parse timeout; paths reported under ``repo``. Raises ``GateCrashed``
+    when the probe itself fails or times out (a file's import error is data, not an
+    exception)."""
     try:
-        return import_dags(
-            runtime,
-            repo / config.airflow.dags_folder,
-            cache_dir=cache_dir,
-            parse_timeout_s=config.airflow.parse_timeout_seconds,
-            workers=workers,
-            scratch=scratch,
+        return import_bundle_dags(
+            runtime, repo, config, cache_dir=cache_dir, scratch=scratch, workers=workers
         )
     except (DagProbeError, FileNotFoundError) as exc:
         raise GateCrashed(str(exc)) from None

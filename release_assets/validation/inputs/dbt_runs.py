@@ -1,6 +1,6 @@
-"""dbt runs of the dbt gate and what they report: dbt's errors read back from its own log
-(the ``DbtError`` summary keeps only the lines saying "error"), as findings naming the file,
-line and object at fault; secrets masked."""
+"""dbt runs of the dbt gate and what they report: dbt's own error entries (carried by
+``DbtError``, read from dbt's log) as findings naming the file, line and object at fault;
+secrets masked."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from release_assets.core.dbt_cli import DbtError, run_dbt
+from release_assets.core.dbt_cli import DbtError, error_entries, run_dbt
 from release_assets.settings import inherited_environment
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateCrashed
 
-_LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d(?:\.\d+)? \[(\w+)\s*\]")
 _FILE = re.compile(r"(?:^|[\s(:'\"])((?:[\w.-]+/)*[\w.-]+\.(?:sql|yml|yaml|py|csv|md))\b")
 _LINE = re.compile(r"\bline (\d+)")
 _OBJ = re.compile(
@@ -23,7 +22,6 @@ _OBJ = re.compile(
     r"|\b(Model|Test) '(?:model|test)\.[\w]+\.([\w]+)"
 )
 _SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY", re.IGNORECASE)
-_NOISE = ("Encountered an error:", "Completed with", "Done. PASS=", "compiled code at")
 _PATH_KEYS = (
     "model-paths",
     "test-paths",
@@ -37,13 +35,13 @@ _PATH_KEYS = (
 DBT_TIMEOUT_S = 600.0
 
 
-def run_bounded(
-    ctx: ValidationContext, args: list[str], scratch: Path, env: dict[str, str]
-) -> None:
-    """``dbt <args>`` on the candidate's project (local target); a timeout crashes the gate."""
+def run_bounded(ctx: ValidationContext, args: list[str], scratch: Path, env: dict[str, str]) -> str:
+    """``dbt <args>`` on the candidate's project (local target) with the context's dbt
+    (``ctx.dbt_executable()``); returns dbt's output. A timeout crashes the gate
+    (``GateCrashed``); any other failure raises ``DbtError`` with dbt's error entries."""
     assert ctx.config.dbt is not None
     try:
-        run_dbt(
+        return run_dbt(
             args,
             ctx.repo / ctx.config.dbt.project_dir,
             ctx.repo / ctx.config.dbt.profiles_dir,
@@ -51,17 +49,17 @@ def run_bounded(
             env,
             scratch,
             timeout_s=DBT_TIMEOUT_S,
+            dbt=ctx.dbt_executable()[0],
         )
     except DbtError as exc:
-        if "timed out after" in str(exc):
+        if exc.timed_out:
             raise GateCrashed(mask(str(exc), env)) from None
         raise
 
 
-def errors_of(exc: DbtError, log: Path, env: dict[str, str]) -> list[str]:
-    """dbt's error entries from ``log``; the exception's summary when the log has none."""
-    found = last_run_errors(log)
-    return [mask(e, env) for e in found] or [mask(str(exc).split("\n", 1)[-1], env)]
+def errors_of(exc: DbtError, env: dict[str, str]) -> list[str]:
+    """dbt's error entries carried by ``exc`` (its whole message when it has none), masked."""
+    return [mask(e, env) for e in exc.errors] or [mask(str(exc), env)]
 
 
 def mask(text: str, env: dict[str, str] | None = None) -> str:
@@ -73,29 +71,8 @@ def mask(text: str, env: dict[str, str] | None = None) -> str:
 
 
 def last_run_errors(log: Path) -> list[str]:
-    """The ``[error]`` entries of the last dbt invocation in ``log``, each with its
-    continuation lines (dbt's detail); run summaries and repeats are left out."""
-    if not log.is_file():
-        return []
-    lines = log.read_text(errors="replace").splitlines()
-    start = max((i for i, ln in enumerate(lines) if "Running with dbt=" in ln), default=0)
-    blocks: list[list[str]] = []
-    current: list[str] | None = None
-    for line in lines[start:]:
-        head = _LOG_LINE.match(line)
-        if head:
-            current = None
-            if head.group(1) == "error":
-                current = [line.split("]:", 1)[-1].strip()]
-                blocks.append(current)
-        elif current is not None and line.strip():
-            current.append(line.rstrip())
-    out: list[str] = []
-    for block in blocks:
-        text = "\n".join(ln for ln in block if ln.strip() and not ln.startswith(_NOISE)).strip()
-        if text and text not in out and not text.startswith(("Failure in ", "[FAIL", "ERROR")):
-            out.append(text)
-    return [t for t in out if not re.match(r"^\d+ of \d+ ", t)]
+    """The ``[error]`` entries of the last dbt invocation in ``log`` (``error_entries``)."""
+    return error_entries(log)
 
 
 @dataclass
@@ -145,8 +122,15 @@ class DbtProject:
         return (PurePosixPath(self.project_dir) / dbt_path).as_posix()
 
 
-def _fix(text: str, obj: str | None) -> str:
+def fix_for(text: str, obj: str | None) -> str:
+    """What to do about one of dbt's errors, read from its text."""
     missing = re.search(r"depends on a node named '([\w.]+)'(?: with version '\w+')?", text)
+    if missing and "which is disabled" in text:
+        user = obj.split(":", 1)[-1] if obj else "the model"
+        return (
+            f"enable {missing.group(1)} again (it is disabled: `enabled: false` in its config "
+            f"or YAML), or remove the ref('{missing.group(1)}') from {user}"
+        )
     if missing:
         return (
             f"ref() a model that exists: {missing.group(1)!r} is not a model, seed or snapshot "
@@ -166,6 +150,16 @@ def _fix(text: str, obj: str | None) -> str:
         return "declare the source in a sources: YAML, or fix the source() name"
     what = obj.split(":", 1)[-1] if obj else "the project"
     return f"fix {what} so that dbt accepts it (reproduce with `dbt parse` / `dbt compile`)"
+
+
+def _ref_line(path: Path, name: str) -> int | None:
+    """The first line of ``path`` that ref()s ``name``."""
+    pattern = re.compile(rf"\bref\(\s*(?:['\"]\w+['\"]\s*,\s*)?['\"]{re.escape(name)}['\"]")
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    return next((i for i, text in enumerate(lines, 1) if pattern.search(text)), None)
 
 
 def error_finding(text: str, project: DbtProject, step: str, rule: str) -> Finding:
@@ -191,11 +185,15 @@ def error_finding(text: str, project: DbtProject, step: str, rule: str) -> Findi
     if obj and obj.split(":")[0] not in ("model", "test", "source"):
         obj = None
     detail = "\n".join(ln.strip() for ln in text.splitlines()[:8])
+    line = int(line_match.group(1)) if line_match and file else None
+    ref = re.search(r"depends on a node named '([\w]+)", text)
+    if line is None and file and ref:
+        line = _ref_line(project.repo / file, ref.group(1))
     return Finding(
         message=f"dbt {step} fails: {detail}",
         file=file,
-        line=int(line_match.group(1)) if line_match and file else None,
+        line=line,
         obj=obj,
-        fix=_fix(text, obj),
+        fix=fix_for(text, obj),
         rule=rule,
     )

@@ -5,12 +5,16 @@ this process, no platform download (``--skip-download`` and ``BC_SKIP_MAPPING``)
 version check (``CKV_SKIP_PACKAGE_UPDATE_CHECK``), no external module download, and a home
 folder in the scratch space so no ``~/.checkov.yaml`` applies. Without the platform checkov
 has no guideline links, so common checks carry a fix of our own.
+
+Besides checkov's own policies it runs those of ``checkov_policies/`` (``CKV_RA_*``, loaded
+with ``--external-checks-dir``): checkov has no rule for a database port open to the internet.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,12 @@ from release_assets.validation.scanners.redaction import mask_secrets
 from release_assets.validation.scanners.tools import run_tool
 
 CHECKOV_TIMEOUT_S = 300
+POLICIES = Path(__file__).with_name("checkov_policies")
+# checkov_policies/world_open_ports.py; its failures name the ports in ``details``.
+WORLD_PORTS = "CKV_RA_1"
+# checkov's own checks that say less about the same rule (ingress from 0.0.0.0/0 to 22, 3389,
+# every port): folded into a WORLD_PORTS finding on the same resource.
+FOLDED_INTO_WORLD_PORTS = frozenset({"CKV_AWS_24", "CKV_AWS_25", "CKV_AWS_277"})
 
 # What to change for checks a data platform's Terraform commonly trips.
 FIXES: dict[str, str] = {
@@ -45,6 +55,11 @@ FIXES: dict[str, str] = {
     "CKV_AWS_7": "set enable_key_rotation = true on the KMS key",
     "CKV2_AWS_64": "give the `aws_kms_key` an explicit `policy`",
     "CKV_AWS_33": 'do not allow the "*" principal in the KMS key policy',
+    WORLD_PORTS: "allow the port only from the networks that need it (the VPC CIDR, a VPN or "
+    "a bastion's security group, e.g. `security_groups = [aws_security_group.bastion.id]`); "
+    "reach databases through private subnets, a VPN or SSM port forwarding",
+    "CKV2_AWS_5": "attach the security group to a resource (an instance, RDS, MWAA's "
+    "network_configuration) or remove it; a module that only creates it can output its id",
 }
 
 
@@ -59,6 +74,15 @@ class CheckovResult:
     line: int | None
     guideline: str | None = None
     suppress_comment: str | None = None
+    details: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        """What failed: the check's name, or for WORLD_PORTS the resource and what it opens,
+        e.g. ``aws_security_group.db opens port 5432 (PostgreSQL) to 0.0.0.0/0``."""
+        if self.check_id == WORLD_PORTS and self.details:
+            return f"{self.resource} opens {', '.join(self.details)}"
+        return self.name
 
     def fix(self) -> str:
         how = self.guideline and f"see {self.guideline}"
@@ -120,6 +144,7 @@ def _result(item: dict[str, Any]) -> CheckovResult:
         line=int(lines[0]) if lines and lines[0] else None,
         guideline=item.get("guideline") or None,
         suppress_comment=outcome.get("suppress_comment"),
+        details=tuple(str(d) for d in item.get("details") or []),
     )
 
 
@@ -138,6 +163,7 @@ def run_checkov(
         "--compact",
     ]
     cmd += ["--skip-download", "--download-external-modules", "false"]
+    cmd += ["--external-checks-dir", str(POLICIES)]
     done = run_tool(cmd, work, timeout_s, checkov_env(work, checkov))
     if done.returncode not in (0, 1):
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
@@ -159,3 +185,42 @@ def run_checkov(
         report.suppressed.extend(_result(i) for i in results.get("skipped_checks") or [])
         report.parsing_errors.extend(str(p) for p in results.get("parsing_errors") or [])
     return report
+
+
+def merge_failed(reports: Iterable[CheckovReport]) -> list[CheckovResult]:
+    """The failed checks of several folders' reports, each once.
+
+    A root that calls a local module reports the module's resources too
+    (``module.x.aws_s3_bucket.y``, at the module's file and line); the same check at the same
+    file and line is one result, named as the module's own report names it (the shortest
+    address). Order: WORLD_PORTS first, then by file and line.
+    """
+    best: dict[tuple[str, str, int | None], CheckovResult] = {}
+    for report in reports:
+        for res in report.failed:
+            key = (res.check_id, os.path.realpath(res.file), res.line)
+            if key not in best or len(res.resource) < len(best[key].resource):
+                best[key] = res
+    return sorted(
+        best.values(),
+        key=lambda r: (r.check_id != WORLD_PORTS, os.path.realpath(r.file), r.line or 0),
+    )
+
+
+def fold_world_ports(failed: list[CheckovResult]) -> tuple[list[CheckovResult], list[str]]:
+    """``failed`` without the checks FOLDED_INTO_WORLD_PORTS on a resource (same file and
+    line) where WORLD_PORTS failed; and one note per folded check."""
+    exposed = {(os.path.realpath(r.file), r.line) for r in failed if r.check_id == WORLD_PORTS}
+    kept: list[CheckovResult] = []
+    notes: list[str] = []
+    for res in failed:
+        if res.check_id in FOLDED_INTO_WORLD_PORTS and (
+            (os.path.realpath(res.file), res.line) in exposed
+        ):
+            notes.append(
+                f"checkov {res.check_id} ({res.name}) on {res.resource} is part of the "
+                f"{WORLD_PORTS} finding on the same resource"
+            )
+            continue
+        kept.append(res)
+    return kept, notes

@@ -1,5 +1,10 @@
 """A pytest run's junit XML report (``junit_family=xunit1``, which records each test's file
-and line) read back as failed tests, with credentials masked out of the failure text."""
+and line) read back as failed tests, with credentials masked out of the failure text.
+
+Each failure is read the way pytest prints it: the statement that raised (the ``>`` line of the
+innermost frame, e.g. ``assert slow == {}``) and the exception lines after it (``E ...``, e.g.
+``AssertionError: assert {...} == {}``), so a report can lead with the test's name, the
+assertion as written and its outcome before any detail."""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from pathlib import Path, PurePosixPath
 from release_assets.validation.scanners.redaction import mask_secrets
 
 MAX_LINES = 8
+MAX_LINE_CHARS = 240
+MAX_STATEMENT_CHARS = 160
 
 
 @dataclass(frozen=True)
@@ -19,7 +26,8 @@ class FailedTest:
     file: str | None
     line: int | None
     kind: str  # "failure" or "error"
-    summary: str
+    summary: str  # the exception lines, first the exception itself (at most MAX_LINES lines)
+    statement: str | None = None  # the source statement that raised, as written
 
 
 def _nodeid(case: ET.Element) -> tuple[str, str | None]:
@@ -37,12 +45,37 @@ def _nodeid(case: ET.Element) -> tuple[str, str | None]:
     return "::".join(p for p in parts if p), file
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _summary(element: ET.Element) -> str:
     text = element.text or ""
-    errors = [ln.strip() for ln in text.splitlines() if ln.startswith("E ")]
-    lines = errors or [ln for ln in (element.get("message") or text).splitlines() if ln.strip()]
-    short = "\n".join(ln[2:].strip() if ln.startswith("E ") else ln for ln in lines[:MAX_LINES])
+    errors = [ln[1:].strip() for ln in text.splitlines() if ln.startswith("E ")]
+    lines = errors or (element.get("message") or text).splitlines()
+    kept = [_clip(ln.strip(), MAX_LINE_CHARS) for ln in lines if ln.strip()]
+    short = "\n".join(kept[:MAX_LINES])
     return mask_secrets(short or element.tag)
+
+
+def _statement(element: ET.Element) -> str | None:
+    """The statement pytest marks with ``>`` in the frame that raised: the last ``>`` line
+    before the first exception line, with its continuation lines (a multi-line call)."""
+    found: list[str] = []
+    current: list[str] | None = None
+    for line in (element.text or "").splitlines():
+        if line.startswith("E "):
+            if current is not None:
+                found = current
+            break
+        if line.startswith(">"):
+            current = [line[1:].strip()]
+        elif current is not None and line.strip() and line.startswith(" "):
+            current.append(line.strip())
+        elif current is not None:
+            found, current = current, None
+    statement = " ".join(found).strip()
+    return mask_secrets(_clip(statement, MAX_STATEMENT_CHARS)) if statement else None
 
 
 def _failure_line(element: ET.Element, file: str | None) -> int | None:
@@ -69,6 +102,7 @@ def failed_tests(junit: Path) -> tuple[list[FailedTest], int]:
             line = _failure_line(element, file)
             if line is None and case.get("line", "").isdigit():
                 line = int(case.get("line", "0")) + 1
-            out.append(FailedTest(nodeid, file, line, tag, _summary(element)))
+            summary, statement = _summary(element), _statement(element)
+            out.append(FailedTest(nodeid, file, line, tag, summary, statement))
             break
     return out, total

@@ -1,8 +1,10 @@
-"""Requirements files: their lines as ``packaging`` reads them, and their resolution together
-with an Airflow pin by ``uv pip compile`` -- a dry resolution that installs nothing.
+"""Requirements files: their lines as ``packaging`` reads them, their constraint lines
+(``-c``/``--constraint``), and their resolution together with an Airflow pin and the target
+environment's constraints files by ``uv pip compile`` -- a dry resolution that installs nothing.
 
 uv's package cache is tried first (``--offline``: a warm cache resolves in well under a
 second); when that does not resolve, uv asks the package index, whose answer is final.
+uv reads ``-c`` lines itself, relative to the file that holds them (as pip does).
 """
 
 from __future__ import annotations
@@ -32,6 +34,19 @@ _NAME_WITHOUT_SPEC = re.compile(
     r"|([A-Za-z0-9][A-Za-z0-9._-]*) was not found"
 )
 _YOU_REQUIRE = re.compile(r"you require ([A-Za-z0-9][A-Za-z0-9._-]*)")
+_OP = r"(?:===|==|>=|<=|!=|~=|<|>)"
+# A requirement as uv's explanation writes it: ``protobuf==6.33.6``, ``dbt-core>=1.8,<2``.
+_SPEC_IN_TEXT = re.compile(
+    rf"(?<![\w.-])([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[A-Za-z0-9,._-]*\])?"
+    rf"({_OP}[^\s,]+(?:,{_OP}[^\s,]+)*)"
+)
+_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+# ``proto-plus==1.22.3 depends on protobuf>=3.19.0,<5.0.0.dev0`` in uv's explanation.
+_DEPENDS = re.compile(
+    rf"(?<![\w.-])({_NAME})(?:\[[A-Za-z0-9,._-]*\])?(?:{_OP}\S+)? depends on "
+    rf"({_NAME})(?:\[[A-Za-z0-9,._-]*\])?({_OP}[^\s,]+(?:,{_OP}[^\s,]+)*)"
+)
+_CONSTRAINT_OPTION = re.compile(r"^(?:-c|--constraint)(?:\s*=\s*|\s+)(\S+)$")
 
 
 @dataclass(frozen=True)
@@ -62,10 +77,23 @@ class RequirementLine:
         return any(s.operator in ("==", "===") and "*" not in s.version for s in req.specifier)
 
 
-def read_requirements(path: Path) -> list[RequirementLine]:
-    """The requirement lines of a requirements file; options (``-r``, ``--index-url``...) and
-    comments are left out, per-requirement options (``--hash``) stripped."""
-    out: list[RequirementLine] = []
+@dataclass(frozen=True)
+class ConstraintLine:
+    """A ``-c FILE`` / ``--constraint FILE`` line of a requirements file: its 1-based line and
+    the file as written (a path relative to the requirements file, or a URL)."""
+
+    line: int
+    target: str
+
+    @property
+    def is_url(self) -> bool:
+        return "://" in self.target
+
+
+def _logical_lines(path: Path) -> list[tuple[int, str]]:
+    """(first line number, text) of each logical line: comments stripped, continuations
+    joined, blanks dropped."""
+    out: list[tuple[int, str]] = []
     pending, start = "", 0
     for number, raw in enumerate(path.read_text(errors="replace").splitlines(), 1):
         if not pending:
@@ -75,7 +103,27 @@ def read_requirements(path: Path) -> list[RequirementLine]:
             pending += text[:-1] + " "
             continue
         text, pending = (pending + text).strip(), ""
-        if not text or text.startswith("-"):
+        if text:
+            out.append((start, text))
+    return out
+
+
+def read_constraint_lines(path: Path) -> list[ConstraintLine]:
+    """The ``-c``/``--constraint`` lines of a requirements file, in order."""
+    out = []
+    for number, text in _logical_lines(path):
+        match = _CONSTRAINT_OPTION.match(text)
+        if match:
+            out.append(ConstraintLine(number, match.group(1).strip("\"'")))
+    return out
+
+
+def read_requirements(path: Path) -> list[RequirementLine]:
+    """The requirement lines of a requirements file; options (``-r``, ``--index-url``...) and
+    comments are left out, per-requirement options (``--hash``) stripped."""
+    out: list[RequirementLine] = []
+    for start, text in _logical_lines(path):
+        if text.startswith("-"):
             continue
         spec = _OPTION_TAIL.sub("", text)
         try:
@@ -122,6 +170,25 @@ class Resolution:
         text = "\n".join(self.explanation)
         return [canonicalize_name(m.group(1)) for m in _YOU_REQUIRE.finditer(text)]
 
+    def dependencies(self) -> list[tuple[str, str, str]]:
+        """The "X depends on Y<spec>" statements of the explanation, as (canonical X,
+        canonical Y, Y's specifier), in order."""
+        text = "\n".join(self.explanation)
+        return [
+            (canonicalize_name(m.group(1)), canonicalize_name(m.group(2)), m.group(3).rstrip(".;:"))
+            for m in _DEPENDS.finditer(text)
+        ]
+
+    def specs_named(self) -> list[tuple[str, str]]:
+        """Every requirement the explanation writes out, as (canonical name, specifier), in
+        order: ``("protobuf", "==6.33.6")``."""
+        text = "\n".join(self.explanation)
+        out = []
+        for match in _SPEC_IN_TEXT.finditer(text):
+            spec = match.group(2).rstrip(".;:")
+            out.append((canonicalize_name(match.group(1)), spec))
+        return list(dict.fromkeys(out))
+
 
 def _explanation(stderr: str) -> list[str]:
     lines = []
@@ -139,9 +206,12 @@ def resolve(
     python_version: str,
     scratch: Path,
     timeout_s: float = 300,
+    constraints: list[Path] | None = None,
 ) -> Resolution:
-    """Resolve ``requirements`` plus ``pins`` for ``python_version`` into ``scratch``.
-    Raises ``GateCrashed`` when uv fails for another reason than a conflict."""
+    """Resolve ``requirements`` plus ``pins`` for ``python_version`` into ``scratch``, with
+    the ``constraints`` files (``uv pip compile --constraint``) and the requirements file's own
+    ``-c`` lines. Raises ``GateCrashed`` when uv fails for another reason than a conflict (a
+    constraints URL that cannot be fetched, a file that cannot be read), with uv's words."""
     scratch = scratch.resolve()
     scratch.mkdir(parents=True, exist_ok=True)
     pin_file = scratch / "pins.in"
@@ -150,6 +220,8 @@ def resolve(
     env = {**inherited_environment(), "NO_COLOR": "1", "UV_NO_PROGRESS": "1"}
     base = [find_uv_bin(), "pip", "compile", "--python-version", python_version, "--no-header"]
     base += ["--output-file", str(out_file), str(pin_file), str(requirements.resolve())]
+    for path in constraints or []:
+        base += ["--constraint", str(path.resolve())]
     started = time.monotonic()
     done = run_tool([*base, "--offline"], scratch, min(timeout_s, 120), env)
     from_cache = done.returncode == 0

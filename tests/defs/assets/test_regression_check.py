@@ -60,8 +60,9 @@ def test_a_third_fewer_rows_fails_the_check_and_prod_swap_does_not_run(
     assert not check.passed
     assert check.severity == dg.AssetCheckSeverity.ERROR
     assert check.description is not None
-    assert check.description.startswith("1 regression(s): marts.fct_orders row count: 80 (")
-    assert check.description.endswith("33.3%) (live 120, <= 5.0%)")
+    assert check.description == (
+        "1 regression(s): marts.fct_orders row count fell by 33.3% (120 -> 80 rows; allowed: ±5.0%)"
+    )
     assert "| **FAIL** |" in str(check.metadata["verdicts"].value)
     assert materialized(result, "regression_check")
     assert not materialized(result, "prod_swap")
@@ -82,7 +83,8 @@ def test_a_missing_canary_table_is_a_regression_with_that_reason(
     check = check_evaluation(result, CHECK)
     assert not check.passed
     assert check.description == (
-        "1 regression(s): marts.fct_orders canary table: missing (live -, exists)"
+        "1 regression(s): marts.fct_orders has no canary table: "
+        "marts__r_v2.fct_orders was not built"
     )
 
 
@@ -112,7 +114,8 @@ def test_every_critical_table_of_a_full_rebuild_is_compared(
     assert not check.passed
     # dim_customers: 10% of amounts became null; fct_daily_revenue has no live table yet.
     assert check.description == (
-        "1 regression(s): marts.dim_customers null rate amount: 0.1000 (live 0.0000, +0.01)"
+        "1 regression(s): marts.dim_customers null rate of amount rose by 0.1000 "
+        "(0.0000 -> 0.1000; allowed rise: 0.01)"
     )
     meta = metadata_of(result, "regression_check")
     assert meta["tables_compared"] == 3
@@ -129,5 +132,5 @@ def test_a_drop_in_rows_is_reported_as_a_drop(
     result = materialize(world, instance, [regression_check], "v2")
 
     assert check_evaluation(result, CHECK).description == (
-        "1 regression(s): marts.fct_orders row count: 80 (-33.3%) (live 120, <= 5.0%)"
+        "1 regression(s): marts.fct_orders row count fell by 33.3% (120 -> 80 rows; allowed: ±5.0%)"
     )

@@ -97,3 +97,44 @@ def test_a_change_reimports_only_what_it_touches(
     assert changed.dag_index().imported == ["dags/ingest_customers.py"]
     (finding,) = result.findings
     assert finding.obj == "dag:ingest_customers" and "catchup" in finding.message
+
+
+def test_airflows_own_examples_raise_no_false_alarm_and_house_rules_are_policies(
+    northstar_copy: Path, make_context: MakeContext
+) -> None:
+    from tests.validation.gates.airflow_example_shapes import (
+        DATASETS_EXAMPLE,
+        DATASETS_FAULTS,
+        MARKER_EXAMPLE,
+    )
+
+    dags = northstar_copy / "dags"
+    (dags / "example_external_task_marker_dag.py").write_text(MARKER_EXAMPLE)
+    (dags / "example_datasets.py").write_text(DATASETS_EXAMPLE)
+    (dags / "datasets_faults.py").write_text(DATASETS_FAULTS)
+    changed = [
+        "dags/example_external_task_marker_dag.py",
+        "dags/example_datasets.py",
+        "dags/datasets_faults.py",
+    ]
+
+    for ctx in (make_context(northstar_copy, changed, None, []), make_context(northstar_copy)):
+        result = run_gate("dag_integrity", ctx)
+        # The marker only clears the child: parent and child form no cycle.
+        assert not [f for f in result.findings if "cycle" in f.message], result.findings
+        # catchup means nothing on Dataset, None and @once schedules.
+        catchup = {f.obj: f for f in result.findings if f.rule == "policy:dag_catchup_explicit"}
+        assert set(catchup) == {"dag:daily_without_catchup"}, result.findings
+        assert catchup["dag:daily_without_catchup"].severity == "warning"
+        assert "release.yaml" in (catchup["dag:daily_without_catchup"].fix or "")
+        # Airflow's examples set no owner and no retries: house rules, errors by default.
+        owners = {f.obj for f in result.errors if f.rule == "policy:dag_owner"}
+        assert "dag:example_external_task_marker_parent" in owners
+        assert {f.rule for f in result.errors} == {"policy:dag_owner", "policy:dag_retries"}
+
+    with (northstar_copy / "release.yaml").open("a") as release:
+        release.write("validation:\n  policies: {dag_owner: off, dag_retries: warning}\n")
+    result = run_gate("dag_integrity", make_context(northstar_copy, changed, None, []))
+    assert result.status == "passed", result.errors
+    assert not [f for f in result.findings if f.rule == "policy:dag_owner"]
+    assert any(f.rule == "policy:dag_retries" for f in result.findings)

@@ -295,3 +295,48 @@ def test_a_result_is_reused_for_the_same_inputs_and_says_so(
     )
     assert calls.read_text().count("run") == 2
     assert fixed.status == "passed" and not any("cached" in n for n in fixed.notes)
+
+
+PARSE_TIME_TEST = '''"""A parse-time test shaped like the example repository's own."""
+
+from datetime import timedelta
+
+
+def test_parsing_is_fast() -> None:
+    stats = {
+        f"/tmp/pytest-of-ci/pytest-7/test_demo0/northstar/dags/dag_{n:02d}.py": timedelta(
+            seconds=2, microseconds=n
+        )
+        for n in range(12)
+    }
+    slow = {path: took for path, took in stats.items() if took > timedelta(seconds=1)}
+    assert slow == {}
+'''
+
+
+def test_a_failed_test_and_its_assertion_lead_the_check_description(
+    northstar_copy: Path, make_context: MakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from release_assets.defs.checks.validation_gates import _result
+
+    runtime = _fake_runtime(northstar_copy.parent / "venv", northstar_copy.parent / "calls")
+    (northstar_copy / "tests" / "test_tiny.py").write_text(PARSE_TIME_TEST)
+    (northstar_copy / "tools" / "helper.py").write_text("def f() -> int:\n    return undefined\n")
+    ctx = make_context(
+        northstar_copy, changed_files=["tests/test_tiny.py", "tools/helper.py"], dbt_modified=[]
+    )
+    monkeypatch.setattr(ctx, "test_runtime", lambda: runtime)
+    monkeypatch.setattr(ctx, "runtime", lambda: runtime)
+
+    result = run_gate("python_quality", ctx)
+
+    assert [f.rule for f in result.errors] == ["pytest-failure", "ruff:F821"]
+    failed = result.errors[0]
+    assert failed.message.startswith(
+        "test tests/test_tiny.py::test_parsing_is_fast failed at `assert slow == {}`: "
+        "AssertionError: assert {"
+    ), failed.message
+    assert (failed.file, failed.line) == ("tests/test_tiny.py", 14)
+    description = _result(result).description or ""
+    assert "test_parsing_is_fast" in description and "`assert slow == {}`" in description
+    assert description.startswith("tests/test_tiny.py:14: test tests/test_tiny.py::")

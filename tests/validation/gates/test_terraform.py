@@ -1,4 +1,6 @@
-"""The terraform gate: HCL parses, is laid out like ``terraform fmt``, and passes checkov."""
+"""The terraform gate: every Terraform root and module parses, is laid out like
+``terraform fmt``, and passes checkov and our policy on database and admin ports open to the
+internet (issue 10, kind 5)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,63 @@ import yaml
 from release_assets.validation.gates.terraform import NO_TERRAFORM, syntax_error
 from release_assets.validation.inputs.hcl_format import format_issues
 from release_assets.validation.runner import run_gate
+from release_assets.validation.scanners.checkov_policies.world_open_ports import exposures
+from release_assets.validation.scanners.checkov_scan import (
+    CheckovReport,
+    CheckovResult,
+    fold_world_ports,
+    merge_failed,
+)
 from tests.validation.conftest import MakeContext
 
 MODULE = "terraform/modules/landing_bucket"
 MAIN_TF = f"{MODULE}/main.tf"
+ROOT_TF = "terraform/envs/prod/main.tf"
+
+# Kind 5's example: an environment root opens PostgreSQL to the internet.
+DB_GROUP = """
+resource "aws_security_group" "db" {
+  name        = "northstar-prod-db"
+  description = "Warehouse replica"
+  vpc_id      = "vpc-0123456789abcdef0"
+
+  ingress {
+    description = "PostgreSQL"
+    from_port   = 5432
+    to_port     = 5432
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+"""
+# Its siblings, inside the module the root calls: SSH by a separate rule (checkov's own
+# CKV_AWS_24 says the same: folded), and a port range over Redshift and Redis on IPv6.
+MODULE_RULES = """
+resource "aws_security_group" "airflow" {
+  name        = "${var.name_prefix}-airflow"
+  description = "Airflow workers"
+  vpc_id      = "vpc-0123456789abcdef0"
+}
+
+resource "aws_security_group_rule" "ssh" {
+  description       = "SSH"
+  type              = "ingress"
+  from_port         = 22
+  to_port           = 22
+  protocol          = "tcp"
+  cidr_blocks       = ["0.0.0.0/0"]
+  security_group_id = aws_security_group.airflow.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "warehouse" {
+  description       = "Warehouse and cache"
+  security_group_id = aws_security_group.airflow.id
+  ip_protocol       = "tcp"
+  from_port         = 5439
+  to_port           = 6379
+  cidr_ipv6         = "::/0"
+}
+"""
 
 LOG_GROUP = """variable "kms_key_arn" {
   description = "KMS key encrypting the log group."
@@ -42,14 +97,10 @@ FORMATTED = """locals {
 """
 
 
-def _edit_release(
-    repo: Path, modules: list[str] | None = None, skips: list[dict[str, str]] | None = None
-) -> None:
-    """Point terraform.modules elsewhere and/or add checkov skips to those already there."""
+def _edit_release(repo: Path, skips: list[dict[str, str]] | None = None) -> None:
+    """Add checkov skips to those already there."""
     path = repo / "release.yaml"
     data = yaml.safe_load(path.read_text())
-    if modules is not None:
-        data["terraform"]["modules"] = modules
     if skips:
         tf = data.setdefault("validation", {}).setdefault("terraform", {})
         tf["checkov_skips"] = [*tf.get("checkov_skips", []), *skips]
@@ -100,11 +151,189 @@ def test_syntax_error_names_the_line() -> None:
 # -- the gate on real modules (checkov takes ~7 s to start) -------------------------------------
 
 
+def _sg(**rule: Any) -> dict[str, Any]:
+    """checkov's rendering of an aws_security_group with one ingress block."""
+    return {"ingress": [{k: [v] for k, v in rule.items()}]}
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "conf", "expected"),
+    [
+        (
+            "aws_security_group",
+            _sg(from_port=5432, to_port=5432, protocol="tcp", cidr_blocks=["0.0.0.0/0"]),
+            ["port 5432 (PostgreSQL) to 0.0.0.0/0"],
+        ),
+        (
+            "aws_security_group",
+            _sg(from_port=0, to_port=0, protocol="-1", ipv6_cidr_blocks=["::/0"]),
+            ["every port (protocol -1, database and admin ports included) to ::/0"],
+        ),
+        (
+            "aws_security_group_rule",
+            {
+                "type": ["ingress"],
+                "from_port": [8000],
+                "to_port": [9000],
+                "protocol": ["6"],
+                "cidr_blocks": [["10.0.0.0/8", "0.0.0.0/0"]],
+            },
+            ["ports 8000-9000 (including 8080 Airflow webserver) to 0.0.0.0/0"],
+        ),
+        (
+            "aws_vpc_security_group_ingress_rule",
+            {
+                "ip_protocol": ["tcp"],
+                "from_port": [27017],
+                "to_port": [27017],
+                "cidr_ipv4": ["0.0.0.0/0"],
+            },
+            ["port 27017 (MongoDB) to 0.0.0.0/0"],
+        ),
+        # not exposures: a private source, another port, UDP, egress, a value only a plan knows
+        (
+            "aws_security_group",
+            _sg(from_port=5432, to_port=5432, protocol="tcp", cidr_blocks=["10.0.0.0/16"]),
+            [],
+        ),
+        (
+            "aws_security_group",
+            _sg(from_port=443, to_port=443, protocol="tcp", cidr_blocks=["0.0.0.0/0"]),
+            [],
+        ),
+        (
+            "aws_security_group",
+            _sg(from_port=5432, to_port=5432, protocol="udp", cidr_blocks=["0.0.0.0/0"]),
+            [],
+        ),
+        (
+            "aws_security_group_rule",
+            {
+                "type": ["egress"],
+                "from_port": [5432],
+                "to_port": [5432],
+                "protocol": ["tcp"],
+                "cidr_blocks": [["0.0.0.0/0"]],
+            },
+            [],
+        ),
+        (
+            "aws_security_group",
+            _sg(
+                from_port="${var.port}",
+                to_port="${var.port}",
+                protocol="tcp",
+                cidr_blocks=["0.0.0.0/0"],
+            ),
+            [],
+        ),
+    ],
+)
+def test_the_open_port_policy_names_port_service_and_source(
+    resource_type: str, conf: dict[str, Any], expected: list[str]
+) -> None:
+    assert exposures(resource_type, conf) == expected
+
+
+def _failed(check_id: str, resource: str, file: str, line: int, *details: str) -> CheckovResult:
+    return CheckovResult(check_id, f"name of {check_id}", resource, file, line, details=details)
+
+
+def test_a_module_reported_by_its_root_too_is_one_finding_and_checkovs_port_22_folds(
+    tmp_path: Path,
+) -> None:
+    main = str(tmp_path / "modules" / "x" / "main.tf")
+    own = CheckovReport(
+        failed=[
+            _failed(
+                "CKV_RA_1", "aws_security_group_rule.ssh", main, 9, "port 22 (SSH) to 0.0.0.0/0"
+            ),
+            _failed("CKV_AWS_24", "aws_security_group_rule.ssh", main, 9),
+            _failed("CKV_AWS_23", "aws_security_group_rule.ssh", main, 9),
+        ]
+    )
+    via_root = CheckovReport(
+        failed=[
+            _failed(
+                "CKV_RA_1",
+                "module.x.aws_security_group_rule.ssh",
+                main,
+                9,
+                "port 22 (SSH) to 0.0.0.0/0",
+            ),
+            _failed("CKV_AWS_23", "module.x.aws_security_group_rule.ssh", main, 9),
+        ]
+    )
+
+    kept, notes = fold_world_ports(merge_failed([via_root, own]))
+
+    assert [(r.check_id, r.resource) for r in kept] == [
+        ("CKV_RA_1", "aws_security_group_rule.ssh"),
+        ("CKV_AWS_23", "aws_security_group_rule.ssh"),
+    ]
+    assert kept[0].message == "aws_security_group_rule.ssh opens port 22 (SSH) to 0.0.0.0/0"
+    (note,) = notes
+    assert "CKV_AWS_24" in note and "CKV_RA_1" in note
+
+
+# -- the gate on real modules (checkov takes ~7 s to start) -------------------------------------
+
+
+def _open_ports(repo: Path) -> None:
+    """The example root opens PostgreSQL; the module it calls opens SSH and a port range."""
+    with (repo / ROOT_TF).open("a") as root:
+        root.write(DB_GROUP)
+    with (repo / MAIN_TF).open("a") as module:
+        module.write(MODULE_RULES)
+
+
 @pytest.mark.slow
-def test_the_example_module_passes(northstar_copy: Path, make_context: MakeContext) -> None:
+def test_open_database_and_admin_ports_fail_in_roots_and_modules_once_each(
+    northstar_copy: Path, make_context: MakeContext
+) -> None:
+    _open_ports(northstar_copy)
+    exposed = {
+        "resource:aws_security_group.db": (
+            ROOT_TF,
+            "aws_security_group.db opens port 5432 (PostgreSQL) to 0.0.0.0/0",
+        ),
+        "resource:aws_security_group_rule.ssh": (
+            MAIN_TF,
+            "aws_security_group_rule.ssh opens port 22 (SSH) to 0.0.0.0/0",
+        ),
+        "resource:aws_vpc_security_group_ingress_rule.warehouse": (
+            MAIN_TF,
+            "aws_vpc_security_group_ingress_rule.warehouse opens ports 5439-6379 (including "
+            "5439 Redshift, 6379 Redis) to ::/0",
+        ),
+    }
+
+    # full: the root is validated although release.yaml declares only the module; each
+    # exposure once, although checkov reports the module's resources for the root too
+    full = run_gate("terraform", make_context(northstar_copy))
+    # PR: the changed root alone (a changed module selecting its roots: tests/core)
+    root_pr = run_gate("terraform", make_context(northstar_copy, changed_files=[ROOT_TF]))
+
+    assert full.status == "failed"
+    ports = sorted((f.obj, (f.file, f.message)) for f in full.findings if f.rule == "CKV_RA_1")
+    assert ports == sorted(exposed.items())  # each once
+    assert all(f.severity == "error" and f.fix for f in full.findings)
+    assert "CKV_AWS_24" not in {f.rule for f in full.findings}  # folded, not repeated
+    assert any("CKV_AWS_24" in n and "CKV_RA_1" in n for n in full.notes)
+    assert {ROOT_TF, MAIN_TF} <= set(full.checked)
+    assert root_pr.status == "failed"
+    (db,) = [f for f in root_pr.findings if f.rule == "CKV_RA_1" and f.file == ROOT_TF]
+    assert db.message == exposed["resource:aws_security_group.db"][1]
+    assert ROOT_TF in root_pr.checked and MAIN_TF not in root_pr.checked
+
+
+@pytest.mark.slow
+def test_the_example_roots_and_modules_pass(
+    northstar_copy: Path, make_context: MakeContext
+) -> None:
     result = run_gate("terraform", make_context(northstar_copy))
     assert result.status == "passed", result.findings
-    assert MAIN_TF in result.checked
+    assert MAIN_TF in result.checked and ROOT_TF in result.checked
 
 
 @pytest.mark.slow
@@ -114,10 +343,11 @@ def test_good_modules_pass_and_a_missing_binary_is_noted_once(
     for name in ("logs_a", "logs_b"):
         (northstar_copy / "terraform" / "modules" / name).mkdir(parents=True)
         (northstar_copy / "terraform" / "modules" / name / "main.tf").write_text(LOG_GROUP)
-    _edit_release(northstar_copy, modules=["terraform/modules/logs_a", "terraform/modules/logs_b"])
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no terraform binary
+    added = ["terraform/modules/logs_a/main.tf", "terraform/modules/logs_b/main.tf"]
 
-    result = run_gate("terraform", make_context(northstar_copy))
+    # not in release.yaml's terraform.modules: found by their files
+    result = run_gate("terraform", make_context(northstar_copy, changed_files=added))
 
     assert result.status == "passed", result.findings
     assert result.checked == [
@@ -220,9 +450,9 @@ def test_terraform_validate_reports_file_and_line(
     (module / "main.tf").write_text(
         'variable "x" {\n  type = string\n}\n\noutput "y" {\n  value = var.z\n}\n'
     )
-    _edit_release(northstar_copy, modules=["terraform/modules/outputs_only"])
+    changed = ["terraform/modules/outputs_only/main.tf"]
 
-    result = run_gate("terraform", make_context(northstar_copy))
+    result = run_gate("terraform", make_context(northstar_copy, changed_files=changed))
 
     (finding,) = [f for f in result.findings if f.rule == "terraform-validate"]
     assert (finding.file, finding.line) == ("terraform/modules/outputs_only/main.tf", 6)
@@ -236,4 +466,5 @@ def test_a_change_without_terraform_skips_the_gate(
     northstar_copy: Path, make_context: MakeContext
 ) -> None:
     result = run_gate("terraform", make_context(northstar_copy, changed_files=["README.md"]))
-    assert result.status == "skipped" and "no Terraform module" in (result.skipped_reason or "")
+    assert result.status == "skipped"
+    assert "no Terraform root or module" in (result.skipped_reason or "")

@@ -1,0 +1,166 @@
+"""Real local environments for the slow release-graph modules, and releasing a tag the way
+the demo does: ``merged_tag_sensor`` evaluates the new tag, and its run request is executed as
+the ``release`` job (every release step plus the blocking validation gates).
+
+Each module brings up its own staging and prod Airflow on ports of its own: a slot of
+``worker_ports()`` per pytest-xdist worker, so two modules on two workers never collide, nor
+two modules one after the other on one worker, nor ``tests/local`` (18500-18599)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from release_assets.cli.demo import PROD_INGESTION
+from release_assets.defs.definitions import defs
+from release_assets.defs.sensors import merged_tag_sensor
+from release_assets.local import environments, stack
+from release_assets.local.seed import seed_environment
+from release_assets.runtimes.processes import wait_until
+from release_assets.settings import Settings, load_settings
+from release_assets.settings import settings as settings_cache
+from release_assets.validation.runner import GATES
+from tests.deployments import write_local_deployment
+from tests.local.conftest import worker_ports
+from tests.paths import NORTHSTAR, SHARED_RUNTIMES
+from tests.pipelines_git import PipelinesGit, make_pipelines_git
+
+# 18600-18699: the range the release-graph modules bind; per worker 2 slots of (staging, prod).
+PORT_BASE = 18600
+SLOTS = 2
+POINTER = "select source from _release_assets.pointers where table_name = '{table}'"
+
+
+@dataclass
+class ReleaseStack:
+    """One module's environments, pipelines repository, Dagster instance and sensor cursor."""
+
+    settings: Settings
+    repo: PipelinesGit
+    instance: dg.DagsterInstance
+    cursor: str | None = None
+
+    def sensor(self) -> dg.SensorResult | dg.SkipReason:
+        """Evaluate ``merged_tag_sensor`` once from the current cursor (the cursor advances)."""
+        with dg.build_sensor_context(
+            instance=self.instance, resources=defs().resources, cursor=self.cursor
+        ) as context:
+            result = merged_tag_sensor(context)
+        assert isinstance(result, dg.SensorResult | dg.SkipReason)
+        if isinstance(result, dg.SensorResult):
+            self.cursor = result.cursor
+            for request in result.dynamic_partitions_requests or []:
+                assert isinstance(request, dg.AddDynamicPartitionsRequest)
+                self.instance.add_dynamic_partitions(
+                    request.partitions_def_name, list(request.partition_keys)
+                )
+        return result
+
+    def release(self, tag: str) -> dg.ExecuteInProcessResult:
+        """Release the newly tagged ``tag`` as the running demo does: the sensor's one run
+        request, executed as the job it names, with its tags (``release=<tag>``)."""
+        result = self.sensor()
+        assert isinstance(result, dg.SensorResult), result
+        (request,) = result.run_requests or []
+        assert request.partition_key == tag and request.tags["release"] == tag
+        assert request.tags["commit"] == self.repo.git("rev-parse", f"{tag}^{{commit}}").strip()
+        job = defs().resolve_job_def(request.job_name or "release")
+        return job.execute_in_process(
+            run_config=request.run_config,
+            partition_key=tag,
+            instance=self.instance,
+            tags=request.tags,
+            raise_on_error=False,
+        )
+
+    def served(self, env: str) -> set[str | None]:
+        """The releases ``env``'s Airflow serves DAGs of (canary DAGs left out)."""
+        target = environments.local_airflow(self.settings, env)
+        return {d.release for d in target.list_dags() if "__canary_" not in d.dag_id}
+
+    def wait_served(self, env: str, release: str) -> None:
+        wait_until(lambda: self.served(env) == {release}, 120, f"{env} to serve {release}")
+
+    def warehouse(self, env: str) -> Path:
+        return environments.layout(self.settings, env).warehouse_path
+
+    def pointer(self, table: str) -> object:
+        """The relation prod's stable name ``table`` points at."""
+        return scalar(self.warehouse("prod"), POINTER.format(table=table))
+
+
+def scalar(warehouse: Path, sql: str) -> object:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        row = conn.execute(sql).fetchone()
+    return row[0] if row else None
+
+
+def gate_results(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    """Gate name -> passed, for every validation gate evaluated in the run."""
+    return {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.asset_check_evaluation_data.check_name in GATES
+    }
+
+
+def gate_findings(result: dg.ExecuteInProcessResult, gate: str) -> list[dict[str, str]]:
+    """The ``findings`` metadata (raw findings as JSON) of ``gate``'s evaluation."""
+    for e in result.all_events:
+        data = e.event_type_value == "ASSET_CHECK_EVALUATION" and e.asset_check_evaluation_data
+        if data and data.check_name == gate:
+            findings = data.metadata["findings"].value
+            assert isinstance(findings, list)
+            return findings
+    raise AssertionError(f"no evaluation of {gate}")
+
+
+def failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    return [e.message or "" for e in result.all_events if e.is_failure]
+
+
+@contextmanager
+def release_stack(root: Path, slot: int) -> Iterator[ReleaseStack]:
+    """Staging and prod up on this worker's ports of ``slot`` (0 <= slot < SLOTS), both
+    seeded with generated sources, prod with its existing ingestion data; a git repository of
+    the example pipelines; a Dagster instance. Everything is stopped on exit."""
+    staging_port, prod_port = worker_ports(PORT_BASE, per_worker=2 * SLOTS)[2 * slot : 2 * slot + 2]
+    repo = make_pipelines_git(root / "northstar-git")
+    with pytest.MonkeyPatch.context() as mp, dg.instance_for_test() as instance:
+        mp.setenv("RELEASE_ASSETS_STATE_DIR", str(root / "state"))
+        mp.setenv("RELEASE_ASSETS_CACHE_DIR", str(root / "cache"))
+        mp.setenv("RELEASE_ASSETS_RUNTIMES_DIR", str(SHARED_RUNTIMES))
+        mp.setenv("RELEASE_ASSETS_REPO", str(NORTHSTAR))
+        mp.setenv("RELEASE_ASSETS_GIT_REPO", str(repo.path))
+        deployment = write_local_deployment(
+            root / "deployment.yaml", {"staging": staging_port, "prod": prod_port}
+        )
+        mp.setenv("RELEASE_ASSETS_DEPLOYMENT", str(deployment))
+        settings_cache.cache_clear()
+        settings = load_settings()
+        try:
+            stack.up(settings)
+            runtime = stack.runtime_for(settings)
+            generator = NORTHSTAR / "tools" / "generate_sources.py"
+            for env in ("staging", "prod"):
+                layout = environments.layout(settings, env)
+                subprocess.run(
+                    [sys.executable, str(generator), "--out", str(layout.source_root)],
+                    check=True,
+                    timeout=120,
+                )
+            prod = environments.layout(settings, "prod")
+            seed_environment(prod, runtime, NORTHSTAR / "dags", PROD_INGESTION, "2026-11-01")
+            yield ReleaseStack(settings, repo, instance)
+        finally:
+            stack.down(settings)
+            settings_cache.cache_clear()

@@ -1,0 +1,121 @@
+"""The releases the graph stops, each released as the demo does (tag -> sensor -> the
+`release` job, validation gates included), with the cause read from Dagster's records as the
+demo reads it: the demo's v3 (a third of the orders dropped) is stopped by `regression_check`
+alone, its v4 (a breaking change to a contracted model) by the `dbt` gate; a DAG that does not
+import is stopped before staging; a one-DAG release canaries against the live models.
+
+Prod starts from the demo's v2 (released once, without the gates: the first release's full
+validation is covered by `test_release_graph.py`), so v3 and v4 change exactly what they
+change in the demo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from release_assets.cli.demo import STEPS, as_expected, change_v2, change_v3, change_v4
+from release_assets.cli.demo_outcome import release_outcome
+from release_assets.defs.jobs import RELEASE_ASSETS
+from release_assets.validation.runner import GATES
+from tests.defs.release_stack import (
+    ReleaseStack,
+    failures,
+    gate_findings,
+    gate_results,
+    release_stack,
+)
+from tests.fakes import metadata_of
+from tests.pipelines_git import materialize_release
+
+pytestmark = pytest.mark.slow
+
+MESSAGES = {tag: message for tag, _, message in STEPS}
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReleaseStack]:
+    """Prod serving the demo's v2, the sensor's cursor past it."""
+    with release_stack(tmp_path_factory.mktemp("stops"), slot=1) as env:
+        change_v2(env.repo.path)
+        env.repo.commit(MESSAGES["v2"])
+        env.repo.tag("v2")
+        env.sensor()
+        baseline = materialize_release(env.instance, RELEASE_ASSETS, "v2")
+        assert baseline.success, failures(baseline)
+        assert env.served("prod") == {"v2"}
+        yield env
+
+
+def test_the_demos_v3_is_stopped_by_the_regression_check_alone(live: ReleaseStack) -> None:
+    change_v3(live.repo.path)
+    live.repo.commit(MESSAGES["v3"])
+    live.repo.tag("v3")
+    result = live.release("v3")
+    assert not result.success
+    outcome = release_outcome(live.instance, "v3")
+    # Every gate passed; the one stop is the comparison with production.
+    assert gate_results(result) == dict.fromkeys(GATES, True), outcome.describe()
+    assert outcome.stopped_by == [("regression_check", "no_regression")], outcome.describe()
+    assert as_expected(outcome)
+    (check,) = outcome.failed_checks
+    assert "marts.fct_orders row count fell by" in check.description, check.description
+    assert not result.asset_materializations_for_node("prod_swap")
+    assert live.served("prod") == {"v2"}
+    assert live.pointer("marts.fct_orders") == "marts__r_v2.fct_orders"
+
+
+def test_the_demos_v4_is_stopped_by_the_dbt_gate(live: ReleaseStack) -> None:
+    change_v4(live.repo.path)
+    live.repo.commit(MESSAGES["v4"])
+    live.repo.tag("v4")
+    staging = live.served("staging")
+    result = live.release("v4")
+    assert not result.success
+    outcome = release_outcome(live.instance, "v4")
+    assert outcome.stopped_by == [("release_candidate", "dbt")], outcome.describe()
+    assert as_expected(outcome)
+    (removed,) = [
+        f for f in gate_findings(result, "dbt") if f.get("obj") == "column:fct_orders.is_revenue"
+    ]
+    assert "fct_daily_revenue" in removed["fix"] or "fct_daily_revenue" in removed["message"]
+    assert not result.asset_materializations_for_node("release_artifact")
+    assert not result.asset_materializations_for_node("staging_deployment")
+    assert live.served("staging") == staging
+    assert live.served("prod") == {"v2"}
+
+
+def test_a_dag_that_fails_to_import_is_stopped_before_staging(live: ReleaseStack) -> None:
+    live.repo.git("checkout", "-q", "v2", "--", "dbt")
+    dag = live.repo.path / "dags" / "ingest_customers.py"
+    dag.write_text(dag.read_text() + "\nimport module_that_does_not_exist  # noqa\n")
+    live.repo.commit("Break customers ingestion")
+    live.repo.tag("v5")
+    result = live.release("v5")
+    assert not result.success
+    outcome = release_outcome(live.instance, "v5")
+    assert ("release_candidate", "dag_integrity") in outcome.stopped_by, outcome.describe()
+    assert {asset for asset, _ in outcome.stopped_by} == {"release_candidate"}
+    (finding,) = [
+        f for f in gate_findings(result, "dag_integrity") if f["file"] == "dags/ingest_customers.py"
+    ]
+    assert "module_that_does_not_exist" in finding["message"]
+    assert not result.asset_materializations_for_node("release_artifact")
+    assert not result.asset_materializations_for_node("staging_deployment")
+    assert live.served("prod") == {"v2"}
+
+
+def test_a_one_dag_release_canaries_against_the_live_models(live: ReleaseStack) -> None:
+    live.repo.git("checkout", "-q", "v2", "--", "dags", "dbt", "tests")
+    dag = live.repo.path / "dags" / "publish_revenue_report.py"
+    dag.write_text(dag.read_text() + "\n# Reviewed with finance.\n")
+    live.repo.commit("Document the revenue report")
+    live.repo.tag("v6")
+    result = live.release("v6")
+    assert result.success, failures(result)
+    assert release_outcome(live.instance, "v6").succeeded
+    change = metadata_of(result, "release_candidate")["change_set"]
+    assert isinstance(change, dict) and change["dag_ids"] == ["publish_revenue_report"]
+    assert live.served("prod") == {"v6"}
+    # No model changed: the canary read the live marts, and prod keeps pointing at them.
+    assert live.pointer("marts.fct_orders") == "marts__r_v2.fct_orders"
