@@ -22,7 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale_repo import generate_scale_repo
 
 from release_assets.config import load_release_config
-from release_assets.runtimes.airflow.venv import ensure_runtime, ensure_test_runtime
+from release_assets.runtimes.airflow.venv import (
+    ensure_repo_runtime,
+    ensure_test_runtime,
+)
 from release_assets.settings import settings
 from release_assets.validation.entry import validate_branch
 from release_assets.validation.runner import ValidationReport
@@ -69,11 +72,7 @@ def main() -> None:
         print(f"generated the repository in {time.monotonic() - t0:.1f} s")
         t0 = time.monotonic()
         config = load_release_config(scale.root)
-        runtime = ensure_runtime(
-            settings().runtimes_dir,
-            config.airflow.version,
-            scale.root / config.airflow.requirements,
-        )
+        runtime = ensure_repo_runtime(settings().runtimes_dir, scale.root, config)
         tests_reqs = config.tests.requirements
         ensure_test_runtime(runtime, scale.root / tests_reqs if tests_reqs else None)
         checkov_bin(settings().runtimes_dir / "tools")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from release_assets.config import load_release_config
-from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_runtime
+from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_repo_runtime
 from release_assets.settings import Settings, load_settings, settings
 from tests.deployments import write_local_deployment
 from tests.paths import NORTHSTAR, SHARED_RUNTIMES
@@ -39,10 +39,7 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 @pytest.fixture(scope="session")
 def runtime() -> RuntimeVenv:
     """The example repository's Airflow runtime venv (built once, then reused from cache)."""
-    config = load_release_config(NORTHSTAR)
-    return ensure_runtime(
-        SHARED_RUNTIMES, config.airflow.version, NORTHSTAR / config.airflow.requirements
-    )
+    return ensure_repo_runtime(SHARED_RUNTIMES, NORTHSTAR, load_release_config(NORTHSTAR))
 
 
 @pytest.fixture

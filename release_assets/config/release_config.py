@@ -10,7 +10,7 @@ import fnmatch
 import re
 import shlex
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -21,6 +21,9 @@ from release_assets.config.config_file import (
     read_config_text,
 )
 from release_assets.config.dbt_profiles import dbt_profile_problems
+from release_assets.config.validation_config import (
+    ValidationConfig,
+)
 
 _IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _TABLE = r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$"
@@ -197,77 +200,6 @@ class CriticalTable(_Strict):
     keys: list[Annotated[str, Field(pattern=_IDENT)]] = Field(min_length=1)
     owner: str | None = None
     thresholds: Thresholds = Thresholds()
-
-
-class SqlLintConfig(_Strict):
-    """sqlfluff over the dbt models."""
-
-    dialect: str = "duckdb"
-    templater: Literal["jinja", "dbt", "placeholder"] = "jinja"
-    rules: list[str] = ["core"]
-    exclude_rules: list[str] = []
-    max_line_length: int = Field(default=120, ge=40)
-
-
-class CheckovSkip(_Strict):
-    id: str = Field(pattern=r"^CKV2?_[A-Z0-9_]+$")
-    reason: str = Field(min_length=8)
-
-
-class TerraformGateConfig(_Strict):
-    checkov_skips: list[CheckovSkip] = []
-
-
-class SecretsConfig(_Strict):
-    # A detect-secrets baseline listing known, accepted findings (e.g. test fixtures).
-    allowlist: RelPath | None = None
-    bandit_skips: list[Annotated[str, Field(pattern=r"^B\d{3}$")]] = []
-    bandit_severity: Literal["low", "medium", "high"] = "medium"
-
-
-PolicySeverity = Literal["error", "warning", "off"]
-
-
-class PoliciesConfig(_Strict):
-    """How much each house rule of the validation gates weighs: ``error`` blocks a release,
-    ``warning`` is reported without blocking, ``off`` is not checked. Airflow's and dbt's own
-    semantics (a DAG that does not import, a reference that does not resolve) are not policies.
-    The defaults block on what breaks a deployment and never on style (docs/validation.md)."""
-
-    # A task owned by nobody, or by Airflow's default owner 'airflow'.
-    dag_owner: PolicySeverity = "error"
-    # A task with retries=0.
-    dag_retries: PolicySeverity = "error"
-    # A time-scheduled DAG that does not pass catchup (Airflow 2's default catches up).
-    dag_catchup_explicit: PolicySeverity = "warning"
-    # A DAG that does not pass schedule (Airflow 2's default runs it daily).
-    dag_schedule_explicit: PolicySeverity = "error"
-    # ruff rules that find bugs (pyflakes, syntax errors, ...).
-    python_lint: PolicySeverity = "error"
-    # ruff rules on import order and use, formatting, docstrings, naming.
-    python_style: PolicySeverity = "warning"
-    # sqlfluff rules other than sql_style's.
-    sql_lint: PolicySeverity = "error"
-    # sqlfluff layout (LT), capitalisation (CP) and Jinja padding (JJ) rules.
-    sql_style: PolicySeverity = "warning"
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _unquoted_off(cls, value: Any) -> Any:
-        # YAML 1.1 (PyYAML) reads an unquoted `off` as false.
-        return "off" if value is False else value
-
-
-class ValidationConfig(_Strict):
-    """The validation gates' settings (every field has a default)."""
-
-    dag_parse_seconds: float = Field(default=5.0, gt=0, le=120)
-    # Dataset URIs updated from outside Airflow (no DAG of the repository produces them).
-    external_datasets: list[str] = []
-    sql: SqlLintConfig = SqlLintConfig()
-    terraform: TerraformGateConfig = TerraformGateConfig()
-    secrets: SecretsConfig = SecretsConfig()
-    policies: PoliciesConfig = PoliciesConfig()
 
 
 class ReleaseConfig(_Strict):

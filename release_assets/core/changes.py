@@ -30,22 +30,25 @@ summaries, dbt's modified models and what the change removes.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from release_assets.config import ReleaseConfig
+from release_assets.core.change_tree import (
+    Tree,
+    TreeView,
+    contract_tables,
+    is_dbt_file,
+    mentions,
+    names_in_literal,
+    under,
+)
 from release_assets.core.dag_order import downstream_dags
 from release_assets.core.removals import RemovedNodes, removal_consumers
 from release_assets.core.terraform_dirs import select_terraform
-from release_assets.runtimes.airflow.dag_probe import DagSummary, find_dag_files, tree_files
-
-_DAG_MARK = re.compile(r"\bDAG\s*\(|@dag\b|\bfrom airflow\.decorators import .*\bdag\b")
-
-Tree = Path | Mapping[str, str]
-"""A candidate's tree: its root folder, or every file's repository-relative path -> text."""
+from release_assets.runtimes.airflow.dag_probe import DagSummary
 
 
 @dataclass(frozen=True)
@@ -105,125 +108,6 @@ class ChangeImpact:
     removals: RemovedNodes = field(default_factory=RemovedNodes)
 
 
-# -- the tree --------------------------------------------------------------------------------
-def repo_files(repo: Path) -> list[str]:
-    """Every file of the tree at ``repo`` (build output and caches left out), as sorted
-    repository-relative POSIX paths."""
-    return tree_files(repo)
-
-
-def _under(path: str, folder: str) -> bool:
-    return PurePosixPath(path).is_relative_to(PurePosixPath(folder.rstrip("/")))
-
-
-def is_dag_file(repo: Path, rel: str, dags_folder: str | None = None) -> bool:
-    """A file Airflow's DAG processor imports: a ``.py`` in ``dags_folder`` not ignored by an
-    ``.airflowignore`` whose text holds "airflow" and "dag" (Airflow's safe-mode rule).
-    Without ``dags_folder``, any ``.py`` with a ``DAG(...)`` or ``@dag`` call."""
-    if not rel.endswith(".py"):
-        return False
-    try:
-        text = (repo / rel).read_text(errors="replace")
-    except OSError:
-        return False
-    if dags_folder is None:
-        return bool(_DAG_MARK.search(text))
-    folder = dags_folder.rstrip("/")
-    if not _under(rel, folder):
-        return False
-    inner = PurePosixPath(rel).relative_to(folder).as_posix()
-    ignores = [
-        p.relative_to(repo / folder).as_posix() for p in (repo / folder).rglob(".airflowignore")
-    ]
-    root = repo / folder
-    return bool(find_dag_files([inner, *ignores], lambda r: _text_of(root / r)))
-
-
-def _text_of(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return ""
-
-
-class _TreeView:
-    """Listing and (cached) reading of a ``Tree``."""
-
-    def __init__(self, tree: Tree) -> None:
-        self.root = tree.absolute() if isinstance(tree, Path) else None
-        self._memory = None if isinstance(tree, Path) else dict(tree)
-        self.files = repo_files(tree) if isinstance(tree, Path) else sorted(tree)
-        self._present = set(self.files)
-        self._texts: dict[str, str] = {}
-
-    def has(self, rel: str) -> bool:
-        return rel in self._present
-
-    def text(self, rel: str) -> str:
-        if rel not in self._texts:
-            if self._memory is not None:
-                self._texts[rel] = self._memory.get(rel, "")
-            else:
-                assert self.root is not None
-                self._texts[rel] = _text_of(self.root / rel) if rel in self._present else ""
-        return self._texts[rel]
-
-    def dag_files(self, folder: str) -> list[str]:
-        inner = [
-            PurePosixPath(f).relative_to(folder).as_posix() for f in self.files if _under(f, folder)
-        ]
-        found = find_dag_files(inner, lambda r: self.text(f"{folder}/{r}"))
-        return [f"{folder}/{r}" for r in found]
-
-    def rel(self, fileloc: str, folder: str) -> str | None:
-        """The repository-relative path of a DAG's ``fileloc`` (None: unknown)."""
-        if not fileloc:
-            return None
-        if self.root is not None:
-            try:
-                return Path(fileloc).absolute().relative_to(self.root).as_posix()
-            except ValueError:
-                pass
-        marker = f"/{folder}/"
-        return f"{folder}/{fileloc.split(marker, 1)[1]}" if marker in fileloc else None
-
-
-# -- text rules ---------------------------------------------------------------------------------
-def mentions(names: Iterable[str]) -> re.Pattern[str] | None:
-    """A pattern finding any of ``names`` as a whole word (None for no names)."""
-    unique = sorted(set(names), key=lambda n: (-len(n), n))
-    if not unique:
-        return None
-    return re.compile(r"\b(?:" + "|".join(map(re.escape, unique)) + r")\b")
-
-
-def names_in_literal(names: Iterable[str]) -> re.Pattern[str] | None:
-    """A pattern finding a string literal (any quote style) whose text is one of ``names`` or a
-    path ending in one: ``"dbt"``, ``'jobs/x.py'``, ``f"{root}/dbt/"``. None for no names."""
-    unique = sorted(set(names), key=lambda n: (-len(n), n))
-    if not unique:
-        return None
-    alternatives = "|".join(map(re.escape, unique))
-    return re.compile(rf"""(["'])(?:[^"'\n]*/)?(?:{alternatives})/?\1""")
-
-
-def contract_tables(texts: Iterable[str]) -> list[str]:
-    """The warehouse tables (``raw.orders``) and bare names (``orders``) that contract YAML
-    texts describe in their ``table`` key; unreadable texts are skipped."""
-    import yaml
-
-    names: set[str] = set()
-    for text in texts:
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError:
-            continue
-        table = str(data.get("table") or "") if isinstance(data, dict) else ""
-        if table:
-            names.update({table, table.rsplit(".", 1)[-1]})
-    return sorted(names)
-
-
 # -- the classifier -------------------------------------------------------------------------------
 def classify_change(
     tree: Tree,
@@ -250,7 +134,7 @@ def classify_change(
     Raises nothing for odd input: unreadable files read as empty, unmapped DAGs are only
     reached by the "every DAG" and Dataset rules.
     """
-    view = _TreeView(tree)
+    view = TreeView(tree)
     folder = config.airflow.dags_folder.rstrip("/")
     everything = files is None
     all_changed = list(view.files) if files is None else list(dict.fromkeys(files))
@@ -284,11 +168,11 @@ def classify_change(
     if everything:
         every = "no base release: everything is new"
     else:
-        shared = [f for f in changed if _under(f, folder) and f.endswith(".py")]
+        shared = [f for f in changed if under(f, folder) and f.endswith(".py")]
         shared = [f for f in shared if f not in dag_file_set]
-        remaining = [f for f in view.files if _under(f, folder) and f.endswith(".py")]
+        remaining = [f for f in view.files if under(f, folder) and f.endswith(".py")]
         for f in removed:
-            if not (_under(f, folder) and f.endswith(".py")):
+            if not (under(f, folder) and f.endswith(".py")):
                 continue
             stem = mentions([PurePosixPath(f).stem])
             if stem is not None and any(stem.search(view.text(r)) for r in remaining):
@@ -311,16 +195,16 @@ def classify_change(
             {
                 PurePosixPath(f).stem
                 for f in view.files
-                if _under(f, models_dir) and f.endswith(".sql")
+                if under(f, models_dir) and f.endswith(".sql")
             }
         )
     unknown = everything or dbt_models is None or "*" in dbt_models
     models = all_models if unknown else sorted(set(dbt_models or []))
     dbt_touched = dbt_dir is not None and (
-        everything or any(_under(f, dbt_dir) for f in all_changed)
+        everything or any(is_dbt_file(f, dbt_dir) for f in all_changed)
     )
     contracts_dir = config.contracts.dir
-    contracts = [f for f in all_changed if _under(f, contracts_dir)]
+    contracts = [f for f in all_changed if under(f, contracts_dir)]
     tables = contract_tables(view.text(f) for f in contracts if view.has(f))
     table_pattern = mentions(tables)
     gone = removals if removals is not None and not everything else RemovedNodes()
@@ -329,7 +213,7 @@ def classify_change(
     reasons: dict[str, str] = {}
     for job in config.spark.jobs:
         folder_of_job = str(PurePosixPath(job.entrypoint).parent)
-        if everything or any(_under(f, folder_of_job) for f in all_changed):
+        if everything or any(under(f, folder_of_job) for f in all_changed):
             spark.append(job.name)
             reasons[job.entrypoint] = "changed"
         elif table_pattern is not None and table_pattern.search(view.text(job.entrypoint)):
@@ -342,8 +226,8 @@ def classify_change(
     # 3. DAGs reading changed data or running changed dbt/Spark code.
     readers = mentions([*models, *tables])
     run_names = [PurePosixPath(j.entrypoint).name for j in config.spark.jobs if j.name in spark]
-    if dbt_dir is not None and (dbt_touched or models):
-        run_names.append(PurePosixPath(dbt_dir).name)
+    if dbt_dir is not None and (dbt_touched or models) and PurePosixPath(dbt_dir).name:
+        run_names.append(PurePosixPath(dbt_dir).name)  # a project at the root has no name
     runners = names_in_literal(run_names)
     for f in all_dag_files:
         if f in touched:
@@ -374,7 +258,7 @@ def classify_change(
     change = ChangeSet(
         base_release=base_release,
         files=all_changed,
-        dag_files=[f for f in all_changed if _under(f, folder)],
+        dag_files=[f for f in all_changed if under(f, folder)],
         dag_ids=dag_ids,
         downstream_dag_ids=downstream,
         dbt_models=["*"] if dbt_models is None else sorted(set(dbt_models)),
@@ -428,7 +312,7 @@ def classify(
         memory = {f: "" for f in files}
         for dag_id, text in (dag_sources or {}).items():
             summary = dags.get(dag_id)
-            rel = _TreeView({}).rel(summary.fileloc, folder) if summary else None
+            rel = TreeView({}).rel(summary.fileloc, folder) if summary else None
             if rel is not None:
                 memory[rel] = text
         source = memory

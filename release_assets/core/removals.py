@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from release_assets.config import ReleaseConfig
+from release_assets.core.change_tree import contract_tables, mentions
 from release_assets.runtimes.airflow.dag_probe import DagSummary, tree_files
 
 Tree = Path | Mapping[str, str]
@@ -138,7 +139,6 @@ def find_removed(
     summaries of both trees (None: removed DAG ids read from the removed DAG files' text,
     Datasets not compared). Pure; unreadable files read as empty. Raises nothing.
     """
-    from release_assets.core.changes import contract_tables
 
     candidate_files = _files(candidate)
     present = set(candidate_files)
@@ -198,7 +198,6 @@ def removal_consumers(
     """DAG file -> why it consumes something the change removes: it is scheduled on a removed
     Dataset (from ``dags``, mapped to files by ``file_of``, dag_id -> repository-relative
     path), or its text (``text(path)``) names a removed table or DAG id as a word."""
-    from release_assets.core.changes import mentions
 
     out: dict[str, str] = {}
     uris = set(gone.datasets)

@@ -12,7 +12,7 @@ from release_assets.local import airflow_instance, environments
 from release_assets.runtimes import processes
 from release_assets.runtimes.airflow.base import AirflowError
 from release_assets.runtimes.airflow.local import LocalAirflow
-from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_runtime
+from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_repo_runtime
 from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
 from release_assets.settings import Settings
@@ -26,9 +26,7 @@ def layouts(settings: Settings) -> list[EnvironmentLayout]:
 def runtime_for(settings: Settings, repo: Path | None = None) -> RuntimeVenv:
     """The runtime venv for the pipelines repository's Airflow pin and requirements."""
     repo = repo or settings.pipelines_repo
-    config = load_release_config(repo)
-    requirements = repo / config.airflow.requirements
-    return ensure_runtime(settings.runtimes_dir, config.airflow.version, requirements)
+    return ensure_repo_runtime(settings.runtimes_dir, repo, load_release_config(repo))
 
 
 def up(settings: Settings) -> list[LocalAirflow]:

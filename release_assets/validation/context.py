@@ -17,7 +17,11 @@ from release_assets.config import ReleaseConfig
 from release_assets.config.release_config import ENV_PLACEHOLDERS
 from release_assets.core.dbt_cli import DbtError, run_dbt, tool_dbt
 from release_assets.runtimes.airflow.dag_probe import DagImportReport, DagSummary
-from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_runtime, ensure_test_runtime
+from release_assets.runtimes.airflow.venv import (
+    RuntimeVenv,
+    ensure_repo_runtime,
+    ensure_test_runtime,
+)
 from release_assets.validation.inputs.dag_index import DagIndex, index_of, probe_repo_dags
 from release_assets.validation.selection import Selection
 
@@ -75,11 +79,7 @@ class ValidationContext:
         """The runtime virtualenv of the target environments (built once, then reused)."""
         return self._once(  # type: ignore[no-any-return]
             "runtime",
-            lambda: ensure_runtime(
-                self.runtimes_dir,
-                self.config.airflow.version,
-                self.repo / self.config.airflow.requirements,
-            ),
+            lambda: ensure_repo_runtime(self.runtimes_dir, self.repo, self.config),
         )
 
     def test_runtime(self) -> RuntimeVenv:

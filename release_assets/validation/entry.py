@@ -11,8 +11,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from release_assets.config import load_release_config
-from release_assets.core.changes import is_dag_file
+from release_assets.config import ReleaseConfig, load_release_config
+from release_assets.core.change_tree import is_dag_file, is_dbt_file, under
 from release_assets.core.dbt_cli import DbtError, modified_models
 from release_assets.core.removals import RemovedNodes, find_removed
 from release_assets.runtimes.airflow.dag_probe import DagSummary
@@ -61,6 +61,12 @@ def export_ref(repo: Path, ref: str, dest: Path) -> Path:
     return dest
 
 
+def _dbt_or_contract(config: ReleaseConfig, path: str) -> bool:
+    """``path`` is a file of the dbt project or a data contract (both change dbt's state)."""
+    dbt = config.dbt is not None and is_dbt_file(path, config.dbt.project_dir)
+    return dbt or under(path, config.contracts.dir)
+
+
 def dbt_modified(
     ctx: ValidationContext, changed: list[str] | None, state_manifest: str | None
 ) -> list[str] | None:
@@ -69,8 +75,7 @@ def dbt_modified(
     config = ctx.config
     if config.dbt is None or changed is None:
         return None
-    folders = (config.dbt.project_dir.rstrip("/") + "/", config.contracts.dir.rstrip("/") + "/")
-    if not any(f.startswith(folders) for f in changed):
+    if not any(_dbt_or_contract(config, f) for f in changed):
         return []
     if state_manifest is None:
         return None
@@ -93,9 +98,7 @@ def removals_of(ctx: ValidationContext, changed: list[str], base_repo: Path) -> 
     or a probe that fails falls back to the files' text (the dbt or DAG gate reports why)."""
     config = ctx.config
     base_manifest = manifest = None
-    if config.dbt is not None and any(
-        f.startswith(config.dbt.project_dir.rstrip("/") + "/") for f in changed
-    ):
+    if config.dbt is not None and any(is_dbt_file(f, config.dbt.project_dir) for f in changed):
         try:
             base_manifest, manifest = ctx.base_manifest(), ctx.manifest()
         except DbtError:
@@ -159,11 +162,14 @@ def validate_tree(
     if changed is not None and dbt_models is None:
         try:
             state = base_manifest_json
-            if state is None and base_repo is not None and config.dbt is not None:
-                folders = (config.dbt.project_dir.rstrip("/") + "/", config.contracts.dir + "/")
-                if any(f.startswith(folders) for f in changed):
-                    base = ctx.base_manifest()
-                    state = json.dumps(base) if base is not None else None
+            if (
+                state is None
+                and base_repo is not None
+                and config.dbt is not None
+                and any(_dbt_or_contract(config, f) for f in changed)
+            ):
+                base = ctx.base_manifest()
+                state = json.dumps(base) if base is not None else None
             dbt_models = dbt_modified(ctx, changed, state)
         except DbtError:
             # The project (or the base's) does not load: every model counts as changed, and

@@ -19,13 +19,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from release_assets.config import ReleaseConfig
-from release_assets.core.changes import (
-    ChangeImpact,
-    classify_change,
-    is_dag_file,
-    mentions,
-    repo_files,
-)
+from release_assets.core.change_tree import is_dag_file, mentions, repo_files
+from release_assets.core.changes import ChangeImpact, classify_change
 from release_assets.core.removals import RemovedNodes
 from release_assets.runtimes.airflow.dag_probe import DagSummary
 

@@ -5,12 +5,8 @@ from pathlib import Path
 import pytest
 
 from release_assets.config import ReleaseConfig, load_release_config
-from release_assets.core.changes import (
-    ChangeSet,
-    classify,
-    classify_change,
-    names_in_literal,
-)
+from release_assets.core.change_tree import names_in_literal
+from release_assets.core.changes import ChangeSet, classify, classify_change
 from release_assets.core.dag_order import dependency_waves, downstream_dags, topological_order
 from release_assets.runtimes.airflow.dag_probe import DagSummary
 from tests.conftest import NORTHSTAR
@@ -249,3 +245,17 @@ def test_independent_dags_share_a_wave_and_consumers_follow_their_producers() ->
     assert [set(w) for w in dependency_waves(["report", "unrelated"], dags)] == [
         {"report", "unrelated"}
     ]
+
+
+def test_a_dbt_project_at_the_repository_root_owns_only_its_dbt_files() -> None:
+    from release_assets.core.change_tree import is_dbt_file
+
+    # The jaffle shop and `dbt init` layout: dbt_project.yml at the root.
+    assert is_dbt_file("models/staging/stg_payments.sql", ".")
+    assert is_dbt_file("dbt_project.yml", ".")
+    assert is_dbt_file("seeds/raw_orders.csv", "./")
+    assert not is_dbt_file("dags/jaffle_shop_dbt.py", ".")
+    assert not is_dbt_file("README.md", ".")
+    # A project in a folder owns everything under it, nothing outside.
+    assert is_dbt_file("dbt/profiles.yml", "dbt")
+    assert not is_dbt_file("dbtx/models/a.sql", "dbt")

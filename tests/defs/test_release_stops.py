@@ -28,7 +28,9 @@ from tests.defs.release_stack import (
 from tests.fakes import metadata_of
 from tests.pipelines_git import materialize_release
 
-pytestmark = pytest.mark.slow
+# The module's environments come up in its first test's setup (pytest-timeout counts it): on a
+# loaded 2-core machine stack start plus the first release took 900 s, the default limit.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 MESSAGES = {tag: message for tag, _, message in STEPS}
 

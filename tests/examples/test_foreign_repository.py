@@ -4,8 +4,8 @@ The repository is assembled at test time (third-party code is never committed): 
 Airflow's own example DAGs copied from the Airflow package of the runtime virtualenv, a small
 dbt project on DuckDB in the layout of dbt-labs' public jaffle shop (project at the repository
 root, seeds, staging models, marts, ``schema.yml`` data tests) and one DAG that runs
-``dbt build``, all from ``tests/examples/foreign_repo/``. ``requirements.txt`` takes the
-example repository's lines, so the test shares the Airflow runtime the other tests use.
+``dbt build``, all from ``tests/examples/foreign_repo/``. ``requirements.txt`` and
+``constraints.txt`` are the example repository's, so the test shares its Airflow runtime.
 
 What a team needs from a merge gate (issue 10): the untouched repository validates green
 without editing Airflow's files, a harmless pull request passes, and the most common dbt break
@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from release_assets.config import load_release_config
 from release_assets.runtimes.airflow.venv import RuntimeVenv
 from tests.paths import NORTHSTAR, SHARED_RUNTIMES
 
@@ -67,10 +68,16 @@ def _example_dags(runtime: RuntimeVenv) -> Path:
 
 
 def _copy_requirements(repo: Path) -> None:
-    """The example repository's requirements (and any file its ``-c``/``-r`` lines name), so
-    the repository resolves to the runtime virtualenv the test session already has."""
-    text = (NORTHSTAR / "requirements.txt").read_text()
+    """The example repository's requirements and constraints (``constraints.txt``, which the
+    foreign ``release.yaml`` names, and any file a ``-c``/``-r`` line names), so the repository
+    resolves to the runtime virtualenv the example repository's validation uses."""
+    northstar = load_release_config(NORTHSTAR).airflow
+    text = (NORTHSTAR / northstar.requirements).read_text()
     (repo / "requirements.txt").write_text(text)
+    if northstar.constraints is not None:
+        shutil.copy2(NORTHSTAR / northstar.constraints, repo / "constraints.txt")
+    else:  # the example keeps no constraints file: an empty one constrains nothing
+        (repo / "constraints.txt").write_text("")
     for ref in re.findall(r"^\s*(?:-c|-r|--constraint|--requirement)[\s=]+(\S+)", text, re.M):
         if not re.match(r"^[a-z]+://", ref):
             target = repo / ref

@@ -60,6 +60,7 @@ def test_policies_have_documented_defaults_and_refuse_unknown_values(
     assert policies.model_dump() == {
         "dag_owner": "error",
         "dag_retries": "error",
+        "dag_parse_time": "warning",
         "dag_catchup_explicit": "warning",
         "dag_schedule_explicit": "error",
         "python_lint": "error",

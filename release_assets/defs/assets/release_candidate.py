@@ -25,7 +25,7 @@ from release_assets.core.record import DagEdges, ReleaseRecord
 from release_assets.core.removals import find_removed
 from release_assets.defs.partitions import releases
 from release_assets.defs.resources import RECORD_IO_MANAGER, PipelinesRepoResource, ReleasePlatform
-from release_assets.runtimes.airflow.venv import ensure_runtime
+from release_assets.runtimes.airflow.venv import ensure_repo_runtime
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.environment import Environment
 
@@ -81,9 +81,7 @@ def release_candidate(
             json.loads(artifact_store.read_file(base, RELEASE_META))["commit"] if base else None
         )
         files = repo.changed_files(base_commit, commit)
-        runtime = ensure_runtime(
-            Path(platform.runtimes_dir), config.airflow.version, tree / config.airflow.requirements
-        )
+        runtime = ensure_repo_runtime(Path(platform.runtimes_dir), tree, config)
         dags = import_bundle_dags(runtime, tree, config, cache_dir=Path(platform.cache_dir))
         models: list[str] = []
         base_manifest: dict[str, Any] | None = None

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from uv import find_uv_bin
 
+from release_assets.config import ReleaseConfig
 from release_assets.runtimes.locks import exclusive
 
 _COMPLETE = ".complete"
@@ -80,6 +81,20 @@ def _constraint_texts(requirements: Path, constraints: Path | None) -> list[str]
         if len(parts) == 2 and "://" not in parts[1]:
             paths.append(requirements.parent / parts[1].strip("\"'"))
     return [p.read_text(errors="replace") if p.is_file() else f"missing {p}" for p in paths]
+
+
+def ensure_repo_runtime(runtimes_dir: Path, repo: Path, config: ReleaseConfig) -> RuntimeVenv:
+    """The runtime venv of the pipelines repository at ``repo``: its Airflow version, its
+    requirements and its constraints (``airflow.constraints``), as the environments install
+    them. Every caller (validation, the release candidate, the local stack) goes through here
+    so they agree on one runtime. Raises ``RuntimeBuildError`` as ``ensure_runtime``."""
+    constraints = repo / config.airflow.constraints if config.airflow.constraints else None
+    return ensure_runtime(
+        runtimes_dir,
+        config.airflow.version,
+        repo / config.airflow.requirements,
+        constraints=constraints,
+    )
 
 
 def ensure_runtime(

@@ -17,6 +17,7 @@ import json
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from release_assets.core.change_tree import is_dbt_file, under
 from release_assets.settings import inherited_environment
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateCrashed, GateResult
@@ -39,15 +40,15 @@ def _targets(ctx: ValidationContext, project: DbtProject | None) -> tuple[list[s
     skipped: list[str] = []
     if project is None:
         return [], list(ctx.selection.sql_files)
-    macro_dirs = [f"{project.project_dir.rstrip('/')}/{p}/" for p in project.macro_paths]
-    inside = f"{project.project_dir.rstrip('/')}/"
+    macro_dirs = [(PurePosixPath(project.project_dir) / p).as_posix() for p in project.macro_paths]
     for rel in sorted(set(ctx.selection.sql_files)):
         path = ctx.repo / rel
         if not path.is_file():
             continue
         text = path.read_text(errors="replace")
-        definitions = any(rel.startswith(d) for d in macro_dirs) or any(m in text for m in _GENERIC)
-        (skipped if definitions or not rel.startswith(inside) else linted).append(rel)
+        definitions = any(under(rel, d) for d in macro_dirs) or any(m in text for m in _GENERIC)
+        inside = is_dbt_file(rel, project.project_dir)
+        (skipped if definitions or not inside else linted).append(rel)
     return linted, skipped
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import hcl2
 from lark.exceptions import UnexpectedInput
 
-from release_assets.core.changes import repo_files
+from release_assets.core.change_tree import repo_files
 from release_assets.core.terraform_dirs import owning_folder, terraform_folders
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.findings import Finding, GateResult
