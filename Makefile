@@ -11,7 +11,11 @@ SLOW_WORKERS ?= 2
 # The Airflow runtime virtualenvs of the demo and the tests live in the checkout (built once by
 # `make runtime`, reused by every test); `release-assets validate` elsewhere uses the per-user cache.
 export RELEASE_ASSETS_RUNTIMES_DIR ?= $(CURDIR)/.state/runtimes
-SLOW_PYTEST := $(BIN)/pytest -m slow -q -n $(SLOW_WORKERS) --dist loadfile --durations=15
+# The two release-graph modules (each a pair of running Airflows, the longest modules) go first,
+# one to each worker; the other modules follow in collection order as workers free up.
+SLOW_FIRST := tests/defs/test_release_graph.py tests/defs/test_release_stops.py
+SLOW_PYTEST := $(BIN)/pytest -m slow -q -n $(SLOW_WORKERS) --dist loadfile --no-loadscope-reorder \
+	--durations=15 $(SLOW_FIRST) tests
 FAST_PYTEST := $(BIN)/pytest -m "not slow" -q
 
 # $(call part,NAME): when CI_PARTS_LOG names a file (.ci/run sets it), record that part NAME of
