@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 # pytest-xdist workers of the slow layer; a test file stays on one worker (its module fixtures,
 # e.g. a pair of running Airflows, are started once).
-SLOW_WORKERS ?= 2
+SLOW_WORKERS ?= 3
 # The Airflow runtime virtualenvs of the demo and the tests live in the checkout (built once by
 # `make runtime`, reused by every test); `release-assets validate` elsewhere uses the per-user cache.
 export RELEASE_ASSETS_RUNTIMES_DIR ?= $(CURDIR)/.state/runtimes
@@ -15,7 +15,7 @@ export RELEASE_ASSETS_RUNTIMES_DIR ?= $(CURDIR)/.state/runtimes
 # one to each worker; the other modules follow in collection order as workers free up.
 SLOW_FIRST := tests/defs/test_release_graph.py tests/defs/test_release_stops.py
 SLOW_PYTEST := $(BIN)/pytest -m slow -q -n $(SLOW_WORKERS) --dist loadfile --no-loadscope-reorder \
-	--durations=15 $(SLOW_FIRST) tests
+	--durations=40 $(SLOW_FIRST) tests
 FAST_PYTEST := $(BIN)/pytest -m "not slow" -q
 
 # $(call part,NAME): when CI_PARTS_LOG names a file (.ci/run sets it), record that part NAME of

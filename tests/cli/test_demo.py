@@ -82,17 +82,31 @@ def test_a_v3_stopped_by_python_quality_is_reported_as_such_not_as_expected(
     ]
 
 
-def test_a_v4_stopped_by_the_dbt_gate_is_as_expected(
+def test_a_v4_stopped_by_the_dbt_gate_and_the_repository_test_is_as_expected(
     instance: dg.DagsterInstance, said: list[str]
 ) -> None:
-    failing = _gate("dbt", False, "models/marts/_marts.yml: column is_revenue removed")
-    _run(instance, "v4", [release_candidate, prod_swap], [failing])
+    dbt = _gate("dbt", False, "models/marts/_marts.yml: column is_revenue removed")
+    tests = _gate("python_quality", False, "test tests/test_dbt_project.py::test_build failed")
+    _run(instance, "v4", [release_candidate, prod_swap], [dbt, tests])
 
     outcome = release_outcome(instance, "v4")
-    assert outcome.stopped_by == [("release_candidate", "dbt")]
+    assert sorted(outcome.stopped_by) == [
+        ("release_candidate", "dbt"),
+        ("release_candidate", "python_quality"),
+    ]
     assert demo.as_expected(outcome)
     demo.report(None, outcome, said.append)  # type: ignore[arg-type]
     assert said[1].startswith("  as the demo expects: stopped by release_candidate's dbt check")
+
+
+def test_a_v4_stopped_by_the_dbt_gate_alone_is_not_what_the_demo_shows(
+    instance: dg.DagsterInstance,
+) -> None:
+    _run(instance, "v4", [release_candidate, prod_swap], [_gate("dbt", False, "is_revenue")])
+
+    outcome = release_outcome(instance, "v4")
+    assert outcome.stopped_by == [("release_candidate", "dbt")]
+    assert not demo.as_expected(outcome)
 
 
 def test_a_failed_step_without_a_failed_check_is_named_with_its_error(

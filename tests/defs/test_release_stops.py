@@ -75,7 +75,11 @@ def test_the_demos_v4_is_stopped_by_the_dbt_gate(live: ReleaseStack) -> None:
     result = live.release("v4")
     assert not result.success
     outcome = release_outcome(live.instance, "v4")
-    assert outcome.stopped_by == [("release_candidate", "dbt")], outcome.describe()
+    # dbt's build fails in the dbt gate, and so does the repository's own dbt build test.
+    assert sorted(outcome.stopped_by) == [
+        ("release_candidate", "dbt"),
+        ("release_candidate", "python_quality"),
+    ], outcome.describe()
     assert as_expected(outcome)
     (removed,) = [
         f for f in gate_findings(result, "dbt") if f.get("obj") == "column:fct_orders.is_revenue"

@@ -259,7 +259,10 @@ def run(ctx: ValidationContext, test_timeout_s: float = 900) -> GateResult:
     python_files = [f for f in sel.python_files if (ctx.repo / f).is_file()]
     tests = [f for f in sel.test_files if (ctx.repo / f).is_file()]
     if not python_files and not tests:
-        return GateResult(GATE, skipped_reason="the change touches no Python file and no test")
+        reason = "the change touches no Python file and no test"
+        if not (ctx.repo / ctx.config.tests.dir).is_dir() and not python_files:
+            reason = f"no Python file selected and no {ctx.config.tests.dir}/ folder of tests"
+        return GateResult(GATE, skipped_reason=reason)
     notes: list[str] = []
     lint = ruff_findings(ctx, python_files, notes) if python_files else []
     findings: list[Finding] = []

@@ -133,9 +133,11 @@ def _findings(records: list[dict[str, Any]], project: DbtProject) -> list[tuple[
 
 def run(ctx: ValidationContext) -> GateResult:
     dbt = ctx.config.dbt
-    project = DbtProject(ctx.repo, dbt.project_dir) if dbt is not None else None
+    if dbt is None:
+        return GateResult(GATE, skipped_reason="no dbt project (release.yaml has no dbt section)")
+    project = DbtProject(ctx.repo, dbt.project_dir)
     files, left_out = _targets(ctx, project)
-    if not files or project is None:
+    if not files:
         return GateResult(GATE, skipped_reason="no dbt SQL file in the change")
     notes = [f"not linted (Jinja definitions or outside the dbt project): {', '.join(left_out)}"]
     notes = notes if left_out else []
