@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 # pytest-xdist workers of the slow layer; a test file stays on one worker (its module fixtures,
 # e.g. a pair of running Airflows, are started once).
-SLOW_WORKERS ?= 3
+SLOW_WORKERS ?= 2
 # The Airflow runtime virtualenvs of the demo and the tests live in the checkout (built once by
 # `make runtime`, reused by every test); `release-assets validate` elsewhere uses the per-user cache.
 export RELEASE_ASSETS_RUNTIMES_DIR ?= $(CURDIR)/.state/runtimes

@@ -45,14 +45,20 @@ def config() -> None:
 
 
 @config.command("validate")
-@click.option("--repo", type=click.Path(path_type=Path), default=None, help="Repository root.")
-def config_validate(repo: Path | None) -> None:
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Repository root (as for `release-assets validate`).",
+)
+def config_validate(repo: Path) -> None:
     """Validate <repo>/release.yaml and what it names (folders, dbt profile and targets).
 
     Every problem is listed with its field and what to do (exit 1); a valid file prints what
     each part turns on (exit 0).
     """
-    repo = (repo or settings().pipelines_repo).resolve()
+    repo = repo.resolve()
     try:
         cfg = load_release_config(repo)
     except ReleaseConfigError as exc:

@@ -97,4 +97,15 @@ def dbt_profile_problems(
                 f"{rel} (its outputs: {_names(outputs)}): name one of them, or add "
                 f"{target!r} under {profile}.outputs"
             )
+    local = outputs.get(targets.get("local", "")) if isinstance(outputs, dict) else None
+    path_value = local.get("path") if isinstance(local, dict) else None
+    if isinstance(path_value, str) and "env_var" not in path_value:
+        # Validation builds on a scratch warehouse, each environment on its own: a fixed path
+        # would have dbt build into one file (relative: wherever dbt runs) for all of them.
+        problems.append(
+            f"dbt.targets.local: output {targets['local']!r} of {rel} has a fixed path "
+            f"({path_value!r}); validation and each environment need their own warehouse: "
+            "read it from an environment variable, e.g. path: \"{{ env_var('DBT_DUCKDB_PATH') "
+            '}}", and set dbt.env: {DBT_DUCKDB_PATH: "{warehouse_path}"} in release.yaml'
+        )
     return problems

@@ -106,7 +106,19 @@ def _stdout_entries(stdout: str) -> list[str]:
                 blocks.append(current)
         elif current is not None and line.strip():
             current.append(line.rstrip())
-    return _clean(blocks) or [ln for ln in stdout.strip().splitlines()[-20:] if ln.strip()]
+    return _clean(blocks) or _crash_entry(stdout)
+
+
+def _crash_entry(output: str) -> list[str]:
+    """One entry for output with no dbt error entry: dbt itself crashed (a Python traceback:
+    its last line, the exception, e.g. a package of the runtime dbt cannot work with), or the
+    last lines of what it printed, as one block. [] for no output."""
+    lines = [ln.rstrip() for ln in output.strip().splitlines() if ln.strip()]
+    if not lines:
+        return []
+    if any(ln.startswith("Traceback (most recent call last)") for ln in lines):
+        return [f"dbt crashed: {lines[-1].strip()}"]
+    return ["\n".join(lines[-20:])]
 
 
 def _clean(blocks: list[list[str]]) -> list[str]:
@@ -140,14 +152,15 @@ def run_dbt(
     """``dbt <args>`` on ``project_dir`` with its target and logs under ``scratch``; returns
     dbt's output. ``dbt`` is the executable (default: ``tool_dbt()``). Raises ``DbtError``
     carrying dbt's error entries when dbt exits non-zero or runs longer than ``timeout_s``."""
+    scratch = scratch.absolute()
     scratch.mkdir(parents=True, exist_ok=True)
     cmd = [
-        str(dbt or tool_dbt()),
+        str((dbt or tool_dbt()).absolute()),
         *args,
         "--project-dir",
-        str(project_dir),
+        str(project_dir.absolute()),
         "--profiles-dir",
-        str(profiles_dir),
+        str(profiles_dir.absolute()),
         "--target",
         target,
         "--target-path",
@@ -164,8 +177,14 @@ def run_dbt(
     }
     log = scratch / "logs" / "dbt.log"
     try:
-        done = subprocess.run(
-            cmd, env=full_env, capture_output=True, text=True, timeout=timeout_s, check=False
+        done = subprocess.run(  # in scratch: a relative path in a profile lands there
+            cmd,
+            env=full_env,
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise DbtError(

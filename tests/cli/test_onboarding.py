@@ -156,3 +156,14 @@ def test_the_minimal_repository_passes_full_and_pr_validation(
     gates = {g["gate"]: g for g in json.loads(pr.read_text())["gates"]}
     assert sorted(gates["dag_integrity"]["checked"]) == ["dags/broken.py", "dags/goodbye.py"]
     assert {f.get("file") for f in gates["dag_integrity"]["findings"]} == {"dags/broken.py"}
+
+
+def test_config_validate_reads_the_current_folder_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As `validate` does: a newcomer in their own repository gets their own file checked.
+    (tmp_path / "release.yaml").write_text("version: 1\nproject: [not, an, identifier]\n")
+    monkeypatch.chdir(tmp_path)
+    code, out = _cli("config", "validate")
+    assert code == 1
+    assert str(tmp_path / "release.yaml") in out

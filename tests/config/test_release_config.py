@@ -255,7 +255,8 @@ config: {send_anonymous_usage_stats: false}
 shop:
   target: dev
   outputs:
-    dev: {type: duckdb, path: shop.duckdb}
+    dev: {type: duckdb, path: "{{ env_var('SHOP_DUCKDB_PATH') }}"}
+    fixed: {type: duckdb, path: shop.duckdb}
     prod: {type: snowflake, account: "{{ env_var('SF_ACCOUNT') }}"}
 other:
   outputs: {x: {type: duckdb}}
@@ -275,6 +276,22 @@ def test_dbt_profile_and_targets_that_profiles_yml_has_are_valid(tmp_path: Path)
     config = load_release_config(repo)
 
     assert config.dbt is not None and config.dbt.targets["production"] == "prod"
+
+
+def test_a_local_target_with_a_fixed_warehouse_path_says_how_to_read_it_from_env(
+    tmp_path: Path,
+) -> None:
+    # Validation would build into shop.duckdb wherever dbt runs, not its scratch warehouse.
+    repo = _dbt_repo(tmp_path, "shop", {"local": "fixed", "production": "prod"}, "shop")
+
+    with pytest.raises(ReleaseConfigError) as info:
+        load_release_config(repo)
+
+    (problem,) = info.value.problems
+    assert problem.startswith(
+        "dbt.targets.local: output 'fixed' of dbt/profiles.yml has a fixed path ('shop.duckdb')"
+    )
+    assert "env_var('DBT_DUCKDB_PATH')" in problem and "{warehouse_path}" in problem
 
 
 def test_an_unknown_dbt_profile_names_the_file_and_the_profiles_there(tmp_path: Path) -> None:
@@ -297,7 +314,7 @@ def test_each_unknown_dbt_target_is_named_with_the_outputs_there(tmp_path: Path)
 
     assert info.value.problems == [
         f"dbt.targets.{role}: {name!r} is not a target of profile 'shop' in dbt/profiles.yml "
-        f"(its outputs: dev, prod): name one of them, or add {name!r} under shop.outputs"
+        f"(its outputs: dev, fixed, prod): name one of them, or add {name!r} under shop.outputs"
         for role, name in (("local", "duckdb"), ("production", "snowflake"))
     ]
 

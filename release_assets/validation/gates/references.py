@@ -8,6 +8,7 @@ broken only because a DAG file does not import are folded into one finding at th
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -33,15 +34,26 @@ def _models_by_schema(manifest: dict[str, Any]) -> dict[str, set[str]]:
     return out
 
 
+def _table_fix(rel: str, schema: str, table: str, removed: bool, near: list[str]) -> str:
+    if removed:
+        return f"restore model {table} or update {rel} to read an existing model"
+    if near:
+        return f"did you mean {schema}.{near[0]}? Otherwise add model {table} to the dbt project"
+    return f"update {rel} to read an existing model, or add model {table} to the dbt project"
+
+
 def _table_references(
     ctx: ValidationContext, manifest: dict[str, Any], base: dict[str, Any] | None
 ) -> list[Finding]:
     schemas = _models_by_schema(manifest)
-    if not schemas:
-        return []
     before = _models_by_schema(base) if base else {}
+    # A schema the base's models used counts too: removing the last model of a schema must
+    # not make the DAGs that still read it invisible.
+    managed = sorted(set(schemas) | set(before))
+    if not managed:
+        return []
     pattern = re.compile(
-        rf"""["'`\s(]({"|".join(map(re.escape, sorted(schemas)))})\.([A-Za-z_][A-Za-z0-9_]*)\b"""
+        rf"""["'`\s(]({"|".join(map(re.escape, managed))})\.([A-Za-z_][A-Za-z0-9_]*)\b"""
     )
     files = list(ctx.selection.dag_files) + [
         j.entrypoint
@@ -59,9 +71,11 @@ def _table_references(
         for number, text in enumerate(path.read_text(errors="replace").splitlines(), 1):
             for match in pattern.finditer(text):
                 schema, table = match.group(1).lower(), match.group(2).lower()
-                if table in schemas[schema]:
+                models = schemas.get(schema, set())
+                if table in models:
                     continue
                 removed = table in before.get(schema, set())
+                near = difflib.get_close_matches(table, sorted(models), n=1)
                 out.append(
                     Finding(
                         message=f"{rel}:{number} reads {schema}.{table}, which is not a dbt model "
@@ -70,7 +84,7 @@ def _table_references(
                         file=rel,
                         line=number,
                         obj=f"model:{table}",
-                        fix=f"restore model {table} or update {rel} to read an existing model",
+                        fix=_table_fix(rel, schema, table, removed, near),
                     )
                 )
     return out

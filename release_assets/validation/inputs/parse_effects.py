@@ -103,6 +103,10 @@ class _Scan:
         self.file = file
         self.found: list[ClockCall] = []
         self.imports: list[tuple[int, ast.Import | ast.ImportFrom]] = []
+        # Module-level names bound to a clock value (``START = datetime.now() - ...``): the
+        # indexes of their calls in ``found``; and the names read where a date goes.
+        self.assigned: dict[str, list[int]] = {}
+        self.date_names: set[str] = set()
 
     def visit(self, node: ast.AST, dag: str | None, field: str | None) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -127,6 +131,14 @@ class _Scan:
         if isinstance(node, ast.Assign):
             names = [t.id for t in node.targets if isinstance(t, ast.Name)]
             field = next((k for k in _DATE_KEYS for n in names if k in n.lower()), field)
+            before = len(self.found)
+            self.visit(node.value, dag, field)
+            for name in names:
+                self.assigned.setdefault(name, []).extend(range(before, len(self.found)))
+            return
+        if isinstance(node, (ast.Name, ast.Attribute)) and field is not None:
+            # A name read where a date goes: ``start_date=START`` or ``dates.YESTERDAY``.
+            self.date_names.add(node.id if isinstance(node, ast.Name) else node.attr)
         if isinstance(node, ast.Call):
             self._call(node, dag, field)
             return
@@ -139,6 +151,17 @@ class _Scan:
             return
         for sub_node in ast.iter_child_nodes(node):
             self.visit(sub_node, dag, field)
+
+    def promote(self, date_names: set[str]) -> None:
+        """Mark the clock calls bound to a name in ``date_names`` as feeding a start_date (a
+        dynamic start date written through a module-level name, here or in an importer)."""
+        for name in date_names & set(self.assigned):
+            for i in self.assigned[name]:
+                call = self.found[i]
+                if call.field is None:
+                    self.found[i] = ClockCall(
+                        call.file, call.line, call.call, call.dag_id, "start_date", call.imported_at
+                    )
 
     def _call(self, node: ast.Call, dag: str | None, field: str | None) -> None:
         name = _dotted(node.func)
@@ -164,6 +187,7 @@ def _scan(path: Path, rel: str) -> _Scan | None:
     scan = _Scan(tree, rel)
     for statement in tree.body:
         scan.visit(statement, None, None)
+    scan.promote(scan.date_names)
     return scan
 
 
@@ -212,6 +236,7 @@ def clock_calls(dags_dir: Path, rel: str) -> list[ClockCall]:
         scan = _scan(dags_dir / module, module)
         if scan is None:
             continue
+        scan.promote(top.date_names)
         found += [
             ClockCall(c.file, c.line, c.call, c.dag_id, c.field, imported_at=line)
             for c in scan.found

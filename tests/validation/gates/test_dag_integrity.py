@@ -63,14 +63,16 @@ def test_each_kind_of_bad_dag_is_named(northstar_copy: Path, make_context: MakeC
     result = run_gate("dag_integrity", make_context(northstar_copy))
 
     assert result.status == "failed"
-    (broken,) = _for(result, "file:dags/broken.py")
+    # (On a loaded machine the broken file may also be slow to parse: a warning beside it.)
+    (broken,) = [f for f in _for(result, "file:dags/broken.py") if f.severity == "error"]
     assert "northstar_missing_module" in broken.message and broken.line == 3
     sloppy = " | ".join(f.message for f in _for(result, "dag:sloppy"))
     assert "no owner" in sloppy and "retries=0" in sloppy
     assert "catchup explicitly" in sloppy and "schedule explicitly" in sloppy
     assert all(f.file == "dags/sloppy.py" and f.line == 5 for f in _for(result, "dag:sloppy"))
     (slow,) = _for(result, "file:dags/slow_parse.py")
-    assert "limit 1.0s" in slow.message
+    # A timing is the policy dag_parse_time: reported, not blocking by default.
+    assert "limit 1.0s" in slow.message and slow.severity == "warning"
     (dup,) = _for(result, "file:dags/ingest_orders_copy.py")
     assert "DuplicatedId" in dup.message and "dags/ingest_orders.py" in dup.message
     (cycle,) = [f for f in result.findings if "cycle" in f.message]

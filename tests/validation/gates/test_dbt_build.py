@@ -104,6 +104,22 @@ def test_dbt_error_keeps_dbt_own_lines(tmp_path: Path) -> None:
     assert DISABLED_LINE in str(caught.value).splitlines()[0]
 
 
+def test_dbt_crashing_with_a_traceback_is_one_entry_naming_the_exception(tmp_path: Path) -> None:
+    # dbt-core 1.7 with a protobuf it cannot work with crashes before logging an error entry.
+    fake_dbt = tmp_path / "dbt"
+    fake_dbt.write_text(
+        "#!/bin/sh\necho 'Traceback (most recent call last):'\n"
+        "echo '  File \"dbt/cli/main.py\", line 9, in <module>'\necho '    ^^^^^^'\n"
+        "echo \"TypeError: MessageToJson() got an unexpected keyword argument 'x'\"\nexit 1\n"
+    )
+    fake_dbt.chmod(0o755)
+    with pytest.raises(DbtError) as caught:
+        run_dbt(["parse"], tmp_path, tmp_path, "duckdb", {}, tmp_path, dbt=fake_dbt)
+    assert caught.value.errors == [
+        "dbt crashed: TypeError: MessageToJson() got an unexpected keyword argument 'x'"
+    ]
+
+
 def test_binder_error_names_model_column_and_source_line(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     (repo / "dbt/models/staging").mkdir(parents=True)

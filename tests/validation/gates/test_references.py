@@ -283,3 +283,27 @@ def test_references_broken_by_a_dag_that_does_not_import_are_folded_into_it(
     (folded,) = result.errors
     assert folded.file == "dags/dbt_build.py" and "SyntaxError" in folded.message
     assert "dag:publish_revenue_report" in folded.message
+
+
+def test_removing_the_last_model_of_a_schema_still_names_its_readers(
+    northstar_copy: Path, make_context: MakeContext
+) -> None:
+    # The base's manifest had marts models; the candidate's has none left in marts.
+    from release_assets.validation.gates.references import _table_references
+
+    def manifest(*models: tuple[str, str]) -> dict[str, Any]:
+        nodes = {
+            f"model.northstar.{name}": {"resource_type": "model", "name": name, "schema": schema}
+            for schema, name in models
+        }
+        return {"nodes": nodes}
+
+    ctx = make_context(northstar_copy)
+    base = manifest(("marts", "fct_daily_revenue"), ("staging", "stg_orders"))
+    candidate = manifest(("staging", "stg_orders"))
+
+    findings = _table_references(ctx, candidate, base)
+
+    readers = {f.file for f in findings if f.obj == "model:fct_daily_revenue"}
+    assert "dags/publish_revenue_report.py" in readers
+    assert all("this change removes it" in f.message for f in findings)

@@ -85,3 +85,34 @@ def test_a_helper_module_of_the_dags_folder_is_followed_from_its_import(tmp_path
         _HEADER + "def run():\n    from common.defaults import START\n",
     )
     assert clock_calls(tmp_path, "lazy.py") == []
+
+
+def test_a_clock_value_reaching_start_date_through_a_name_feeds_start_date(
+    tmp_path: Path,
+) -> None:
+    # The common spelling: a module-level name, in the DAG file or in a shared module.
+    _write(
+        tmp_path,
+        "named.py",
+        _HEADER + "START = datetime.now() - timedelta(days=1)\n"
+        'with DAG("named", start_date=START):\n    pass\n',
+    )
+    _write(tmp_path, "common/__init__.py", "")
+    _write(
+        tmp_path,
+        "common/dates.py",
+        "from datetime import datetime, timedelta\n"
+        "YESTERDAY = datetime.now() - timedelta(days=1)\nNOW_FOR_LOGS = datetime.now()\n",
+    )
+    _write(
+        tmp_path,
+        "shared.py",
+        _HEADER + "from common import dates\n"
+        'with DAG("shared", default_args={"start_date": dates.YESTERDAY}):\n    pass\n',
+    )
+
+    (named,) = clock_calls(tmp_path, "named.py")
+    assert (named.line, named.field) == (3, "start_date")
+    found = {(c.file, c.line, c.field) for c in clock_calls(tmp_path, "shared.py")}
+    # The name that reaches start_date is promoted; a clock value used elsewhere is not.
+    assert found == {("common/dates.py", 2, "start_date"), ("common/dates.py", 3, None)}
