@@ -149,13 +149,13 @@ def find_removed(
     if config.dbt is not None:
         models_dir = f"{config.dbt.project_dir.rstrip('/')}/models"
         now = _model_stems(candidate_files, models_dir)
-        if manifest is not None:
-            now |= manifest_nodes(manifest)
-        models = _model_stems(removed_files, models_dir) - now
+        nodes = manifest_nodes(manifest) if manifest is not None else set()
+        models = _model_stems(removed_files, models_dir) - (now | nodes)
         if base_manifest is not None and manifest is not None:
-            models |= manifest_nodes(base_manifest) - manifest_nodes(manifest)
-            gone = manifest_sources(base_manifest) - manifest_sources(manifest)
-            sources = _with_bare(gone) - _with_bare(manifest_sources(manifest))
+            models |= manifest_nodes(base_manifest) - nodes
+            present = manifest_sources(manifest)
+            gone = manifest_sources(base_manifest) - present
+            sources = _with_bare(gone) - _with_bare(present)
 
     contracts_dir = config.contracts.dir
     changed_contracts = [f for f in files if _under(f, contracts_dir)]

@@ -63,7 +63,8 @@ def fingerprint(gate: str, finding: Finding, roots: tuple[str, ...] = ()) -> Fin
 
 
 def _roots(path: Path) -> tuple[str, ...]:
-    return (str(path), str(path.resolve()), path.resolve().as_posix())
+    resolved = path.resolve()
+    return (str(path), str(resolved), resolved.as_posix())
 
 
 def mark_existing(
@@ -71,11 +72,12 @@ def mark_existing(
 ) -> GateResult:
     """``candidate`` with each finding that ``base`` also has (multiset match on
     ``fingerprint``) marked ``existing``, new findings first; a note says how many."""
-    pool = Counter(fingerprint(base.gate, f, _roots(base_root)) for f in base.findings)
+    base_roots, candidate_roots = _roots(base_root), _roots(candidate_root)
+    pool = Counter(fingerprint(base.gate, f, base_roots) for f in base.findings)
     new: list[Finding] = []
     old: list[Finding] = []
     for finding in candidate.findings:
-        key = fingerprint(candidate.gate, finding, _roots(candidate_root))
+        key = fingerprint(candidate.gate, finding, candidate_roots)
         if pool[key] > 0:
             pool[key] -= 1
             old.append(replace(finding, existing=True))

@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from click.testing import CliRunner
 
 from release_assets.cli.main import main
 from release_assets.config import load_release_config
-from release_assets.settings import Settings, settings
 from tests.paths import NORTHSTAR
 
 RELEASE_YAML = """\
@@ -90,24 +88,13 @@ def shop(tmp_path: Path) -> Path:
     return repo
 
 
-@pytest.fixture
-def cache(
-    isolated_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("RELEASE_ASSETS_CACHE_DIR", str(folder))
-    settings.cache_clear()
-    yield folder
-    settings.cache_clear()
-
-
 def _cli(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, list(args))
     return result.exit_code, result.output
 
 
 def test_config_validate_accepts_the_minimal_repository_and_says_what_is_off(
-    shop: Path, cache: Path
+    shop: Path, cli_cache: Path
 ) -> None:
     code, out = _cli("config", "validate", "--repo", str(shop))
 
@@ -118,7 +105,7 @@ def test_config_validate_accepts_the_minimal_repository_and_says_what_is_off(
     assert "tests: no tests/ folder: python_quality runs ruff only" in out
 
 
-def test_config_validate_says_what_to_do_with_an_empty_section(shop: Path, cache: Path) -> None:
+def test_config_validate_says_what_to_do_with_an_empty_section(shop: Path, cli_cache: Path) -> None:
     (shop / "release.yaml").write_text(RELEASE_YAML.format(extra="") + "contracts:\ntests: null\n")
 
     code, out = _cli("config", "validate", "--repo", str(shop))
@@ -131,7 +118,7 @@ def test_config_validate_says_what_to_do_with_an_empty_section(shop: Path, cache
 
 @pytest.mark.slow
 def test_the_minimal_repository_passes_full_and_pr_validation(
-    shop: Path, cache: Path, tmp_path: Path
+    shop: Path, cli_cache: Path, tmp_path: Path
 ) -> None:
     report = tmp_path / "full.json"
     code, out = _cli("validate", "--repo", str(shop), "--full", "--json", str(report))
@@ -142,7 +129,7 @@ def test_the_minimal_repository_passes_full_and_pr_validation(
     for name in ("dbt", "sql_lint", "contracts"):
         assert gates[name]["status"] == "skipped" and gates[name]["skipped_reason"], name
     assert all(g["status"] in ("passed", "skipped") for g in gates.values()), out
-    assert (cache / "validation").is_dir()  # the DAG parse cache lives in the user's cache
+    assert (cli_cache / "validation").is_dir()  # the DAG parse cache lives in the user's cache
 
     # A pull request adding two DAGs, one that does not import: only those two are imported,
     # the broken one fails the change naming its file, the good one has no finding.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,18 +45,6 @@ def repo(tmp_path: Path) -> Path:
     _git(root, "add", "-A")
     _git(root, "-c", "user.email=a@shop.example", "-c", "user.name=A", "commit", "-qm", "init")
     return root
-
-
-@pytest.fixture
-def cli_env(
-    isolated_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
-    """A per-test cache folder; the settings re-read with it."""
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("RELEASE_ASSETS_CACHE_DIR", str(cache))
-    settings.cache_clear()
-    yield cache
-    settings.cache_clear()
 
 
 def _findings(n: int, severity: str = "error", prefix: str = "problem") -> list[Finding]:
@@ -98,7 +86,7 @@ Run = Callable[..., tuple[int, str]]
 
 
 @pytest.fixture
-def run(repo: Path, cli_env: Path) -> Run:
+def run(repo: Path, cli_cache: Path) -> Run:
     def invoke(*extra: str) -> tuple[int, str]:
         result = CliRunner().invoke(main, ["validate", "--repo", str(repo), *extra])
         return result.exit_code, result.output
@@ -242,7 +230,9 @@ def test_an_invalid_release_yaml_is_exit_2_with_what_to_do(
 
 
 @pytest.mark.parametrize("base", ["no-such-branch", "origin/main"])
-def test_an_unknown_base_ref_is_exit_2_naming_the_ref(repo: Path, cli_env: Path, base: str) -> None:
+def test_an_unknown_base_ref_is_exit_2_naming_the_ref(
+    repo: Path, cli_cache: Path, base: str
+) -> None:
     result = CliRunner().invoke(main, ["validate", "--repo", str(repo), "--base", base])
 
     assert result.exit_code == 2
@@ -250,7 +240,7 @@ def test_an_unknown_base_ref_is_exit_2_naming_the_ref(repo: Path, cli_env: Path,
     assert "Traceback" not in result.output
 
 
-def test_not_a_git_repository_with_base_is_exit_2(repo: Path, cli_env: Path) -> None:
+def test_not_a_git_repository_with_base_is_exit_2(repo: Path, cli_cache: Path) -> None:
     subprocess.run(["rm", "-rf", str(repo / ".git")], check=True, timeout=60)
 
     result = CliRunner().invoke(main, ["validate", "--repo", str(repo), "--base", "main"])
@@ -260,7 +250,7 @@ def test_not_a_git_repository_with_base_is_exit_2(repo: Path, cli_env: Path) -> 
 
 
 def test_caches_go_to_the_cache_dir_and_cache_dir_moves_them(
-    run: Run, cli_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    run: Run, cli_cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     calls = _fake_gates(monkeypatch, _report())
     monkeypatch.delenv("RELEASE_ASSETS_RUNTIMES_DIR")
@@ -269,8 +259,8 @@ def test_caches_go_to_the_cache_dir_and_cache_dir_moves_them(
     run()
     run("--cache-dir", str(tmp_path / "ci-cache"))
 
-    assert calls[0]["cache_dir"] == cli_env.resolve() / "validation"
-    assert calls[0]["runtimes_dir"] == cli_env.resolve() / "runtimes"
+    assert calls[0]["cache_dir"] == cli_cache.resolve() / "validation"
+    assert calls[0]["runtimes_dir"] == cli_cache.resolve() / "runtimes"
     assert calls[1]["cache_dir"] == (tmp_path / "ci-cache" / "validation").resolve()
     assert calls[1]["runtimes_dir"] == (tmp_path / "ci-cache" / "runtimes").resolve()
 

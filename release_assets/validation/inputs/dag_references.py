@@ -181,12 +181,13 @@ def _schedule_findings(
                 "from the schedule",
             )
         ]
+    timed = runs_on_time_too(info)
     outcome = (
         "its Dataset condition never fires (it runs on its timetable only)"
-        if runs_on_time_too(info)
+        if timed
         else "it would never run"
     )
-    severity: Literal["error", "warning"] = "warning" if runs_on_time_too(info) else "error"
+    severity: Literal["error", "warning"] = "warning" if timed else "error"
     near = {m: n for m in missing if (n := _near(m, world.orphans)) is not None}
     out: list[Finding] = []
     for m, n in near.items():
@@ -298,12 +299,11 @@ def _ref_findings(world: _Release, dag_id: str, rel: str, ref: dict[str, Any]) -
 def _folded_findings(world: _Release) -> list[Finding]:
     out: list[Finding] = []
     for rel, knocked in sorted(world.folded.items()):
-        reported = rel in world.selected
-        cause = "(dag_integrity reports the error)" if reported else f"({world.broken[rel]})"
+        reported = rel in world.selected  # dag_integrity reports its import error too
         out.append(
             Finding(
-                message=f"does not import {cause}, so what it defines is missing and "
-                f"{len(knocked)} reference(s) to it do not resolve: {'; '.join(knocked)}",
+                message=f"does not import ({world.broken[rel]}) and names what "
+                f"{len(knocked)} unresolved reference(s) point to: {'; '.join(knocked)}",
                 file=rel,
                 obj=f"file:{rel}",
                 severity="warning" if reported else "error",

@@ -33,7 +33,9 @@ def _name(func: ast.expr) -> str | None:
     return None
 
 
-def _dag_id(call: ast.Call, fallback: str | None) -> str | None:
+def dag_id_of(call: ast.Call, fallback: str | None) -> str | None:
+    """The ``dag_id`` a ``DAG(...)`` call or ``@dag(...)`` decorator names (keyword or first
+    positional constant), else ``fallback`` (e.g. the decorated function's name)."""
     for kw in call.keywords:
         if kw.arg == "dag_id" and isinstance(kw.value, ast.Constant):
             return str(kw.value.value)
@@ -59,7 +61,7 @@ def dag_calls(path: Path) -> list[DagCall]:
         if isinstance(node, ast.Call) and _name(node.func) in _DAG_NAMES:
             calls.append(
                 DagCall(
-                    dag_id=_dag_id(node, decorators.get(id(node))),
+                    dag_id=dag_id_of(node, decorators.get(id(node))),
                     keywords=frozenset(kw.arg for kw in node.keywords if kw.arg),
                     line=node.lineno,
                     forwards_kwargs=any(kw.arg is None for kw in node.keywords),

@@ -15,6 +15,8 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from release_assets.validation.inputs.dag_source import dag_id_of
+
 CLOCKS = frozenset(
     {
         "datetime.datetime.now",
@@ -86,15 +88,6 @@ def _is_main_guard(node: ast.If) -> bool:
     )
 
 
-def _dag_of(call: ast.Call, fallback: str | None) -> str | None:
-    for kw in call.keywords:
-        if kw.arg == "dag_id" and isinstance(kw.value, ast.Constant):
-            return str(kw.value.value)
-    if call.args and isinstance(call.args[0], ast.Constant):
-        return str(call.args[0].value)
-    return fallback
-
-
 class _Scan:
     """Walks what runs at import: module and class bodies, decorators, default values."""
 
@@ -113,7 +106,7 @@ class _Scan:
             for deco in node.decorator_list:
                 name = _dotted(deco.func) if isinstance(deco, ast.Call) else None
                 is_dag = isinstance(deco, ast.Call) and (name or "").split(".")[-1] == "dag"
-                self.visit(deco, _dag_of(deco, node.name) if is_dag else dag, field)  # type: ignore[arg-type]
+                self.visit(deco, dag_id_of(deco, node.name) if is_dag else dag, field)  # type: ignore[arg-type]
             for default in [*node.args.defaults, *node.args.kw_defaults]:
                 if default is not None:
                     self.visit(default, dag, field)
@@ -171,7 +164,7 @@ class _Scan:
             if full in CLOCKS or (full in DATE_ONLY_CLOCKS and field is not None):
                 self.found.append(ClockCall(self.file, node.lineno, f"{name}()", dag, field))
             if name.split(".")[-1] == "DAG":
-                dag = _dag_of(node, None) or dag
+                dag = dag_id_of(node, None) or dag
         self.visit(node.func, dag, field)
         for arg in node.args:
             self.visit(arg, dag, field)

@@ -1,6 +1,8 @@
 """DAG files shaped like Airflow 2.11's own example DAGs (``airflow/example_dags/``), which a
 team onboarding Airflow copies: they must raise no false alarm."""
 
+from pathlib import Path
+
 # example_external_task_marker_dag.py: the parent marks the child's task (so that clearing the
 # parent clears it), the child waits on the parent. No owner, no retries, as in Airflow's file.
 MARKER_EXAMPLE = """from __future__ import annotations
@@ -123,3 +125,15 @@ with DAG(dag_id="consume_3_or_time", start_date=START, default_args=ARGS, catchu
 with DAG(dag_id="daily_without_catchup", start_date=START, default_args=ARGS, schedule="@daily"):
     EmptyOperator(task_id="daily")
 """
+
+
+def write_examples(dags: Path) -> list[str]:
+    """Write the marker and Dataset examples into the DAGs folder ``dags``; their paths as the
+    repository names them (``dags/<file>``)."""
+    files = {
+        "example_external_task_marker_dag.py": MARKER_EXAMPLE,
+        "example_datasets.py": DATASETS_EXAMPLE,
+    }
+    for name, text in files.items():
+        (dags / name).write_text(text)
+    return [f"dags/{name}" for name in files]

@@ -105,14 +105,12 @@ def test_airflows_own_examples_raise_no_false_alarm_and_house_rules_are_policies
     northstar_copy: Path, make_context: MakeContext
 ) -> None:
     from tests.validation.gates.airflow_example_shapes import (
-        DATASETS_EXAMPLE,
         DATASETS_FAULTS,
-        MARKER_EXAMPLE,
+        write_examples,
     )
 
     dags = northstar_copy / "dags"
-    (dags / "example_external_task_marker_dag.py").write_text(MARKER_EXAMPLE)
-    (dags / "example_datasets.py").write_text(DATASETS_EXAMPLE)
+    write_examples(dags)
     (dags / "datasets_faults.py").write_text(DATASETS_FAULTS)
     changed = [
         "dags/example_external_task_marker_dag.py",

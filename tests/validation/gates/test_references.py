@@ -129,15 +129,12 @@ def test_airflows_own_marker_and_dataset_examples_raise_no_false_alarm(
     northstar_copy: Path, dag_context: MakeContext
 ) -> None:
     from tests.validation.gates.airflow_example_shapes import (
-        DATASETS_EXAMPLE,
         DATASETS_FAULTS,
-        MARKER_EXAMPLE,
+        write_examples,
     )
 
     dags = northstar_copy / "dags"
-    (dags / "example_external_task_marker_dag.py").write_text(MARKER_EXAMPLE)
-    (dags / "example_datasets.py").write_text(DATASETS_EXAMPLE)
-    examples = ["dags/example_external_task_marker_dag.py", "dags/example_datasets.py"]
+    examples = write_examples(dags)
 
     for ctx in (dag_context(northstar_copy, examples, None, []), dag_context(northstar_copy)):
         result = run_gate("references", ctx)

@@ -87,9 +87,10 @@ class _Recorder:
         entry: dict[str, Any] = {"kind": kind, "key": key, "line": line}
         if inner is not None and inner != (current, line):
             entry["via"] = f"{os.path.relpath(inner[0], self.folder)}:{inner[1]}"
-        same = [e for e in self.effects if {**e, "error": None} == {**entry, "error": None}]
         if kind == "network":  # a DNS lookup and its connect are one call
             same = [e for e in self.effects if e["kind"] == kind and e["line"] == line]
+        else:
+            same = [e for e in self.effects if {**e, "error": None} == {**entry, "error": None}]
         if same:
             return same[0]
         self.effects.append(entry)
