@@ -11,11 +11,21 @@ SLOW_WORKERS ?= 2
 # The Airflow runtime virtualenvs of the demo and the tests live in the checkout (built once by
 # `make runtime`, reused by every test); `release-assets validate` elsewhere uses the per-user cache.
 export RELEASE_ASSETS_RUNTIMES_DIR ?= $(CURDIR)/.state/runtimes
-# The two release-graph modules (each a pair of running Airflows, the longest modules) go first,
-# one to each worker; the other modules follow in collection order as workers free up.
-SLOW_FIRST := tests/defs/test_release_graph.py tests/defs/test_release_stops.py
-SLOW_PYTEST := $(BIN)/pytest -m slow -q -n $(SLOW_WORKERS) --dist loadfile --no-loadscope-reorder \
-	--durations=40 $(SLOW_FIRST) tests
+# Longest first (longest processing time first: the last modules to start are short ones, so
+# no worker idles while another finishes a long one). The two release-graph modules (each a pair
+# of running Airflows) start first, one on each worker; then the other long modules, longest
+# first (per-module times of the slow layer); then every other test file in path order. Files
+# are passed one by one: pytest collects a file named before a folder holding it in the folder's
+# order, which would undo this one.
+SLOW_FIRST := tests/defs/test_release_stops.py tests/defs/test_release_graph.py \
+	tests/local/test_stack.py tests/validation/test_baseline.py \
+	tests/examples/test_foreign_repository.py tests/cli/test_validate.py \
+	tests/validation/gates/test_dbt.py tests/examples/test_northstar.py \
+	tests/validation/gates/test_dbt_build.py tests/examples/test_adding_a_dag.py \
+	tests/validation/gates/test_terraform.py
+SLOW_FILES = $(SLOW_FIRST) $(filter-out $(SLOW_FIRST),$(shell find tests -name 'test_*.py' | sort))
+SLOW_PYTEST = $(BIN)/pytest -m slow -q -n $(SLOW_WORKERS) --dist loadfile --no-loadscope-reorder \
+	--durations=40 $(SLOW_FILES)
 FAST_PYTEST := $(BIN)/pytest -m "not slow" -q
 
 # $(call part,NAME): when CI_PARTS_LOG names a file (.ci/run sets it), record that part NAME of
@@ -24,7 +34,7 @@ part = @if [ -n "$${CI_PARTS_LOG:-}" ]; then echo "$(1) $$EPOCHREALTIME" >> "$$C
 # Appended to a pytest command: "no tests ran" (exit 5) fails loudly, never passes.
 no_tests_fails = || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests (exit 5)" >&2; exit $$rc; }
 
-.PHONY: setup java runtime demo test test-fast test-slow lint bench clean down
+.PHONY: setup java runtime demo demo-run test test-fast test-slow lint bench clean down
 
 ## setup: the Dagster virtualenv (cached: reinstalls only when pyproject.toml changes)
 setup: $(STAMP)
@@ -64,6 +74,11 @@ export PREBUILD
 
 ## demo: environments up and seeded, the Dagster UI, then releases v1, v2 (live), v3 and v4 (stopped)
 demo: runtime
+	@$(BIN)/python -m release_assets.local.stack_lock "make demo" -- $(MAKE) --no-print-directory demo-run
+
+# The demo under the state directory's stack lock, which `make demo` holds until `dg dev` exits:
+# a second `make demo` stops at once, naming this one's PID (no second daemon, its log intact).
+demo-run:
 	$(BIN)/release-assets demo prepare
 	@set -m; export DAGSTER_HOME=$$($(BIN)/release-assets local path dagster_home); \
 	  $(BIN)/dg dev -w workspace.yaml -h 127.0.0.1 -p 3000 > .state/dagster-dev.log 2>&1 & dev=$$!; \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,23 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     settings.cache_clear()
     yield load_settings()
     settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache folder for the whole test session, laid out as ``RELEASE_ASSETS_CACHE_DIR``
+    (the validation caches under ``<folder>/validation``), shared by the pytest-xdist workers
+    of one run: the slow tests read and write DAG parses and python_quality results there, so
+    identical inputs (the example's unchanged DAG files above all) are computed once. The
+    caches are keyed by content and written atomically (``validation.result_cache``,
+    ``runtimes.airflow.dag_probe``), so sharing changes no result; a test that asserts what
+    was computed anew uses a folder of its own."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above each worker's own
+    folder = root / "shared-cache"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -20,15 +20,23 @@ def environment_block(name: str, port: int) -> dict[str, object]:
 
 
 def write_local_deployment(
-    path: Path, ports: dict[str, int], production: str = "prod", integration: str | None = None
+    path: Path,
+    ports: dict[str, int],
+    production: str = "prod",
+    integration: str | None = None,
+    promotion: dict[str, dict[str, object]] | None = None,
 ) -> Path:
     """Write a deployment file with one local environment per ``ports`` entry (name -> port,
-    in promotion order) and return its path."""
+    in promotion order), each with its ``promotion`` policy if given, and return its path."""
+    envs = [environment_block(name, port) for name, port in ports.items()]
+    for env in envs:
+        if promotion and env["name"] in promotion:
+            env["promotion"] = promotion[str(env["name"])]
     body: dict[str, object] = {
         "version": 1,
         "production": production,
         "artifact_store": {"kind": "local"},
-        "environments": [environment_block(name, port) for name, port in ports.items()],
+        "environments": envs,
     }
     if integration:
         body["integration"] = integration

@@ -15,26 +15,30 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from release_assets.core.audit import AuditEvent
 from release_assets.core.bundle import DBT_MANIFEST, RELEASE_META
 from release_assets.core.changes import ChangeSet
 from release_assets.core.dag_order import downstream_dags
 from release_assets.core.deploy import publish_from_store
+from release_assets.core.evidence import GATES_STEP, RELEASE_STEPS
 from release_assets.core.record import DagEdges, ReleaseRecord
 from release_assets.core.release_schemas import release_sources, release_suffix
 from release_assets.defs.assets.release_candidate import release_candidate
 from release_assets.defs.io_managers import ReleaseRecordIOManager, ReleaseRecordStore
+from release_assets.defs.promotion_inputs import PromotionPolicies
 from release_assets.defs.resources import RECORD_IO_MANAGER, PipelinesRepoResource, ReleasePlatform
 from release_assets.runtimes.airflow import fake as fake_airflow
 from release_assets.runtimes.airflow.dag_probe import DagSummary
 from release_assets.runtimes.airflow.fake import FakeAirflow, FakeAirflowState, RunEffect
 from release_assets.runtimes.artifacts import fake as fake_artifacts
 from release_assets.runtimes.artifacts.fake import FakeArtifactState, FakeArtifactStore
+from release_assets.runtimes.audit.local import LocalAuditStore
 from release_assets.runtimes.environment import Environment
 from release_assets.runtimes.flags.fake import FakeFlags
 from release_assets.runtimes.secrets.fake import FakeSecrets
@@ -42,6 +46,7 @@ from release_assets.runtimes.warehouse import fake as fake_warehouse
 from release_assets.runtimes.warehouse.fake import FakeWarehouse, FakeWarehouseState
 from tests.conftest import NORTHSTAR
 
+DEV = "dev"
 STAGING = "staging"
 PROD = "prod"
 INTEGRATION_DATE = "2026-11-02"
@@ -177,6 +182,8 @@ class FakeWorld:
     name: str
     root: Path
     prod_store: str = BUILD_STORE
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Resources that replace or add to the default ones (a third environment, policies)."""
 
     def airflow(self, environment: str) -> FakeAirflowState:
         """The fake Airflow of ``environment``: what is published, live, triggered..."""
@@ -202,6 +209,35 @@ class FakeWorld:
     @property
     def records(self) -> ReleaseRecordStore:
         return ReleaseRecordStore(root=str(self.root / "records"))
+
+    @property
+    def audit(self) -> LocalAuditStore:
+        """The world's audit trail (a real local store in the test's folder)."""
+        return LocalAuditStore(root=str(self.root / "audit"))
+
+    def pass_steps(self, tag: str, through: str, digest: str | None = None) -> None:
+        """Append to the audit trail what the release steps up to ``through`` (inclusive,
+        in the release graph's order) record when they pass for ``tag``: the evidence later
+        steps require. ``digest`` defaults to the artifact in the build store."""
+        record = self.records.read(tag)
+        manifest = self.store().manifest(tag)
+        digest = digest or (manifest.digest if manifest else None)
+        for step in RELEASE_STEPS[: RELEASE_STEPS.index(through) + 1]:
+            self.audit.append(
+                AuditEvent(
+                    action="gate" if step == GATES_STEP else "step",
+                    outcome="passed",
+                    actor="test",
+                    release=tag,
+                    step=step,
+                    environment=PROD
+                    if step not in ("staging_deployment", "staging_integration_run")
+                    else STAGING,
+                    commit=record.commit,
+                    digest=None if step == GATES_STEP else digest,
+                    gates={"dbt": "passed"} if step == GATES_STEP else {},
+                )
+            )
 
     def environment(self, name: str) -> Environment:
         return Environment(
@@ -235,6 +271,9 @@ class FakeWorld:
             ),
             "records": records,
             RECORD_IO_MANAGER: ReleaseRecordIOManager(store=records),
+            "audit": self.audit,
+            "promotion": PromotionPolicies.of({}),
+            **self.overrides,
         }
 
     def add_release(
@@ -246,16 +285,21 @@ class FakeWorld:
         models: Sequence[str] = MODELS,
         record: bool = True,
         bundle: bool = True,
+        evidence_through: str | None = "approval",
     ) -> ReleaseRecord:
         """Make ``tag`` ready for the steps after ``release_candidate``: its record written
-        (``record``), its bundle in the build store (``bundle``), and the fake Airflows told
-        which DAGs its code defines. Returns the record."""
+        (``record``), its bundle in the build store (``bundle``), the fake Airflows told
+        which DAGs its code defines, and (with a record) the audit trail holding a pass of
+        every step up to ``evidence_through`` (None: no evidence at all), as if those steps
+        had run. Returns the record."""
         rec = make_record(tag, changed, dbt_models, base_release)
         if record:
             self.records.write(rec)
         if bundle:
             self.store().put_files(tag, bundle_files(tag, rec.dag_ids, models))
-        for env in (STAGING, PROD):
+        if record and evidence_through is not None:
+            self.pass_steps(tag, evidence_through)
+        for env in (DEV, STAGING, PROD):
             self.airflow(env).define_release(tag, rec.dag_ids)
         return rec
 
@@ -314,9 +358,11 @@ def materialize(
     instance: dg.DagsterInstance,
     steps: Sequence[dg.AssetsDefinition],
     tag: str,
+    config: Mapping[str, object] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize ``steps`` for release ``tag`` against the world's fakes (never raising);
-    ``release_candidate`` is in the graph, unselected, so its stored record is loaded."""
+    ``release_candidate`` is in the graph, unselected, so its stored record is loaded.
+    ``config`` is the run config of the (one) step that takes config (redeploy's reason)."""
     instance.add_dynamic_partitions("releases", [tag])
     assets = [release_candidate, *(s for s in steps if s is not release_candidate)]
     return dg.materialize(
@@ -326,18 +372,37 @@ def materialize(
         instance=instance,
         resources=world.resources(),
         raise_on_error=False,
+        run_config=(
+            {"ops": {steps[0].op.name: {"config": dict(config)}}} if config is not None else None
+        ),
     )
 
 
+def refusal_of(result: dg.ExecuteInProcessResult, step: str) -> str:
+    """The reason an on-call step (rollback, redeploy) refused: its observation's
+    ``refused`` metadata; the run itself succeeded and nothing was materialized."""
+    assert result.success and not result.asset_materializations_for_node(step)
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_OBSERVATION" and event.step_key == step:
+            meta = event.event_specific_data.asset_observation.metadata  # type: ignore[union-attr]
+            return str(meta["refused"].value)
+    raise AssertionError(f"{step} neither materialized nor recorded a refusal")
+
+
 def metadata_of(result: dg.ExecuteInProcessResult, step: str) -> dict[str, object]:
-    """The metadata values of ``step``'s (only) materialization."""
-    (mat,) = result.asset_materializations_for_node(step)
+    """The metadata values of ``step``'s (only) materialization of its own asset (not the
+    environment history it also records)."""
+    own = [m for m in result.asset_materializations_for_node(step)]
+    (mat,) = [m for m in own if m.asset_key.to_python_identifier() == step]
     return {k: v.value for k, v in mat.metadata.items()}
 
 
 def materialized(result: dg.ExecuteInProcessResult, step: str) -> bool:
-    """Whether ``step`` was materialized in the run."""
-    return bool(result.asset_materializations_for_node(step))
+    """Whether ``step``'s own asset was materialized in the run."""
+    return any(
+        m.asset_key.to_python_identifier() == step
+        for m in result.asset_materializations_for_node(step)
+    )
 
 
 def failure_of(result: dg.ExecuteInProcessResult, step: str) -> str:

@@ -33,8 +33,13 @@ class PipelinesGit:
         self.git("tag", "-a", name, "-m", f"release {name}", ref)
 
 
-def make_pipelines_git(path: Path) -> PipelinesGit:
+def make_pipelines_git(path: Path, allowed_signers: str = "") -> PipelinesGit:
+    """The example pipelines as a git repository (branch main, one commit by Dana);
+    ``allowed_signers`` (OpenSSH lines) goes into ``.release/allowed_signers`` first."""
     shutil.copytree(NORTHSTAR, path, ignore=IGNORE)
+    if allowed_signers:
+        (path / ".release").mkdir(exist_ok=True)
+        (path / ".release" / "allowed_signers").write_text(allowed_signers)
     repo = PipelinesGit(path)
     repo.git("init", "-q", "-b", "main")
     repo.git("config", "user.email", "dana@northstar.example")

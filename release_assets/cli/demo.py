@@ -5,6 +5,7 @@ gate; what did happen to each is read from Dagster's records and printed beside 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
@@ -14,13 +15,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from release_assets.cli.demo_outcome import ReleaseOutcome, release_outcome, release_runs
+from release_assets.cli.demo_approvals import allowed_signers, demo_keys
+from release_assets.cli.demo_outcome import ReleaseOutcome
+from release_assets.cli.demo_waits import LAUNCH_TIMEOUT_S, one_demo, resume, wait_finished
 from release_assets.config import load_release_config
 from release_assets.local import environments, stack
 from release_assets.local.seed import seed_environment
 from release_assets.runtimes.airflow.dag_probe import import_dags
 from release_assets.runtimes.local_layout import EnvironmentLayout
-from release_assets.runtimes.processes import wait_until
 from release_assets.settings import Settings
 
 GENERATOR = "tools/generate_sources.py"
@@ -61,11 +63,16 @@ def commit_and_tag(repo: Path, message: str, tag: str) -> None:
     git(repo, "tag", "-a", tag, "-m", f"release {tag}")
 
 
-def create_repository(source: Path, path: Path) -> None:
-    """A git repository (branch main) holding the example pipelines, as the team would have."""
+def create_repository(source: Path, path: Path, signers: str = "") -> None:
+    """A git repository (branch main) holding the example pipelines, as the team would have;
+    ``signers`` (allowed-signers lines) are the approvers its `.release/allowed_signers`
+    lists."""
     if (path / ".git").exists():
         return
     shutil.copytree(source, path, ignore=IGNORE)
+    if signers:
+        (path / ".release").mkdir(exist_ok=True)
+        (path / ".release" / "allowed_signers").write_text(signers)
     git(path, "init", "-q", "-b", "main")
     git(path, "config", "user.email", "dana@northstar.example")
     git(path, "config", "user.name", "Dana Engineer")
@@ -114,7 +121,13 @@ def change_v4(repo: Path) -> None:
 
 
 def prepare(settings: Settings, say: Say) -> None:
-    """Environments up, seeded with data, and the pipelines repository created."""
+    """Environments up, seeded with data, and the pipelines repository created (holding the
+    state directory's stack lock: ``DemoStopped`` names the demo already running)."""
+    with one_demo(settings.state_dir, "release-assets demo prepare"):
+        _prepare(settings, say)
+
+
+def _prepare(settings: Settings, say: Say) -> None:
     say("starting the local environments (the first run builds the Airflow runtime)...")
     for target in stack.up(settings):
         layout = environments.layout(settings, target.environment)
@@ -133,7 +146,9 @@ def prepare(settings: Settings, say: Say) -> None:
     ):
         say("  loading prod's existing data (its ingestion DAGs, once)...")
         seed_environment(prod, runtime, dags, PROD_INGESTION, settings.integration_date)
-    create_repository(settings.pipelines_repo, Path(settings.git_repo))
+    keys = demo_keys(settings)
+    create_repository(settings.pipelines_repo, Path(settings.git_repo), allowed_signers(keys))
+    say(f"  approvers' SSH keys: {keys['ana@northstar.example'].parent} (dana, ana, pat)")
     say(f"  pipelines repository: {settings.git_repo} (branch main)")
 
 
@@ -170,10 +185,11 @@ EXPECTED_TEXT = {
 
 def as_expected(outcome: ReleaseOutcome) -> bool:
     """Whether ``outcome`` (read from Dagster) is what the demo means to show for its tag:
-    v1 and v2 succeed; v3 and v4 are stopped by exactly their checks (``EXPECTED``)."""
+    v1 and v2 succeed and go live; v3 and v4 are stopped by exactly their checks
+    (``EXPECTED``)."""
     expected = EXPECTED.get(outcome.tag)
     if expected is None:
-        return outcome.succeeded
+        return outcome.succeeded and outcome.went_live
     stopped = sorted(outcome.stopped_by)
     return outcome.finished and not outcome.succeeded and stopped == sorted(expected)
 
@@ -190,19 +206,31 @@ def report(settings: Settings, outcome: ReleaseOutcome, say: Say) -> None:
 
 
 def drive(
-    settings: Settings, say: Say, timeout_s: float = RELEASE_TIMEOUT_S
+    settings: Settings,
+    say: Say,
+    timeout_s: float = RELEASE_TIMEOUT_S,
+    launch_timeout_s: float = LAUNCH_TIMEOUT_S,
+    instance: dg.DagsterInstance | None = None,
 ) -> list[ReleaseOutcome]:
     """Tag v1 to v4 in turn; the sensor of the running Dagster releases each tag. Waits until
     each release's run finished and reports what happened to it, read from Dagster's records
-    (never assumed from the tag). Returns the outcomes in tag order."""
+    (never assumed from the tag). Returns the outcomes in tag order.
+
+    Holds the state directory's stack lock (one demo at a time). A re-run continues from the
+    recorded state: a release whose runs finished is skipped (and said so), an unfinished one
+    is followed. Every wait prints progress at least every 15 s and is bounded
+    (``launch_timeout_s`` for the sensor to launch a release, ``timeout_s`` for its runs);
+    ``DemoStopped`` (exit 1, one line) names what ran out or who holds the stack."""
     repo = Path(settings.git_repo)
     tags = set(git(repo, "tag").split())
     outcomes: list[ReleaseOutcome] = []
-    with dg.DagsterInstance.get() as instance:
+    with contextlib.ExitStack() as stack_:
+        stack_.enter_context(one_demo(settings.state_dir, "release-assets demo drive"))
+        if instance is None:
+            instance = stack_.enter_context(dg.DagsterInstance.get())
         for tag, change, message in STEPS:
             if tag in tags:
-                say(f"{tag} was tagged by an earlier run of the demo; its recorded outcome:")
-                outcome = release_outcome(instance, tag)
+                outcome = resume(instance, tag, say, timeout_s, launch_timeout_s)
             else:
                 if change is None:
                     git(repo, "tag", "-a", tag, "-m", f"release {tag}")
@@ -210,21 +238,8 @@ def drive(
                     change(repo)
                     commit_and_tag(repo, message, tag)
                 say(f"tagged {tag}; the merged_tag_sensor launches its release")
-                outcome = wait_finished(instance, tag, timeout_s)
+                outcome = wait_finished(instance, tag, say, timeout_s, launch_timeout_s)
             report(settings, outcome, say)
             outcomes.append(outcome)
     say("roll back a live release: .venv/bin/release-assets rollback <release>")
     return outcomes
-
-
-def wait_finished(instance: dg.DagsterInstance, tag: str, timeout_s: float) -> ReleaseOutcome:
-    """Wait until the release runs of ``tag`` exist and all finished; their outcome.
-
-    Raises ``TimeoutExpired`` after ``timeout_s`` seconds."""
-
-    def finished() -> bool:
-        runs = release_runs(instance, tag)
-        return bool(runs) and all(r.is_finished for r in runs)
-
-    wait_until(finished, timeout_s, f"the {tag} release run to finish", 5)
-    return release_outcome(instance, tag)

@@ -46,6 +46,8 @@ class ReleaseOutcome:
     failed_checks: tuple[FailedCheck, ...]
     failed_steps: tuple[FailedStep, ...]
     run_failures: tuple[str, ...]  # run-level failure messages (e.g. a run that never started)
+    went_live: bool = False  # a prod_swap of the release materialized in one of its runs
+    waiting: str = ""  # the approval step's last "waiting" observation, when it never went live
 
     @property
     def stopped_by(self) -> list[tuple[str, str]]:
@@ -59,6 +61,8 @@ class ReleaseOutcome:
             return f"{self.tag}: no run recorded"
         if not self.finished:
             return f"{self.tag}: still running"
+        if self.succeeded and self.waiting and not self.went_live:
+            return f"{self.tag}: {self.waiting}"
         if self.succeeded:
             return f"{self.tag}: succeeded"
         causes = self.failed_checks or self.failed_steps or self.run_failures
@@ -81,6 +85,8 @@ def release_outcome(instance: dg.DagsterInstance, tag: str) -> ReleaseOutcome:
     checks: list[FailedCheck] = []
     steps: list[FailedStep] = []
     run_failures: list[str] = []
+    went_live = False
+    waiting = ""
     for run in reversed(runs):  # oldest first
         for record in instance.get_records_for_run(run.run_id).records:
             event = record.event_log_entry.dagster_event
@@ -106,6 +112,13 @@ def release_outcome(instance: dg.DagsterInstance, tag: str) -> ReleaseOutcome:
                 else:
                     message = "(no error recorded)"
                 steps.append(FailedStep(event.step_key or "?", message))
+            elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+                went_live = went_live or event.asset_key == dg.AssetKey("prod_swap")
+            elif event.event_type == dg.DagsterEventType.ASSET_OBSERVATION:
+                seen = event.event_specific_data.asset_observation  # type: ignore[union-attr]
+                status = seen.metadata.get("status")
+                if event.asset_key == dg.AssetKey("approval") and status is not None:
+                    waiting = seen.description or "" if status.value == "waiting" else ""
             elif event.event_type == dg.DagsterEventType.RUN_FAILURE:
                 run_failures.append(event.message or f"run {run.run_id} failed")
     return ReleaseOutcome(
@@ -116,4 +129,6 @@ def release_outcome(instance: dg.DagsterInstance, tag: str) -> ReleaseOutcome:
         failed_checks=tuple(checks),
         failed_steps=tuple(steps),
         run_failures=tuple(run_failures),
+        went_live=went_live,
+        waiting="" if went_live else waiting,
     )

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 import click
 
+from release_assets.cli.approve import approve
+from release_assets.cli.audit import audit
 from release_assets.cli.config_summary import parts_summary
+from release_assets.cli.oncall import (
+    dagster_home,
+    redeploy_command,
+    rollback_command,
+    status_command,
+)
 from release_assets.cli.validate import validate
 from release_assets.config import DeploymentConfigError, ReleaseConfigError, load_release_config
 from release_assets.core.bundle import assemble_bundle
 from release_assets.local import environments, stack
 from release_assets.local.environments import UnknownEnvironment
-from release_assets.settings import CHECKOUT_ROOT, settings
+from release_assets.settings import settings
+from release_assets.validation.entry import check_codeowners
 
 USAGE_ERRORS = (DeploymentConfigError, UnknownEnvironment)
 """Errors in what the user configured or asked for: one message, exit code 2, no traceback."""
@@ -61,6 +69,7 @@ def config_validate(repo: Path) -> None:
     repo = repo.resolve()
     try:
         cfg = load_release_config(repo)
+        check_codeowners(repo, cfg)
     except ReleaseConfigError as exc:
         click.echo(str(exc), err=True)
         click.echo(
@@ -153,10 +162,7 @@ def local_path(what: str) -> None:
     }
     path[what].mkdir(parents=True, exist_ok=True)
     if what == "dagster_home":
-        instance = s.dagster_home / "dagster.yaml"
-        template = CHECKOUT_ROOT / "deploy" / "local" / "dagster.yaml"
-        if not instance.exists() and template.exists():
-            shutil.copyfile(template, instance)
+        dagster_home()
     click.echo(path[what])
 
 
@@ -182,42 +188,8 @@ def demo_drive() -> None:
 
 
 main.add_command(validate)
-
-
-@main.command("rollback")
-@click.argument("release")
-def rollback_command(release: str) -> None:
-    """Make the release that was live before RELEASE live again (RELEASE must be live)."""
-    import time
-
-    import dagster as dg
-
-    from release_assets.defs.assets.rollback import rollback
-    from release_assets.defs.definitions import defs
-
-    home = settings().dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        known = instance.get_dynamic_partitions("releases")
-        if release not in known:
-            click.echo(
-                f"error: unknown release {release!r}; releases: {', '.join(known) or 'none'}",
-                err=True,
-            )
-            sys.exit(2)
-        result = dg.materialize(
-            [rollback],
-            partition_key=release,
-            instance=instance,
-            resources=defs().resources,
-            raise_on_error=False,
-        )
-    if not result.success:
-        failure = result.failure_data_for_node("rollback")
-        error = failure.error if failure else None
-        click.echo(f"rollback refused or failed: {error.message if error else ''}", err=True)
-        sys.exit(1)
-    (mat,) = result.asset_materializations_for_node("rollback")
-    live = mat.metadata["live_release"].value
-    click.echo(f"{release} rolled back: {live} is live again ({time.monotonic() - started:.1f}s)")
+main.add_command(audit)
+main.add_command(approve)
+main.add_command(rollback_command)
+main.add_command(redeploy_command)
+main.add_command(status_command)

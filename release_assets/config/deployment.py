@@ -26,13 +26,16 @@ from release_assets.config.config_file import (
 from release_assets.config.deployment_specs import (
     AirflowSpec,
     ArtifactStoreSpec,
+    AuditStoreSpec,
     EnvSecretsSpec,
     FeatureFlagsSpec,
     LocalAirflowSpec,
+    LocalAuditStoreSpec,
     LocalFileFlagsSpec,
     SecretsSpec,
     WarehouseSpec,
 )
+from release_assets.config.promotion import PromotionPolicy
 from release_assets.settings import LOCAL_DEPLOYMENT as LOCAL_DEPLOYMENT
 
 # The environment variable naming the deployment file (read by release_assets.settings).
@@ -61,7 +64,8 @@ class EnvironmentSpec(_Strict):
     """One deploy target and the implementation of each of its runtimes.
 
     ``artifact_store`` None means the deployment's ``artifact_store``; ``secrets`` defaults to
-    environment variables and ``feature_flags`` to a local file.
+    environment variables and ``feature_flags`` to a local file; ``promotion`` is what the
+    environment needs before it may receive a release (soak time, approvals; default none).
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")
@@ -71,11 +75,51 @@ class EnvironmentSpec(_Strict):
     artifact_store: ArtifactStoreSpec | None = None
     secrets: SecretsSpec = EnvSecretsSpec(kind="env")
     feature_flags: FeatureFlagsSpec = LocalFileFlagsSpec(kind="local_file")
+    promotion: PromotionPolicy = PromotionPolicy()
 
 
 def _fault(loc: tuple[int | str, ...], message: str, value: object) -> InitErrorDetails:
     # No context: braces in the message (or in a user's value) are never formatted.
     return InitErrorDetails(type=PydanticCustomError("deployment", message), loc=loc, input=value)
+
+
+def _port_faults(
+    i: int, name: str, spec: LocalAirflowSpec, taken: dict[int, str]
+) -> list[InitErrorDetails]:
+    """Faults for a local Airflow whose port or log server port is taken (``taken``: port ->
+    ``"the Airflow port of environment 'x'"``, filled as environments are read) or whose
+    default log server port (Airflow port + 700) is out of range."""
+    faults: list[InitErrorDetails] = []
+    log_port = spec.effective_log_server_port
+    wanted = [
+        ("port", spec.port, "the Airflow port"),
+        ("log_server_port", log_port, "the log server port"),
+    ]
+    if log_port > 65535:
+        faults.append(
+            _fault(
+                ("environments", i, "airflow", "log_server_port"),
+                f"the default log server port (Airflow port {spec.port} + 700) is above "
+                "65535; set log_server_port",
+                spec.port,
+            )
+        )
+        wanted = wanted[:1]
+    for field, port, role in wanted:
+        implicit = field == "log_server_port" and spec.log_server_port is None
+        if port in taken and not (implicit and faults):  # a default follows the port's fault
+            default = " (the default: Airflow port + 700)" if implicit else ""
+            faults.append(
+                _fault(
+                    ("environments", i, "airflow", field),
+                    f"{port}{default} is already {taken[port]}; each local Airflow needs "
+                    "its own port and log server port",
+                    port,
+                )
+            )
+        note = " (its default: Airflow port + 700)" if implicit else ""
+        taken.setdefault(port, f"{role} of environment {name!r}{note}")
+    return faults
 
 
 class Deployment(_Strict):
@@ -89,13 +133,14 @@ class Deployment(_Strict):
     production: str
     integration: str | None = None
     artifact_store: ArtifactStoreSpec
+    audit_store: AuditStoreSpec = LocalAuditStoreSpec(kind="local")
     environments: list[EnvironmentSpec] = Field(min_length=2)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         faults: list[InitErrorDetails] = []
         first: dict[str, int] = {}
-        ports: dict[int, str] = {}
+        ports: dict[int, str] = {}  # port -> "the Airflow port of environment 'x'"
         for i, env in enumerate(self.environments):
             if env.name in first:
                 faults.append(
@@ -108,17 +153,7 @@ class Deployment(_Strict):
                 )
             first.setdefault(env.name, i)
             if isinstance(env.airflow, LocalAirflowSpec):
-                port = env.airflow.port
-                if port in ports:
-                    faults.append(
-                        _fault(
-                            ("environments", i, "airflow", "port"),
-                            f"{port} is already the Airflow port of environment "
-                            f"{ports[port]!r}; each local Airflow needs its own port",
-                            port,
-                        )
-                    )
-                ports.setdefault(port, env.name)
+                faults.extend(_port_faults(i, env.name, env.airflow, ports))
         order = ", ".join(first)
         prod = first.get(self.production)
         if prod is None:
@@ -194,7 +229,8 @@ class Deployment(_Strict):
     def resolved(self, state_dir: Path) -> Deployment:
         """A copy with every path default filled in, ``{state_dir}`` and ``~`` expanded and
         relative paths taken against ``state_dir``: every path absolute. Each environment's
-        ``artifact_store`` is set (to the deployment's when it had none)."""
+        ``artifact_store`` is set (to the deployment's when it had none); ``audit_store``'s
+        root defaults to ``{state_dir}/audit``."""
         root = state_dir.expanduser().resolve()
         store = self.artifact_store.resolve(root)
         environments = [
@@ -211,7 +247,13 @@ class Deployment(_Strict):
             )
             for env in self.environments
         ]
-        return self.model_copy(update={"artifact_store": store, "environments": environments})
+        return self.model_copy(
+            update={
+                "artifact_store": store,
+                "audit_store": self.audit_store.resolve(root),
+                "environments": environments,
+            }
+        )
 
 
 def _untagged(loc: tuple[int | str, ...], raw: Any) -> tuple[int | str, ...]:

@@ -80,12 +80,31 @@ class SecretRef(_Spec):
         return value
 
 
+LOG_SERVER_PORT_OFFSET = 700
+"""A local Airflow's log server port defaults to its Airflow port + this (8082 -> 8782)."""
+
+
 class LocalAirflowSpec(_Spec):
-    """A real Airflow 2.x on this machine (scheduler + webserver, own home and metadata DB)."""
+    """A real Airflow 2.x on this machine (scheduler + webserver, own home and metadata DB).
+
+    ``port``: the API/UI port on 127.0.0.1. ``log_server_port``: where this environment's
+    webserver looks for the worker and triggerer log servers (Airflow's ``[logging]
+    worker_log_server_port`` and ``trigger_log_server_port``); default ``port`` + 700. The
+    local stack starts no log server (Airflow 2.11 binds it to every interface, see
+    ``release_assets/local/airflow_instance.py``); the port keeps each environment from
+    asking another one's.
+    """
 
     kind: Literal["local"]
     port: int = Field(ge=1024, le=65535)
+    log_server_port: int | None = Field(default=None, ge=1024, le=65535)
     home: StatePath | None = None
+
+    @property
+    def effective_log_server_port(self) -> int:
+        """``log_server_port``, else ``port`` + 700 (may exceed 65535: the deployment's
+        validation reports that)."""
+        return self.log_server_port or self.port + LOG_SERVER_PORT_OFFSET
 
     def resolve(self, state_dir: Path, env: str) -> Self:
         """Home defaults to ``{state_dir}/envs/<env>``; made absolute."""
@@ -117,6 +136,18 @@ class LocalArtifactStoreSpec(_Spec):
         return self.model_copy(update={"root": expand_path(root, state_dir)})
 
 
+class LocalAuditStoreSpec(_Spec):
+    """The audit trail in a local folder: one read-only file per record plus ``HEAD``."""
+
+    kind: Literal["local"]
+    root: StatePath | None = None
+
+    def resolve(self, state_dir: Path) -> Self:
+        """Root defaults to ``{state_dir}/audit``; made absolute."""
+        root = self.root or f"{STATE_DIR_PLACEHOLDER}/audit"
+        return self.model_copy(update={"root": expand_path(root, state_dir)})
+
+
 class EnvSecretsSpec(_Spec):
     """Secret references are resolved from environment variables (``dg.EnvVar``)."""
 
@@ -145,3 +176,4 @@ WarehouseSpec = Annotated[DuckDBWarehouseSpec, Field(discriminator="kind")]
 ArtifactStoreSpec = Annotated[LocalArtifactStoreSpec, Field(discriminator="kind")]
 SecretsSpec = Annotated[EnvSecretsSpec, Field(discriminator="kind")]
 FeatureFlagsSpec = Annotated[LocalFileFlagsSpec, Field(discriminator="kind")]
+AuditStoreSpec = Annotated[LocalAuditStoreSpec, Field(discriminator="kind")]

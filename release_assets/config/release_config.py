@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from release_assets.config.approvals_config import ApprovalsConfig, approvals_problems
 from release_assets.config.config_file import (
     ConfigFileError,
     config_problems,
@@ -216,6 +217,7 @@ class ReleaseConfig(_Strict):
     critical_tables: list[CriticalTable] = []
     regression: RegressionConfig = RegressionConfig()
     validation: ValidationConfig = ValidationConfig()
+    approvals: ApprovalsConfig = ApprovalsConfig()
 
     def thresholds_for(self, table: str) -> Thresholds:
         """Defaults overlaid with the table's own thresholds."""
@@ -275,6 +277,7 @@ def _semantic_problems(config: ReleaseConfig, repo: Path) -> list[str]:
                 f"critical_tables[{i}].owner: {entry.owner!r} is not a team in owners.teams "
                 f"({', '.join(teams)})"
             )
+    problems += approvals_problems(config.approvals, config.owners.teams, root)
     names = [job.name for job in config.spark.jobs]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"spark.jobs: job name {name!r} is used more than once")

@@ -58,16 +58,28 @@ def _broken_files(stack_trace: str) -> list[str]:
     ]
 
 
+SERVE_POLL_S = 0.5
+"""How often a switch asks the environment which DAGs it serves (s): the switch waits only for
+the parse it requested (``AirflowTarget.activate``), so a short poll is most of the gain."""
+
+
 def wait_until_serving(
-    target: AirflowTarget, release_id: str, dag_ids: set[str], timeout_s: float
+    target: AirflowTarget,
+    release_id: str,
+    dag_ids: set[str],
+    timeout_s: float,
+    poll_s: float = SERVE_POLL_S,
 ) -> None:
     """Wait (bounded) until every DAG of the release is parsed from the release.
 
     Fails early, naming each broken file, when the environment reports that the release's DAG
-    files do not import.
+    files do not import. On timeout, ``DeploymentError`` names the DAGs still missing and the
+    release each of them is served from now (or that the environment did not list it, or did
+    not answer).
     """
     deadline = time.monotonic() + timeout_s
-    pending = set(dag_ids)
+    seen: dict[str, str | None] = {}
+    unreachable = ""
     while True:
         try:
             for error in target.import_errors():
@@ -77,16 +89,29 @@ def wait_until_serving(
                         f"{target.environment}: DAG files of release {release_id} fail to "
                         f"import: {', '.join(files)}\n{error.stack_trace[-3000:]}"
                     )
-            served = {d.dag_id for d in target.list_dags() if d.release == release_id}
-            pending = set(dag_ids) - served
-            if not pending:
+            seen = {d.dag_id: d.release for d in target.list_dags()}
+            unreachable = ""
+            if all(seen.get(dag_id) == release_id for dag_id in dag_ids):
                 return
-        except AirflowError:
+        except AirflowError as exc:
             if time.monotonic() >= deadline:
                 raise
+            unreachable = f" (the last request failed: {str(exc).splitlines()[0]})"
         if time.monotonic() >= deadline:
             raise DeploymentError(
                 f"{target.environment}: after {timeout_s:.0f}s these DAGs are still not served "
-                f"from release {release_id}: {', '.join(sorted(pending))}"
+                f"from release {release_id}: {_not_served(dag_ids, release_id, seen)}"
+                f"{unreachable}"
             )
-        time.sleep(2)
+        time.sleep(poll_s)
+
+
+def _not_served(dag_ids: set[str], release_id: str, seen: dict[str, str | None]) -> str:
+    """``"a (served from v1), b (not listed)"`` for the DAGs not yet served from the release."""
+    parts = []
+    for dag_id in sorted(dag_ids):
+        if dag_id not in seen:
+            parts.append(f"{dag_id} (not listed)")
+        elif seen[dag_id] != release_id:
+            parts.append(f"{dag_id} (served from {seen[dag_id] or 'no release'})")
+    return ", ".join(parts)

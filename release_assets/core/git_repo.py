@@ -117,6 +117,14 @@ class GitRepo:
         out = self.git("log", "--format=%s%n%b", span)
         return sorted({int(n) for n in _PR_NUMBER.findall(out)})
 
+    def identities(self, base: str | None, head: str) -> set[str]:
+        """The e-mail addresses (lower-cased) of the author and the committer of every commit
+        in ``base..head`` (all of head's history when base is None): who may not approve the
+        release (separation of duties, docs/approvals.md)."""
+        span = f"{base}..{head}" if base else head
+        out = self.git("log", "--format=%ae%n%ce", span)
+        return {line.strip().lower() for line in out.splitlines() if line.strip()}
+
     def read(self, ref: str, path: str) -> str:
         """A file's content at ``ref``."""
         return self.git("show", f"{ref}:{path}")

@@ -3,8 +3,15 @@
 import dagster as dg
 
 from release_assets.config.deployment import Deployment, load_deployment
-from release_assets.defs.assets.rollback import rollback
-from release_assets.defs.jobs import RELEASE_ASSETS, RELEASE_CHECKS, release_job
+from release_assets.defs.approval_sensor import approval_sensor
+from release_assets.defs.assets.environment_deployment import build_environment_deployment
+from release_assets.defs.assets.staging_deployment import (
+    build_staging_deployment,
+    staging_deployment,
+)
+from release_assets.defs.environment_history import history_specs
+from release_assets.defs.jobs import JOBS, ON_CALL_ASSETS, RELEASE_ASSETS, RELEASE_CHECKS
+from release_assets.defs.promotion_inputs import deploy_step
 from release_assets.defs.resources import build_resources
 from release_assets.defs.sensors import merged_tag_sensor
 from release_assets.settings import Settings, settings
@@ -17,12 +24,31 @@ def build_defs(deployment: Deployment, config: Settings) -> dg.Definitions:
     settings' state directory) says."""
     resolved = deployment.resolved(config.state_dir)
     return dg.Definitions(
-        assets=[*RELEASE_ASSETS, rollback],
+        assets=[*release_steps(resolved), *ON_CALL_ASSETS, *history_specs(resolved.names)],
         asset_checks=RELEASE_CHECKS,
-        jobs=[release_job],
-        sensors=[merged_tag_sensor],
+        jobs=JOBS,
+        sensors=[merged_tag_sensor, approval_sensor],
         resources=build_resources(resolved, config),
     )
+
+
+def release_steps(deployment: Deployment) -> list[dg.AssetsDefinition]:
+    """The release steps for ``deployment``: one ``deploy_<name>`` step per environment
+    before the integration environment, in promotion order, between the artifact and
+    ``staging_deployment``; the fixed steps otherwise."""
+    names = deployment.names
+    early = names[: names.index(deployment.integration_env.name)]
+    if not early:
+        return list(RELEASE_ASSETS)
+    steps: list[dg.AssetsDefinition] = []
+    after = "release_artifact"
+    for name in early:
+        steps.append(build_environment_deployment(name, after))
+        after = deploy_step(name)
+    replaced = [
+        build_staging_deployment(after) if a is staging_deployment else a for a in RELEASE_ASSETS
+    ]
+    return [*replaced, *steps]
 
 
 @dg.definitions

@@ -1,12 +1,17 @@
-"""The release job: every release step for one partition (= one tag). `rollback` is not in it."""
+"""The jobs: `release` (every release step for one partition = one tag), `promote` (what the
+approval sensor resumes for a release that waited: `approval` then `prod_swap`), and the
+on-call jobs `rollback` and `redeploy`, so their runs are named in the UI."""
 
 import dagster as dg
 
+from release_assets.defs.assets.approval import approval
 from release_assets.defs.assets.canary_publish import canary_publish
 from release_assets.defs.assets.prod_swap import prod_swap
+from release_assets.defs.assets.redeploy import redeploy
 from release_assets.defs.assets.regression_check import regression_check
 from release_assets.defs.assets.release_artifact import release_artifact
 from release_assets.defs.assets.release_candidate import release_candidate
+from release_assets.defs.assets.rollback import rollback
 from release_assets.defs.assets.staging_deployment import staging_deployment
 from release_assets.defs.assets.staging_integration_run import staging_integration_run
 from release_assets.defs.checks.validation_gates import validation_gates
@@ -19,15 +24,48 @@ RELEASE_ASSETS = [
     staging_integration_run,
     canary_publish,
     regression_check,
+    approval,
     prod_swap,
 ]
+
+ON_CALL_ASSETS = [rollback, redeploy]
 
 # Blocking checks on release_candidate: a failing gate stops the release before its artifact.
 RELEASE_CHECKS = [validation_gates]
 
+RELEASE_GROUP = "release"
+"""Every release step is in this asset group, the deployments to environments before
+integration (built from the deployment configuration) included: the release job is the group."""
+
 release_job = dg.define_asset_job(
     "release",
-    selection=dg.AssetSelection.assets(*RELEASE_ASSETS),
+    selection=dg.AssetSelection.groups(RELEASE_GROUP),
     partitions_def=releases,
     description="Take one release (partition = git tag) through every release step.",
 )
+
+promote_job = dg.define_asset_job(
+    "promote",
+    selection=dg.AssetSelection.assets(approval, prod_swap),
+    partitions_def=releases,
+    description=(
+        "Resume a release that waited for approval: `approval` again, then `prod_swap` "
+        "(nothing is rebuilt). Launched by approval_sensor."
+    ),
+)
+
+rollback_job = dg.define_asset_job(
+    "rollback",
+    selection=dg.AssetSelection.assets(rollback),
+    partitions_def=releases,
+    description="Make the release live before the partition's (live) release live again.",
+)
+
+redeploy_job = dg.define_asset_job(
+    "redeploy",
+    selection=dg.AssetSelection.assets(redeploy),
+    partitions_def=releases,
+    description="Make the partition's release, live before, live again (a reason is required).",
+)
+
+JOBS = [release_job, promote_job, rollback_job, redeploy_job]

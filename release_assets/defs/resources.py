@@ -19,14 +19,18 @@ from release_assets.config.deployment_specs import (
     EnvSecretsSpec,
     LocalAirflowSpec,
     LocalArtifactStoreSpec,
+    LocalAuditStoreSpec,
     LocalFileFlagsSpec,
 )
 from release_assets.core.git_repo import GitRepo
 from release_assets.defs.io_managers import ReleaseRecordIOManager, ReleaseRecordStore
+from release_assets.defs.promotion_inputs import PromotionPolicies
 from release_assets.runtimes.airflow.base import AirflowTarget
 from release_assets.runtimes.airflow.local import LocalAirflow
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.artifacts.local import LocalArtifactStore
+from release_assets.runtimes.audit.base import AuditStore
+from release_assets.runtimes.audit.local import LocalAuditStore
 from release_assets.runtimes.environment import Environment
 from release_assets.runtimes.flags.base import FlagStore
 from release_assets.runtimes.flags.local_file import LocalFileFlags
@@ -90,6 +94,12 @@ def _artifacts(spec: LocalArtifactStoreSpec) -> ArtifactStore:
     raise ValueError(f"no implementation for artifact store kind {spec.kind!r}")
 
 
+def _audit(spec: LocalAuditStoreSpec) -> AuditStore:
+    if isinstance(spec, LocalAuditStoreSpec):
+        return LocalAuditStore(root=str(spec.root))
+    raise ValueError(f"no implementation for audit store kind {spec.kind!r}")
+
+
 def _secrets(env: EnvironmentSpec) -> SecretsBackend:
     if isinstance(env.secrets, EnvSecretsSpec):
         return EnvSecrets()
@@ -122,6 +132,7 @@ def build_resources(deployment: Deployment, settings: Settings) -> dict[str, Any
     ``deployment`` must be resolved (``Deployment.resolved(state_dir)``). Keys:
     ``integration`` and ``production`` (the environments the release steps deploy to),
     ``env_<name>`` for every environment, ``artifact_store`` (where bundles are built),
+    ``audit`` (the audit trail, the deployment's ``audit_store``),
     ``pipelines_repo``, ``platform``, ``records`` and the release record IO manager.
     """
     locks = settings.state_dir / "locks"
@@ -131,13 +142,19 @@ def build_resources(deployment: Deployment, settings: Settings) -> dict[str, Any
     out["integration"] = out[f"env_{deployment.integration_env.name}"]
     out["production"] = out[f"env_{deployment.production_env.name}"]
     out["artifact_store"] = _artifacts(deployment.artifact_store)
+    out["audit"] = _audit(deployment.audit_store)
     out["pipelines_repo"] = PipelinesRepoResource(
         location=settings.git_repo, mirrors_dir=str(settings.state_dir / "git-mirrors")
     )
     out["platform"] = ReleasePlatform(
         runtimes_dir=str(settings.runtimes_dir),
-        cache_dir=str(settings.state_dir / "validation-cache"),
+        cache_dir=str(settings.validation_cache_dir),
         integration_date=settings.integration_date,
+    )
+    names = deployment.names
+    out["promotion"] = PromotionPolicies.of(
+        {env.name: env.promotion for env in deployment.environments},
+        names[: names.index(deployment.integration_env.name)],
     )
     records = ReleaseRecordStore(root=str(settings.state_dir / "records"))
     out["records"] = records

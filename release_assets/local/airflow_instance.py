@@ -10,6 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from release_assets.config.deployment_specs import LOG_SERVER_PORT_OFFSET
 from release_assets.runtimes import processes
 from release_assets.runtimes.airflow.base import AirflowError
 from release_assets.runtimes.airflow.local import LocalAirflow
@@ -18,9 +19,14 @@ from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.settings import inherited_environment
 
 SERVICES = ("scheduler", "webserver")
-# The scheduler's log server would bind port 8793 on every interface (one per instance, so all
-# but the first die); tasks run on the scheduler's machine and the webserver reads their log
-# files directly, so it is not started.
+# No log server is started. Airflow 2.11.2's `serve_logs` (airflow/utils/serve_logs.py) binds
+# `[::]:<port>` when the host has dual-stack IPv6, else `0.0.0.0:<port>`: the host cannot be
+# configured, so it would listen on every interface (and with the default port 8793, the
+# second environment's would fail to bind). Tasks run on the scheduler's machine and the
+# webserver reads their log files from disk (it does for running tasks too), so the scheduler
+# runs with --skip-serve-logs and no triggerer is started. Each environment still gets its own
+# `worker_log_server_port`/`trigger_log_server_port` (deployment configuration
+# `log_server_port`), so its webserver never asks another environment's log server.
 _SERVICE_ARGS = {"scheduler": ["--skip-serve-logs"], "webserver": []}
 
 
@@ -28,8 +34,14 @@ class AirflowStartError(RuntimeError):
     """An Airflow environment did not come up."""
 
 
-def airflow_env(layout: EnvironmentLayout, runtime: RuntimeVenv) -> dict[str, str]:
-    """The process environment of every Airflow command of this environment."""
+def airflow_env(
+    layout: EnvironmentLayout, runtime: RuntimeVenv, log_server_port: int | None = None
+) -> dict[str, str]:
+    """The process environment of every Airflow command of this environment.
+
+    ``log_server_port``: the environment's log server port (default: its Airflow port +
+    ``LOG_SERVER_PORT_OFFSET``, as the deployment configuration's default)."""
+    log_port = log_server_port or layout.airflow_port + LOG_SERVER_PORT_OFFSET
     creds = layout.credentials()
     home = layout.airflow_home
     base = inherited_environment(("AIRFLOW", "VIRTUAL_ENV"))
@@ -44,7 +56,9 @@ def airflow_env(layout: EnvironmentLayout, runtime: RuntimeVenv) -> dict[str, st
         # hand): no cron or Dataset-scheduled runs, so what runs is deterministic.
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-        "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "5",
+        # A switch's parse must rewrite the serialized DAGs at once (the next run is built from
+        # them); unchanged DAGs are still not rewritten (Airflow compares their hash).
+        "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
         "AIRFLOW__CORE__MIN_SERIALIZED_DAG_FETCH_INTERVAL": "2",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
@@ -58,13 +72,16 @@ def airflow_env(layout: EnvironmentLayout, runtime: RuntimeVenv) -> dict[str, st
         "AIRFLOW__WEBSERVER__SECRET_KEY": creds.secret_key,
         "AIRFLOW__WEBSERVER__EXPOSE_CONFIG": "False",
         "AIRFLOW__WEBSERVER__BASE_URL": layout.url,
-        "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "10",
+        # A canary loader is a new file: listed within 2 s (the folder holds a few files).
+        "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "2",
         # A switch asks for an immediate parse of the loader (LocalAirflow.activate); the
         # periodic re-parse is only a fallback, so it is rare and costs little CPU.
         "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "30",
         "AIRFLOW__SCHEDULER__PARSING_PROCESSES": "1",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_port),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(log_port),
         "AIRFLOW__LOGGING__DAG_PROCESSOR_MANAGER_LOG_LOCATION": str(home / "logs" / "dpm.log"),
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "60",
         "AIRFLOW__CORE__DAG_FILE_PROCESSOR_TIMEOUT": "120",
@@ -123,13 +140,19 @@ def initialize(layout: EnvironmentLayout, runtime: RuntimeVenv) -> None:
     marker.write_text("ok\n")
 
 
-def start(layout: EnvironmentLayout, runtime: RuntimeVenv, timeout_s: float) -> LocalAirflow:
-    """Bring the environment's Airflow up (idempotent) and wait until it is healthy."""
+def start(
+    layout: EnvironmentLayout,
+    runtime: RuntimeVenv,
+    timeout_s: float,
+    log_server_port: int | None = None,
+) -> LocalAirflow:
+    """Bring the environment's Airflow up (idempotent) and wait until it is healthy; raises
+    AirflowStartError naming the service that exited or the URL that did not answer."""
     layout.ensure_dirs()
     target = LocalAirflow.of_layout(layout)
     target.install_loader()
     initialize(layout, runtime)
-    env = airflow_env(layout, runtime)
+    env = airflow_env(layout, runtime, log_server_port)
     for service in SERVICES:
         pid_file = _pid_file(layout, service)
         if processes.read(pid_file) is None:

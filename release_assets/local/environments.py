@@ -44,6 +44,16 @@ def layouts(settings: Settings) -> list[EnvironmentLayout]:
     return out
 
 
+def log_server_ports(settings: Settings) -> dict[str, int]:
+    """Environment name -> the port of its Airflow log servers (``log_server_port`` of its
+    local Airflow spec, default its Airflow port + 700), for every local environment."""
+    return {
+        env.name: env.airflow.effective_log_server_port
+        for env in deployment_of(settings).environments
+        if isinstance(env.airflow, LocalAirflowSpec)
+    }
+
+
 class UnknownEnvironment(LookupError):
     """An environment name the deployment configuration does not have (as a local one)."""
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from release_assets.config import load_release_config
 from release_assets.local import airflow_instance, environments
+from release_assets.local.stack_lock import hold
 from release_assets.runtimes import processes
 from release_assets.runtimes.airflow.base import AirflowError
 from release_assets.runtimes.airflow.local import LocalAirflow
@@ -30,18 +31,25 @@ def runtime_for(settings: Settings, repo: Path | None = None) -> RuntimeVenv:
 
 
 def up(settings: Settings) -> list[LocalAirflow]:
-    """Start every environment (idempotent); environments come up in parallel."""
+    """Start every environment (idempotent); environments come up in parallel.
+
+    Holds the state directory's stack lock while it starts them: raises ``StackBusy`` naming
+    the holder when another demo or `local up` uses the same state directory."""
     targets = layouts(settings)  # a wrong deployment file fails here, before any build
-    runtime = runtime_for(settings)
-    environments.artifacts_dir(settings).mkdir(parents=True, exist_ok=True)
+    log_ports = environments.log_server_ports(settings)
+    with hold(settings.state_dir, "release-assets local up"):
+        runtime = runtime_for(settings)
+        environments.artifacts_dir(settings).mkdir(parents=True, exist_ok=True)
 
-    def one(layout: EnvironmentLayout) -> LocalAirflow:
-        layout.ensure_dirs()
-        DuckDBWarehouse.at(layout.name, layout.warehouse_path).ensure()
-        return airflow_instance.start(layout, runtime, settings.startup_timeout_s)
+        def one(layout: EnvironmentLayout) -> LocalAirflow:
+            layout.ensure_dirs()
+            DuckDBWarehouse.at(layout.name, layout.warehouse_path).ensure()
+            return airflow_instance.start(
+                layout, runtime, settings.startup_timeout_s, log_ports[layout.name]
+            )
 
-    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        return list(pool.map(one, targets))
+        with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
+            return list(pool.map(one, targets))
 
 
 def down(settings: Settings) -> dict[str, list[str]]:

@@ -7,6 +7,7 @@ the kernel recorded for it and its command, so a recycled pid is never mistaken 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import signal
@@ -32,6 +33,88 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise TimeoutExpired(f"timed out after {timeout_s:.0f}s waiting for {what}")
         time.sleep(interval_s)
+
+
+Say = Callable[[str], None]
+PROGRESS_EVERY_S = 15.0
+"""A wait that prints progress says where it is at least this often (seconds)."""
+
+
+def watch(
+    observe: Callable[[], tuple[bool, str]],
+    timeout_s: float,
+    what: str,
+    say: Say,
+    *,
+    interval_s: float = 2.0,
+    progress_s: float = PROGRESS_EVERY_S,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Poll ``observe`` until it reports done, printing progress; returns what it saw last.
+
+    ``observe()`` returns ``(done, seen)``: whether the wait is over and one line saying what
+    it sees now (e.g. ``"run 1a2b3c4d STARTED, step prod_swap"``). A line
+    ``"  waiting for <what> (<s>s of <timeout>s): <seen>"`` is said whenever ``seen`` changes
+    and at least every ``progress_s`` seconds, so a wait is never silent. Raises
+    ``TimeoutExpired`` naming ``what`` and the last ``seen`` after ``timeout_s`` seconds.
+    ``clock``/``sleep`` are injectable for tests.
+    """
+    started = clock()
+    said_at: float | None = None
+    said = ""
+    while True:
+        done, seen = observe()
+        if done:
+            return seen
+        now = clock()
+        elapsed = now - started
+        if elapsed >= timeout_s:
+            raise TimeoutExpired(
+                f"gave up after {timeout_s:.0f}s waiting for {what}; last seen: {seen}"
+            )
+        if seen != said or said_at is None or now - said_at >= progress_s:
+            say(f"  waiting for {what} ({elapsed:.0f}s of {timeout_s:.0f}s): {seen}")
+            said, said_at = seen, now
+        sleep(max(0.0, min(interval_s, timeout_s - elapsed, progress_s - (now - said_at))))
+
+
+def ancestors(pid: int | None = None) -> list[int]:
+    """``pid`` (default: this process) and its parent, grandparent... up to pid 1, from
+    ``/proc/<pid>/stat``; a process that vanished ends the chain."""
+    chain: list[int] = []
+    current = os.getpid() if pid is None else pid
+    while current > 0 and current not in chain:
+        chain.append(current)
+        fields = _stat_fields(current)
+        if fields is None:
+            break
+        current = int(fields[1])
+    return chain
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process whose parent chain leads to ``pid`` (children, grandchildren...),
+    whatever process group or session it moved to; read from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields is not None and fields[0] != "Z":
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(children.get(child, []))
+    return found
+
+
+def start_ticks(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot), None if it is gone: with the
+    pid, it names one process even after the pid is reused."""
+    return _start_ticks(pid)
 
 
 def _start_ticks(pid: int) -> int | None:
@@ -173,3 +256,41 @@ def session_rss_bytes(sid: int) -> int:
         except (OSError, IndexError, ValueError):
             continue
     return total
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+    except OSError:
+        pass
+    return inodes
+
+
+def _address(hex_address: str) -> str:
+    """``/proc/net/tcp{,6}``'s hex address (32-bit words in host order) as text."""
+    raw = bytes.fromhex(hex_address)
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    return str(ipaddress.ip_address(words))
+
+
+def listening_addresses(sid: int) -> list[tuple[str, int]]:
+    """``(address, port)`` of every TCP socket a process of session ``sid`` listens on, read
+    from ``/proc/net/tcp`` and ``/proc/net/tcp6`` (``"0.0.0.0"`` or ``"::"`` = every
+    interface)."""
+    inodes: set[str] = set()
+    for pid in session_members(sid):
+        inodes |= _socket_inodes(pid)
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in inodes:  # 0A = LISTEN
+                    address, port = fields[1].split(":")
+                    found.append((_address(address), int(port, 16)))
+    return sorted(set(found))

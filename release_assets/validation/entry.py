@@ -11,9 +11,10 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from release_assets.config import ReleaseConfig, load_release_config
+from release_assets.config import ReleaseConfig, ReleaseConfigError, load_release_config
 from release_assets.core.change_tree import is_dag_file, is_dbt_file, under
 from release_assets.core.dbt_cli import DbtError, modified_models
+from release_assets.core.ownership import OwnershipError, parse_codeowners
 from release_assets.core.removals import RemovedNodes, find_removed
 from release_assets.runtimes.airflow.dag_probe import DagSummary
 from release_assets.runtimes.airflow.venv import RuntimeBuildError
@@ -126,6 +127,20 @@ def removals_of(ctx: ValidationContext, changed: list[str], base_repo: Path) -> 
     )
 
 
+def check_codeowners(repo: Path, config: ReleaseConfig) -> None:
+    """Refuse a CODEOWNERS file (``approvals.codeowners``) the approvals could not use: an
+    owner not written ``@team``, a team not in ``owners.teams``. Approvals read it at the base
+    release, so a broken one on main would hold every later release; it is caught here, before
+    merge. Raises ``ReleaseConfigError`` naming each ``<file>:<line>``."""
+    path = repo / config.approvals.codeowners
+    if not path.is_file():
+        return
+    try:
+        parse_codeowners(path.read_text(), config.owners.teams, config.approvals.codeowners)
+    except OwnershipError as exc:
+        raise ReleaseConfigError(path, str(exc).splitlines()) from None
+
+
 def validate_tree(
     repo: Path,
     *,
@@ -146,6 +161,7 @@ def validate_tree(
     change removes are selected too, and the findings the base already has are reported as
     existing, not blocking. A full validation blocks on every finding."""
     config = load_release_config(repo)
+    check_codeowners(repo, config)
     scratch.mkdir(parents=True, exist_ok=True)
     seed = build_selection(repo, config, changed, [])
     ctx = ValidationContext(

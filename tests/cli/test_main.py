@@ -79,4 +79,4 @@ def test_rolling_back_an_unknown_release_names_the_known_ones(
     code, output = _run(["rollback", "v99"], isolated_settings.deployment_file, tmp_path / "s")
 
     assert code == 2
-    assert output == "error: unknown release 'v99'; releases: none\n"
+    assert output == "error: unknown release 'v99'; known releases: none\n"

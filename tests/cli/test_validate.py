@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -14,9 +15,7 @@ from click.testing import CliRunner
 
 from release_assets.cli.main import main
 from release_assets.settings import settings
-from tests.conftest import NORTHSTAR, SHARED_RUNTIMES
-
-pytestmark = pytest.mark.slow
+from tests.paths import NORTHSTAR, SHARED_RUNTIMES
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -42,11 +41,15 @@ def pipelines(tmp_path: Path) -> Path:
     return repo
 
 
-def _validate(repo: Path, tmp_path: Path, *extra: str) -> tuple[int, str, dict[str, object]]:
+def _validate(
+    repo: Path, tmp_path: Path, cache: Path, *extra: str
+) -> tuple[int, str, dict[str, Any]]:
+    """``release-assets validate --repo REPO ...`` with ``cache`` as the cache folder (the
+    session's shared one: DAG parses of unchanged files are reused, keyed by content)."""
     md, js = tmp_path / "report.md", tmp_path / "report.json"
     env = {
         "RELEASE_ASSETS_STATE_DIR": str(tmp_path / "state"),
-        "RELEASE_ASSETS_CACHE_DIR": str(tmp_path / "cache"),
+        "RELEASE_ASSETS_CACHE_DIR": str(cache),
         "RELEASE_ASSETS_RUNTIMES_DIR": str(SHARED_RUNTIMES),
     }
     args = ["validate", "--repo", str(repo), "--markdown", str(md), "--json", str(js), *extra]
@@ -56,28 +59,32 @@ def _validate(repo: Path, tmp_path: Path, *extra: str) -> tuple[int, str, dict[s
     return result.exit_code, md.read_text(), json.loads(js.read_text())
 
 
+@pytest.mark.slow
 def test_a_one_dag_change_validates_only_that_dag_and_passes(
-    pipelines: Path, tmp_path: Path
+    pipelines: Path, tmp_path: Path, shared_cache: Path
 ) -> None:
     dag = pipelines / "dags" / "ingest_inventory.py"
     dag.write_text(dag.read_text().replace('"""', '"""Owned by supply chain. ', 1))
     _git(pipelines, "commit", "-qam", "Document the inventory DAG")
 
-    code, markdown, report = _validate(pipelines, tmp_path, "--base", "main")
+    code, markdown, report = _validate(pipelines, tmp_path, shared_cache, "--base", "main")
 
     assert code == 0, markdown
-    gates = {g["gate"]: g for g in report["gates"]}  # type: ignore[union-attr]
+    gates = {g["gate"]: g for g in report["gates"]}
     assert gates["dag_integrity"]["checked"] == ["dags/ingest_inventory.py"]
     assert gates["terraform"]["status"] == "skipped"
     assert gates["sql_lint"]["status"] == "skipped"
     assert "change-aware: 1 changed file(s)" in markdown
 
 
-def test_a_bad_change_fails_with_a_report_naming_the_file(pipelines: Path, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_a_bad_change_fails_with_a_report_naming_the_file(
+    pipelines: Path, tmp_path: Path, shared_cache: Path
+) -> None:
     dag = pipelines / "dags" / "ingest_customers.py"
     dag.write_text(dag.read_text().replace("catchup=False,", ""))
 
-    code, markdown, report = _validate(pipelines, tmp_path, "--base", "main")
+    code, markdown, report = _validate(pipelines, tmp_path, shared_cache, "--base", "main")
 
     assert code == 1
     assert report["passed"] is False
@@ -86,6 +93,7 @@ def test_a_bad_change_fails_with_a_report_naming_the_file(pipelines: Path, tmp_p
 
 
 def test_an_unknown_base_ref_is_a_clear_error(pipelines: Path, tmp_path: Path) -> None:
+    # Fast: refused before any gate or runtime starts.
     result = CliRunner().invoke(
         main,
         ["validate", "--repo", str(pipelines), "--base", "no-such-branch"],
@@ -95,8 +103,9 @@ def test_an_unknown_base_ref_is_a_clear_error(pipelines: Path, tmp_path: Path) -
     assert "no-such-branch" in result.output
 
 
+@pytest.mark.slow
 def test_contracts_are_compared_with_a_given_sources_warehouse(
-    pipelines: Path, tmp_path: Path
+    pipelines: Path, tmp_path: Path, shared_cache: Path
 ) -> None:
     # The pull request retypes signup_date in the contract; the warehouse's table is what it
     # was, except that the upstream team dropped loyalty_tier (drift already at the base).
@@ -118,11 +127,11 @@ def test_contracts_are_compared_with_a_given_sources_warehouse(
         )
 
     code, markdown, report = _validate(
-        pipelines, tmp_path, "--base", "main", "--sources-warehouse", str(warehouse)
+        pipelines, tmp_path, shared_cache, "--base", "main", "--sources-warehouse", str(warehouse)
     )
 
     assert code == 1, markdown
-    gates = {g["gate"]: g for g in report["gates"]}  # type: ignore[union-attr]
+    gates = {g["gate"]: g for g in report["gates"]}
     contracts = gates["contracts"]
     assert contracts["status"] == "failed"
     # What the change introduces blocks; the drift the base already had is reported apart.

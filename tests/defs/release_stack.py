@@ -18,8 +18,14 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from click.testing import CliRunner
 
 from release_assets.cli.demo import PROD_INGESTION
+from release_assets.cli.demo_approvals import allowed_signers
+from release_assets.cli.main import main
+from release_assets.core.audit import AuditEvent
+from release_assets.core.evidence import GATES_STEP
+from release_assets.defs.approval_sensor import approval_sensor
 from release_assets.defs.definitions import defs
 from release_assets.defs.sensors import merged_tag_sensor
 from release_assets.local import environments, stack
@@ -46,6 +52,7 @@ class ReleaseStack:
     settings: Settings
     repo: PipelinesGit
     instance: dg.DagsterInstance
+    keys: dict[str, Path]
     cursor: str | None = None
 
     def sensor(self) -> dg.SensorResult | dg.SkipReason:
@@ -79,6 +86,57 @@ class ReleaseStack:
             instance=self.instance,
             tags=request.tags,
             raise_on_error=False,
+        )
+
+    def approve(self, tag: str, principal: str) -> str:
+        """``release-assets approve <tag> --environment prod`` as ``principal`` (one of
+        ``APPROVERS``) with their key; the command's output (it must succeed)."""
+        result = CliRunner().invoke(
+            main,
+            [
+                "approve",
+                tag,
+                "--environment",
+                "prod",
+                "--key",
+                str(self.keys[principal]),
+                "--as",
+                principal,
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def resume(self, tag: str) -> dg.ExecuteInProcessResult:
+        """Evaluate ``approval_sensor`` once; it must request the `promote` run of ``tag``,
+        which is executed as the job it names."""
+        with dg.build_sensor_context(instance=self.instance, resources=defs().resources) as ctx:
+            result = approval_sensor(ctx)
+        assert isinstance(result, dg.SensorResult), result
+        (request,) = result.run_requests or []
+        assert request.partition_key == tag and request.job_name == "promote"
+        return (
+            defs()
+            .resolve_job_def("promote")
+            .execute_in_process(
+                partition_key=tag, instance=self.instance, tags=request.tags, raise_on_error=False
+            )
+        )
+
+    def record_gates_passed(self, tag: str) -> None:
+        """Append to the audit trail a pass of every validation gate for ``tag``, as the
+        gates would, for fixtures that skip them to save time (never in a tested release)."""
+        record = defs().resources["records"].read(tag)
+        defs().resources["audit"].append(
+            AuditEvent(
+                action="gate",
+                outcome="passed",
+                actor="test fixture (gates skipped)",
+                release=tag,
+                step=GATES_STEP,
+                commit=record.commit,
+                gates=dict.fromkeys(GATES, "passed"),
+            )
         )
 
     def served(self, env: str) -> set[str | None]:
@@ -128,21 +186,51 @@ def failures(result: dg.ExecuteInProcessResult) -> list[str]:
     return [e.message or "" for e in result.all_events if e.is_failure]
 
 
+APPROVERS = {"ana@northstar.example": "ana", "pat@northstar.example": "pat"}
+"""Approvers of the test repository (not authors of its commits, which Dana makes)."""
+
+
+def approver_keys(folder: Path) -> dict[str, Path]:
+    """An ed25519 key per approver: principal -> private key."""
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = {}
+    for principal, name in APPROVERS.items():
+        key = folder / name
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", principal, "-f", str(key)],
+            check=True,
+            timeout=30,
+        )
+        keys[principal] = key
+    return keys
+
+
 @contextmanager
-def release_stack(root: Path, slot: int) -> Iterator[ReleaseStack]:
+def release_stack(
+    root: Path,
+    slot: int,
+    prod_promotion: dict[str, object] | None = None,
+    cache: Path | None = None,
+) -> Iterator[ReleaseStack]:
     """Staging and prod up on this worker's ports of ``slot`` (0 <= slot < SLOTS), both
     seeded with generated sources, prod with its existing ingestion data; a git repository of
-    the example pipelines; a Dagster instance. Everything is stopped on exit."""
+    the example pipelines whose allowed signers are ``APPROVERS``; a Dagster instance; prod's
+    ``promotion`` policy as given (none by default); ``cache`` the cache folder (the session's
+    shared one, so both modules reuse each other's gate results). Everything is stopped on
+    exit."""
     staging_port, prod_port = worker_ports(PORT_BASE, per_worker=2 * SLOTS)[2 * slot : 2 * slot + 2]
-    repo = make_pipelines_git(root / "northstar-git")
+    keys = approver_keys(root / "keys")
+    repo = make_pipelines_git(root / "northstar-git", allowed_signers(keys))
     with pytest.MonkeyPatch.context() as mp, dg.instance_for_test() as instance:
         mp.setenv("RELEASE_ASSETS_STATE_DIR", str(root / "state"))
-        mp.setenv("RELEASE_ASSETS_CACHE_DIR", str(root / "cache"))
+        mp.setenv("RELEASE_ASSETS_CACHE_DIR", str(cache or root / "cache"))
         mp.setenv("RELEASE_ASSETS_RUNTIMES_DIR", str(SHARED_RUNTIMES))
         mp.setenv("RELEASE_ASSETS_REPO", str(NORTHSTAR))
         mp.setenv("RELEASE_ASSETS_GIT_REPO", str(repo.path))
         deployment = write_local_deployment(
-            root / "deployment.yaml", {"staging": staging_port, "prod": prod_port}
+            root / "deployment.yaml",
+            {"staging": staging_port, "prod": prod_port},
+            promotion={"prod": prod_promotion} if prod_promotion else None,
         )
         mp.setenv("RELEASE_ASSETS_DEPLOYMENT", str(deployment))
         settings_cache.cache_clear()
@@ -160,7 +248,7 @@ def release_stack(root: Path, slot: int) -> Iterator[ReleaseStack]:
                 )
             prod = environments.layout(settings, "prod")
             seed_environment(prod, runtime, NORTHSTAR / "dags", PROD_INGESTION, "2026-11-01")
-            yield ReleaseStack(settings, repo, instance)
+            yield ReleaseStack(settings, repo, instance, keys)
         finally:
             stack.down(settings)
             settings_cache.cache_clear()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from release_assets.defs.assets.approval import approval
 from release_assets.defs.assets.canary_publish import canary_publish
 from release_assets.defs.assets.prod_swap import prod_swap
 from release_assets.defs.assets.regression_check import CHECK, regression_check
@@ -27,6 +28,7 @@ STEPS = [
     staging_integration_run,
     canary_publish,
     regression_check,
+    approval,
     prod_swap,
 ]
 ORDERS = {"v1": 120, "v2": 118, "v3": 80}  # v3 drops a third of the orders
@@ -53,7 +55,13 @@ def test_releases_flow_to_prod_stop_on_regression_and_roll_back(
     for env in (STAGING, PROD):
         _dbt_builds_orders(world, env)
 
-    world.add_release("v2", changed=["dbt_build"], dbt_models=["fct_orders"], base_release="v1")
+    world.add_release(
+        "v2",
+        changed=["dbt_build"],
+        dbt_models=["fct_orders"],
+        base_release="v1",
+        evidence_through="release_artifact",
+    )
     v2 = materialize(world, instance, STEPS, "v2")
 
     assert v2.success
@@ -63,7 +71,13 @@ def test_releases_flow_to_prod_stop_on_regression_and_roll_back(
     assert world.warehouse(STAGING).query("select count(*) from marts.fct_orders") == [(118,)]
     assert world.warehouse(PROD).query("select count(*) from marts.fct_orders") == [(118,)]
 
-    world.add_release("v3", changed=["dbt_build"], dbt_models=["fct_orders"], base_release="v2")
+    world.add_release(
+        "v3",
+        changed=["dbt_build"],
+        dbt_models=["fct_orders"],
+        base_release="v2",
+        evidence_through="release_artifact",
+    )
     v3 = materialize(world, instance, STEPS, "v3")
 
     assert not v3.success

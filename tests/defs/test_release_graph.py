@@ -6,6 +6,7 @@ check -> prod swap); re-running converges; rollback. The releases the graph stop
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -20,13 +21,14 @@ from release_assets.defs.assets.staging_integration_run import staging_integrati
 from release_assets.defs.definitions import defs
 from release_assets.validation.runner import GATES
 from tests.defs.release_stack import (
+    APPROVERS,
     ReleaseStack,
     failures,
     gate_results,
     release_stack,
     scalar,
 )
-from tests.fakes import metadata_of
+from tests.fakes import metadata_of, refusal_of
 from tests.pipelines_git import materialize_release
 
 # The module's environments come up in its first test's setup (pytest-timeout counts it): on a
@@ -34,25 +36,41 @@ from tests.pipelines_git import materialize_release
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
+# Prod needs a signed approval when a critical table changes (the first release changes all).
+ROLLBACK = rollback.op.name  # on_call__rollback
+PROD_POLICY: dict[str, object] = {
+    "approval": {"required": "when_changed", "when_changed": ["critical_tables"]}
+}
+
+
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReleaseStack]:
-    with release_stack(tmp_path_factory.mktemp("graph"), slot=0) as env:
+def live(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> Iterator[ReleaseStack]:
+    with release_stack(
+        tmp_path_factory.mktemp("graph"), slot=0, prod_promotion=PROD_POLICY, cache=shared_cache
+    ) as env:
         yield env
 
 
-def test_v1_tag_sensor_run_reaches_prod(live: ReleaseStack) -> None:
+def test_v1_tag_sensor_run_waits_for_approval_then_reaches_prod(live: ReleaseStack) -> None:
     live.repo.tag("v1")
     run = live.release("v1")
     assert run.success, failures(run)
     # The cursor makes each tag launch once, also after a restart of the sensor.
     assert isinstance(live.sensor(), dg.SkipReason)
+    waiting = release_outcome(live.instance, "v1")
+    assert not waiting.went_live and "waits for prod: an approval by" in waiting.waiting
+    assert not live.served("prod") - {None}
+    for principal in APPROVERS:
+        live.approve("v1", principal)
+    resumed = live.resume("v1")
+    assert resumed.success, failures(resumed)
     outcome = release_outcome(live.instance, "v1")
     assert outcome.succeeded and as_expected(outcome), outcome.describe()
     assert live.served("prod") == {"v1"}
     prod = live.warehouse("prod")
     assert int(str(scalar(prod, "select count(*) from marts.fct_orders"))) > 0
     assert scalar(prod, "select count(*) from raw__r_v1.orders") is not None
-    swap = metadata_of(run, "prod_swap")
+    swap = metadata_of(resumed, "prod_swap")
     assert swap["replaced_release"] == ""
     # The first release is validated in full, every gate passing.
     assert gate_results(run) == dict.fromkeys(GATES, True)
@@ -82,12 +100,24 @@ def test_v2_goes_live_and_rollback_restores_v1(live: ReleaseStack) -> None:
     live.repo.tag("v2")
     result = live.release("v2")
     assert result.success, failures(result)
+    assert "waits for prod" in release_outcome(live.instance, "v2").waiting
+    live.approve("v2", "ana@northstar.example")
+    resumed = live.resume("v2")
+    assert resumed.success, failures(resumed)
     assert as_expected(release_outcome(live.instance, "v2"))
     assert gate_results(result) == dict.fromkeys(GATES, True)
     change = metadata_of(result, "release_candidate")["change_set"]
     assert isinstance(change, dict)
     assert change["dag_ids"] == ["dbt_build", "publish_revenue_report"]
-    assert metadata_of(result, "prod_swap")["replaced_release"] == "v1"
+    assert metadata_of(resumed, "prod_swap")["replaced_release"] == "v1"
+    # One artifact: staging and prod ran exactly the digest release_artifact built.
+    digests = {
+        (r.event.step, r.event.environment): r.event.digest
+        for r in defs().resources["audit"].records()
+        if r.event.release == "v2" and r.event.digest
+    }
+    built = metadata_of(result, "release_artifact")["digest"]
+    assert digests[("staging_deployment", "staging")] == digests[("prod_swap", "prod")] == built
     assert live.served("prod") == {"v2"}
     assert live.pointer("marts.fct_orders") == "marts__r_v2.fct_orders"
 
@@ -98,13 +128,11 @@ def test_v2_goes_live_and_rollback_restores_v1(live: ReleaseStack) -> None:
         resources=defs().resources,
         raise_on_error=False,
     )
-    assert not refused.success
-    error = refused.failure_data_for_node("rollback")
-    assert error is not None and "release v1 is not live in prod" in str(error.error)
+    assert refusal_of(refused, ROLLBACK).startswith("release v1 is not live in prod")
 
     back = dg.materialize(
         [rollback], partition_key="v2", instance=live.instance, resources=defs().resources
     )
-    assert metadata_of(back, "rollback")["live_release"] == "v1"
+    assert metadata_of(back, ROLLBACK)["live_release"] == "v1"
     assert live.pointer("marts.fct_orders") == "marts__r_v1.fct_orders"
     live.wait_served("prod", "v1")

@@ -105,9 +105,10 @@ def foreign_origin(runtime: RuntimeVenv, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture(scope="module")
-def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The environment of ``release-assets``: one state and cache folder for the module (the
-    DAG parse cache is reused between runs), the shared runtime virtualenvs."""
+def cli_env(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> dict[str, str]:
+    """The environment of ``release-assets``: one state folder for the module, the session's
+    shared cache folder (DAG parses reused between runs, keyed by content), the shared runtime
+    virtualenvs."""
     home = tmp_path_factory.mktemp("foreign-home")
     env = {
         k: v
@@ -116,7 +117,7 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
     env.update(
         RELEASE_ASSETS_STATE_DIR=str(home / "state"),
-        RELEASE_ASSETS_CACHE_DIR=str(home / "cache"),
+        RELEASE_ASSETS_CACHE_DIR=str(shared_cache),
         RELEASE_ASSETS_RUNTIMES_DIR=str(SHARED_RUNTIMES),
     )
     return env

@@ -14,7 +14,7 @@ import pytest
 from release_assets.local.seed import run_dags_once
 from release_assets.runtimes.airflow.dag_probe import import_dags
 from release_assets.runtimes.airflow.venv import RuntimeVenv
-from tests.conftest import NORTHSTAR
+from tests.paths import NORTHSTAR
 
 pytestmark = pytest.mark.slow
 
@@ -33,8 +33,9 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VIRTUAL_ENV"))}
 
 
-def test_every_dag_imports_in_the_runtime(runtime: RuntimeVenv) -> None:
-    report = import_dags(runtime, NORTHSTAR / "dags")
+def test_every_dag_imports_in_the_runtime(runtime: RuntimeVenv, shared_cache: Path) -> None:
+    # The session's parse cache (keyed by content): parses other tests made of the same files.
+    report = import_dags(runtime, NORTHSTAR / "dags", cache_dir=shared_cache / "validation")
     assert report.errors == {}
     assert set(CHAIN) <= set(report.dag_ids)
 

@@ -30,7 +30,7 @@ def _deploy(target: LocalAirflow, release_id: str) -> None:
     target.activate(release_id)
 
 
-def test_up_deploy_status_down(isolated_settings: Settings) -> None:
+def test_up_listen_deploy_status_down(isolated_settings: Settings) -> None:
     s = isolated_settings
     sessions: list[int] = []
     try:
@@ -41,6 +41,19 @@ def test_up_deploy_status_down(isolated_settings: Settings) -> None:
             assert target.list_dags() == []
             sessions += [p.pid for p in airflow_instance.running(target.layout).values() if p]
         assert len(sessions) == 4
+
+        # Every Airflow process listens on 127.0.0.1 only, each environment on its own port,
+        # and no log server listens (Airflow binds it to every interface: never started).
+        log_ports = environments.log_server_ports(s)
+        assert len({*log_ports.values(), *worker_ports()}) == 4
+        for target in targets:
+            listening = {
+                address
+                for p in airflow_instance.running(target.layout).values()
+                if p
+                for address in processes.listening_addresses(p.pid)
+            }
+            assert listening == {("127.0.0.1", target.port)}, target.environment
 
         # Idempotent: a second `up` reuses the running processes.
         again = stack.up(s)

@@ -12,7 +12,7 @@ import pytest
 from release_assets.config import load_release_config
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.selection import build_selection
-from tests.conftest import NORTHSTAR, SHARED_RUNTIMES
+from tests.paths import NORTHSTAR, SHARED_RUNTIMES
 
 _IGNORE = shutil.ignore_patterns("__pycache__", ".pytest_cache", "target", "logs", "*.duckdb")
 
@@ -28,16 +28,24 @@ def northstar_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_context(tmp_path: Path) -> MakeContext:
-    """``make_context(repo, changed_files=None, base_repo=None, dbt_modified=None, **kw)``:
-    a ValidationContext over ``repo``; full selection when ``changed_files`` is None."""
+def make_context(tmp_path: Path, request: pytest.FixtureRequest) -> MakeContext:
+    """``make_context(repo, changed_files=None, base_repo=None, dbt_modified=None,
+    cache_dir=None, **kw)``: a ValidationContext over ``repo``; full selection when
+    ``changed_files`` is None. Its cache folder: ``cache_dir`` when given; for a slow test the
+    session's shared, content-keyed cache (``shared_cache``: the example's unchanged DAG files
+    are parsed once per run); else a folder of the test's own."""
     counter = {"n": 0}
+    slow = request.node.get_closest_marker("slow") is not None
+    default_cache = (
+        request.getfixturevalue("shared_cache") / "validation" if slow else tmp_path / "cache"
+    )
 
     def make(
         repo: Path,
         changed_files: list[str] | None = None,
         base_repo: Path | None = None,
         dbt_modified: list[str] | None = None,
+        cache_dir: Path | None = None,
         **kw: Any,
     ) -> ValidationContext:
         counter["n"] += 1
@@ -50,7 +58,7 @@ def make_context(tmp_path: Path) -> MakeContext:
             selection=build_selection(repo, config, changed_files, dbt_modified),
             scratch=scratch,
             runtimes_dir=SHARED_RUNTIMES,
-            cache_dir=tmp_path / "cache",
+            cache_dir=cache_dir or default_cache,
             base_repo=base_repo,
             **kw,
         )

@@ -84,7 +84,7 @@ def _edit(repo: PipelinesGit, rel: str, old: str, new: str) -> None:
 
 
 def _validate(
-    repo: PipelinesGit, tmp: Path, name: str, gate: str, full: bool = False
+    repo: PipelinesGit, tmp: Path, cache: Path, name: str, gate: str, full: bool = False
 ) -> GateResult:
     report = validate_branch(
         repo.path,
@@ -92,7 +92,7 @@ def _validate(
         full=full,
         scratch=tmp / name,
         runtimes_dir=SHARED_RUNTIMES,
-        cache_dir=tmp / "cache",
+        cache_dir=cache,
         gates=[gate],
     )
     markdown, data = to_markdown(report), to_json(report)
@@ -104,8 +104,11 @@ def _validate(
 
 
 @pytest.mark.slow
-def test_pr_mode_blocks_on_what_the_change_adds_not_on_what_was_there(tmp_path: Path) -> None:
+def test_pr_mode_blocks_on_what_the_change_adds_not_on_what_was_there(
+    tmp_path: Path, shared_cache: Path
+) -> None:
     repo = make_pipelines_git(tmp_path / "pipelines")
+    cache = shared_cache / "validation"
     # At the base: a sqlfluff error in the model, a Dataset consumer with no producer elsewhere.
     _edit(
         repo,
@@ -121,16 +124,16 @@ def test_pr_mode_blocks_on_what_the_change_adds_not_on_what_was_there(tmp_path: 
 
     # A harmless column alias in the same model (the existing finding moves down one line).
     _edit(repo, SQL, "    first_name,\n", "    first_name,\n    email_masked as contact_email,\n")
-    harmless = _validate(repo, tmp_path, "alias", "sql_lint")
+    harmless = _validate(repo, tmp_path, cache, "alias", "sql_lint")
     assert harmless.passed and harmless.errors == []
     assert [(f.rule, f.line, f.existing) for f in harmless.findings] == [("AL03", 9, True)]
     # The same tree validated in full: nothing is "existing", everything blocks.
-    full = _validate(repo, tmp_path, "alias-full", "sql_lint", full=True)
+    full = _validate(repo, tmp_path, cache, "alias-full", "sql_lint", full=True)
     assert not full.passed and [f.line for f in full.errors] == [9]
 
     # A new violation in the same file fails, naming only the new one.
     _edit(repo, SQL, "    signup_date,\n", "    signup_date,\n    lower(first_name),\n")
-    worse = _validate(repo, tmp_path, "worse", "sql_lint")
+    worse = _validate(repo, tmp_path, cache, "worse", "sql_lint")
     assert not worse.passed
     assert [(f.rule, f.line) for f in worse.errors] == [("AL03", 11)]
     assert [f.line for f in worse.existing_findings] == [9]
@@ -143,7 +146,7 @@ def test_pr_mode_blocks_on_what_the_change_adds_not_on_what_was_there(tmp_path: 
         '"""',
         '"""Orders: ',
     )
-    dag_change = _validate(repo, tmp_path, "dag", "references")
+    dag_change = _validate(repo, tmp_path, cache, "dag", "references")
     assert dag_change.passed, [f.message for f in dag_change.errors]
     assert dag_change.existing_findings
     assert all("orphan_consumer" in f.message for f in dag_change.existing_findings)
@@ -151,7 +154,7 @@ def test_pr_mode_blocks_on_what_the_change_adds_not_on_what_was_there(tmp_path: 
     (repo.path / "dags" / "second_orphan.py").write_text(
         ORPHAN.format(dag_id="second_orphan", table="elsewhere")
     )
-    broken = _validate(repo, tmp_path, "dag-broken", "references")
+    broken = _validate(repo, tmp_path, cache, "dag-broken", "references")
     assert not broken.passed
     assert broken.errors and all("second_orphan" in f.message for f in broken.errors)
     assert not any("dag:orphan_consumer" in f.message for f in broken.errors)

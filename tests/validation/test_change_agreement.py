@@ -333,7 +333,7 @@ def test_removed_nodes_from_manifests_and_text(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_pr_mode_and_full_mode_agree_on_removals(tmp_path: Path) -> None:
+def test_pr_mode_and_full_mode_agree_on_removals(tmp_path: Path, shared_cache: Path) -> None:
     """Through ``validate --base main`` and ``--full`` on a real git repository: a removed model
     an unchanged DAG still reads, and a removed DAG whose Dataset another DAG is scheduled on,
     both fail the references gate naming the consumer, in both modes."""
@@ -349,7 +349,7 @@ def test_pr_mode_and_full_mode_agree_on_removals(tmp_path: Path) -> None:
             full=full,
             scratch=tmp_path / f"scratch-{full}",
             runtimes_dir=SHARED_RUNTIMES,
-            cache_dir=tmp_path / "cache",
+            cache_dir=shared_cache / "validation",
             gates=["references"],
         )
         result = report.result("references")

@@ -7,11 +7,16 @@ from release_assets.core.dag_runs import fail_on_failed_run, results_table, run_
 from release_assets.core.deploy import SERVE_TIMEOUT_S, publish_from_store, wait_until_serving
 from release_assets.core.record import ReleaseRecord
 from release_assets.core.release_schemas import release_suffix
+from release_assets.defs.audit_log import artifact_digest, audited_step, check_evidence
 from release_assets.defs.failures import step_failures
 from release_assets.defs.partitions import releases
+from release_assets.defs.promotion_inputs import PromotionPolicies
 from release_assets.defs.resources import ReleasePlatform
 from release_assets.runtimes.artifacts.base import ArtifactStore
+from release_assets.runtimes.audit.base import AuditStore
 from release_assets.runtimes.environment import Environment
+
+STEP = "canary_publish"
 
 
 @dg.asset(
@@ -27,10 +32,14 @@ def canary_publish(
     artifact_store: ArtifactStore,
     production: Environment,
     platform: ReleasePlatform,
+    audit: AuditStore,
+    promotion: PromotionPolicies,
 ) -> dg.MaterializeResult[None]:
     """Stage the release in production (not live), serve canary DAG copies, run them into the
     release's schemas, and check the live release did not change meanwhile. For a release that
-    is already live, nothing runs (its schemas are the live data)."""
+    is already live, nothing runs (its schemas are the live data). Refused (nothing staged)
+    unless the release's gates, artifact, staging deployment and integration run passed on
+    the same digest."""
     tag = record.release
     order = record.run_order()
     target = production.airflow
@@ -45,25 +54,28 @@ def canary_publish(
                 "skipped": f"release {tag} is already live in {production.name}",
             }
         )
-    with step_failures(where):
-        live_before = target.live_release()
-        publish_from_store(artifact_store, production.artifacts, target, tag)  # staged only
-        canary_ids = target.publish_canary(tag, order)
-        wait_until_serving(target, tag, set(canary_ids.values()), SERVE_TIMEOUT_S)
-        suffix = release_suffix(tag)
-        conf: dict[str, object] = {
-            "data_date": platform.integration_date,
-            "schema_suffix": suffix,
-            "release_id": tag,
-        }
-        results = run_in_waves(target, record.run_waves(), f"canary__{tag}", conf, canary_ids)
-        table = results_table(results, target.url)
-        fail_on_failed_run(results, table, where)
-    if target.live_release() != live_before:
-        raise dg.Failure(
-            f"the live {production.name} release changed during the canary of {tag} "
-            f"(was {live_before or 'nothing'})"
-        )
+    with audited_step(context, audit, record, STEP, production.name) as note:
+        note.digest = artifact_digest(artifact_store, tag)
+        check_evidence(audit, record, STEP, note.digest, early=promotion.early_steps)
+        with step_failures(where):
+            live_before = target.live_release()
+            publish_from_store(artifact_store, production.artifacts, target, tag)  # staged only
+            canary_ids = target.publish_canary(tag, order)
+            wait_until_serving(target, tag, set(canary_ids.values()), SERVE_TIMEOUT_S)
+            suffix = release_suffix(tag)
+            conf: dict[str, object] = {
+                "data_date": platform.integration_date,
+                "schema_suffix": suffix,
+                "release_id": tag,
+            }
+            results = run_in_waves(target, record.run_waves(), f"canary__{tag}", conf, canary_ids)
+            table = results_table(results, target.url)
+            fail_on_failed_run(results, table, where)
+        if target.live_release() != live_before:
+            raise dg.Failure(
+                f"the live {production.name} release changed during the canary of {tag} "
+                f"(was {live_before or 'nothing'})"
+            )
     return dg.MaterializeResult(
         metadata={
             "environment": production.name,

@@ -9,8 +9,10 @@ from release_assets.config.release_config import parse_release_config
 from release_assets.core.record import ReleaseRecord
 from release_assets.core.regression import Verdict, compare, markdown, profile
 from release_assets.core.release_schemas import dbt_relations, release_sources
+from release_assets.defs.audit_log import artifact_digest, audited_step
 from release_assets.defs.partitions import release_check, releases
 from release_assets.runtimes.artifacts.base import ArtifactStore
+from release_assets.runtimes.audit.base import AuditStore
 from release_assets.runtimes.environment import Environment
 
 CHECK = "no_regression"
@@ -29,9 +31,23 @@ def regression_check(
     record: ReleaseRecord,
     artifact_store: ArtifactStore,
     production: Environment,
+    audit: AuditStore,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Profile each critical table the release rebuilt (canary relation vs live table) and
-    compare with the thresholds of ``release.yaml``; the check fails on any regression."""
+    compare with the thresholds of ``release.yaml``; the check fails on any regression. The
+    verdict is recorded in the audit trail: ``prod_swap`` needs it to have passed."""
+    with audited_step(context, audit, record, "regression_check", production.name) as note:
+        note.digest = artifact_digest(artifact_store, record.release)
+        result, failed = _judge(record, artifact_store, production)
+        if failed:
+            note.outcome, note.detail = "failed", failed
+    return result
+
+
+def _judge(
+    record: ReleaseRecord, artifact_store: ArtifactStore, production: Environment
+) -> tuple[dg.MaterializeResult, str]:  # type: ignore[type-arg]
+    """The step's result and, when something regressed, the one-line summary."""
     tag = record.release
     config = parse_release_config(
         artifact_store.read_file(tag, "release.yaml").decode(), Path(f"{tag}/release.yaml")
@@ -63,7 +79,7 @@ def regression_check(
         if failed
         else f"{len(affected)} table(s) compared, no regression"
     )
-    return dg.MaterializeResult(
+    result: dg.MaterializeResult = dg.MaterializeResult(  # type: ignore[type-arg]
         metadata={
             "tables_compared": len(affected),
             "regressions": len(failed),
@@ -79,3 +95,4 @@ def regression_check(
             )
         ],
     )
+    return result, summary if failed else ""

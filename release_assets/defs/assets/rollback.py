@@ -1,63 +1,100 @@
 """`rollback`: on demand only. Materialize it for the bad release's partition and the release
-that was live before it is live again, code and warehouse together, without rebuilding."""
+that was live before it is live again, code and warehouse together, without rebuilding.
+
+A request that cannot be honoured (the release is not live, or replaced nothing) is refused:
+the refusal is appended to the audit trail and shown as an observation, and the run ends
+without a materialization, so refusals never turn the `rollback` partitions red."""
+
+from collections.abc import Iterator
 
 import dagster as dg
 
 from release_assets.core.bundle import RELEASE_META
 from release_assets.core.switch import switch_environment
+from release_assets.defs.audit_log import StepNote, append_event, artifact_digest, refuse
+from release_assets.defs.environment_history import record_history
 from release_assets.defs.failures import step_failures
 from release_assets.defs.io_managers import ReleaseRecordStore
 from release_assets.defs.partitions import SWAP_POOL, releases
 from release_assets.runtimes.artifacts.base import ArtifactStore
+from release_assets.runtimes.audit.base import AuditStore
 from release_assets.runtimes.environment import Environment
 
-
-class RollbackRefused(dg.Failure):
-    """Rolling back is not possible for this release; the description says why."""
+STEP = "rollback"
 
 
 @dg.asset(
     partitions_def=releases,
     deps=["prod_swap"],
+    key_prefix="on_call",  # on_call/<name>: the job `<name>` may then carry the plain name
     group_name="on_call",
     kinds={"airflow", "duckdb"},
     pool=SWAP_POOL,
+    output_required=False,
 )
 def rollback(
     context: dg.AssetExecutionContext,
     artifact_store: ArtifactStore,
     production: Environment,
     records: ReleaseRecordStore,
-) -> dg.MaterializeResult[None]:
+    audit: AuditStore,
+) -> Iterator[dg.MaterializeResult[None]]:
     """Refused unless the partition's release is the one live in production and it replaced
-    an earlier release; then that earlier release is switched back in."""
+    an earlier release; then that earlier release is switched back in (its bundle must still
+    verify against its digest)."""
     bad = context.partition_key
     target = production.airflow
     warehouse = production.warehouse
     live = target.live_release()
     if live != bad:
-        raise RollbackRefused(
+        refuse(
+            context,
+            audit,
+            STEP,
+            production.name,
             f"release {bad} is not live in {production.name} (live: {live or 'nothing'}); "
-            "only the live release can be rolled back"
+            "only the live release can be rolled back",
         )
+        return
     previous, pointers = warehouse.replaced(bad)
     if previous is None:
-        raise RollbackRefused(f"release {bad} replaced no earlier release: nothing to go back to")
-    with step_failures(production.name):
-        artifact_store.read_file(previous, RELEASE_META)  # the previous bundle must still verify
-        current = set(warehouse.pointers())
-        retire = tuple(sorted(current - set(pointers)))
-        switch_environment(
-            target,
-            warehouse,
-            previous,
-            records.read(previous).dag_ids,
-            pointers,
-            production.switch_lock,
-            retire,
+        refuse(
+            context,
+            audit,
+            STEP,
+            production.name,
+            f"release {bad} replaced no earlier release in {production.name}: "
+            "nothing to go back to",
         )
-        removed = target.remove_canary(bad)
-    return dg.MaterializeResult(
+        return
+    note = StepNote(environment=production.name, action="rollback", outcome="live")
+    record = records.read(bad)
+    try:
+        with step_failures(production.name):
+            artifact_store.read_file(previous, RELEASE_META)  # must still verify
+            current = set(warehouse.pointers())
+            retire = tuple(sorted(current - set(pointers)))
+            switch_environment(
+                target,
+                warehouse,
+                previous,
+                records.read(previous).dag_ids,
+                pointers,
+                production.switch_lock,
+                retire,
+            )
+            removed = target.remove_canary(bad)
+    except dg.Failure as exc:
+        note.outcome, note.detail = "failed", (exc.description or "").splitlines()[0]
+        append_event(audit, context, record, STEP, note)
+        raise
+    note.digest = artifact_digest(artifact_store, previous)
+    note.replaced_release = bad
+    note.detail = f"{previous} live again in place of {bad}"
+    note.data = {"live_release": previous}
+    appended = append_event(audit, context, record, STEP, note)
+    record_history(context, production.name, "rollback", appended, live_release=previous)
+    yield dg.MaterializeResult(
         metadata={
             "environment": production.name,
             "rolled_back": bad,

@@ -10,10 +10,13 @@ import dagster as dg
 
 from release_assets.config import load_release_config
 from release_assets.core.bundle import DBT_MANIFEST
+from release_assets.core.evidence import GATES_STEP
 from release_assets.core.record import ReleaseRecord
+from release_assets.defs.audit_log import audited_step
 from release_assets.defs.partitions import release_check
 from release_assets.defs.resources import PipelinesRepoResource, ReleasePlatform
 from release_assets.runtimes.artifacts.base import ArtifactStore
+from release_assets.runtimes.audit.base import AuditStore
 from release_assets.runtimes.environment import Environment
 from release_assets.validation.entry import validate_tree
 from release_assets.validation.findings import GateResult
@@ -66,9 +69,34 @@ def validation_gates(
     artifact_store: ArtifactStore,
     integration: Environment,
     platform: ReleasePlatform,
+    audit: AuditStore,
 ) -> Iterator[dg.AssetCheckResult]:
     """Run every gate on the record's commit, only on what the change touches (unless
-    ``full`` or a first release), reading contracted sources from the integration warehouse."""
+    ``full`` or a first release), reading contracted sources from the integration warehouse.
+    Each gate's verdict is recorded in the audit trail (the evidence later steps require)."""
+    with audited_step(context, audit, record, GATES_STEP) as note:
+        results = _run_gates(
+            context, config, record, pipelines_repo, artifact_store, integration, platform
+        )
+        note.action = "gate"
+        note.gates = {r.gate: r.status for r in results}
+        failed = [r.gate for r in results if not r.passed]
+        if failed:
+            note.outcome, note.detail = "failed", f"failed gate(s): {', '.join(failed)}"
+    for result in results:
+        yield _result(result)
+
+
+def _run_gates(
+    context: dg.AssetCheckExecutionContext,
+    config: GateRunConfig,
+    record: ReleaseRecord,
+    pipelines_repo: PipelinesRepoResource,
+    artifact_store: ArtifactStore,
+    integration: Environment,
+    platform: ReleasePlatform,
+) -> list[GateResult]:
+    """The gates' results on the record's commit (see ``validation_gates``)."""
     tag = record.release
     base = record.base_release
     change = record.change
@@ -99,5 +127,4 @@ def validation_gates(
             workers=config.workers,
         )
     context.log.info(to_markdown(report, title=f"validation of {tag}"))
-    for result in report.results:
-        yield _result(result)
+    return list(report.results)

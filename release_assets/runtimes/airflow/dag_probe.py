@@ -63,6 +63,11 @@ CACHE_FOLDER = "dag-probe"
 
 _TRACEBACK_DEPTH = 20  # frames of an import error kept (part of the cache key)
 _CHUNK_MIN = 30  # below this many files one probe process is faster than two
+_OTHER_FILES_ERRORS = ("AirflowDagDuplicatedIdException",)
+"""Import errors that depend on which other DAG files the same probe process imported (a
+dag_id another file defined first), which the cache key leaves out: such parses are never
+stored (a duplicated dag_id is found across files by ``DagIndex.duplicates`` whatever came from
+the cache)."""
 _DAGS_TOKEN = "\x00dags\x00"  # the DAGs folder's absolute path, in cached text
 _PARENT_TOKEN = "\x00root\x00"  # its parent's (the repository root, usually)
 
@@ -151,6 +156,13 @@ def _to_cache(value: Any, dags_dir: Path) -> Any:
 
 def _from_cache(value: Any, dags_dir: Path) -> Any:
     return _swap(value, [(_DAGS_TOKEN, str(dags_dir)), (_PARENT_TOKEN, str(dags_dir.parent))])
+
+
+def _cacheable(data: dict[str, Any]) -> bool:
+    """Whether a file's parse depends on that file and its key's inputs alone (see
+    ``_OTHER_FILES_ERRORS``)."""
+    error = data.get("error") or ""
+    return not any(name in error for name in _OTHER_FILES_ERRORS)
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -314,7 +326,7 @@ def import_dags(
             for abs_path, data in out.items():
                 rel = Path(abs_path).relative_to(dags_dir).as_posix()
                 parsed[rel] = _file_parse(rel, data)
-                if cache is not None:
+                if cache is not None and _cacheable(data):
                     stored = _to_cache(data, dags_dir)
                     _write_atomic(cache / f"{keys[rel]}.json", json.dumps(stored))
     files = dict(sorted(parsed.items()))

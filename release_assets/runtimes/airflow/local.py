@@ -113,22 +113,28 @@ class LocalAirflow(RestAirflowTarget):
         tmp.unlink(missing_ok=True)
         tmp.symlink_to(Path("releases") / release_id)
         tmp.replace(link)  # rename(2): atomic, readers see the old or the new release
-        self._request_reparse(self.layout.dags_folder / LOADER_NAME)
+        loader = self.layout.dags_folder / LOADER_NAME
+        # A newer mtime than its last parse: the DAG processor's next queue refill parses the
+        # loader again although min_file_process_interval has not passed (Airflow's default
+        # file_parsing_sort_mode, modified_time), even when the API below cannot be used.
+        os.utime(loader)
+        self._request_reparse(loader)
         return previous
 
     def _request_reparse(self, loader: Path) -> None:
-        """Ask the DAG processor to parse ``loader`` next instead of at its next periodic
-        parse (``PUT /parseDagFile/{file_token}``, Airflow >= 2.10). Only a shortcut: when the
-        API does not answer or knows no DAG of that file yet, the periodic parse picks the
-        switch up (``min_file_process_interval``)."""
+        """Ask the DAG processor to parse ``loader`` first on its next loop instead of at its
+        next periodic parse (``PUT /parseDagFile/{file_token}``, Airflow >= 2.10; the token
+        comes with any DAG of that file). Only a shortcut: when the API does not answer or
+        knows no DAG of that file yet (a first release), the touched mtime or the periodic
+        parse (``min_file_process_interval``) picks the switch up."""
         try:
-            dags = self.client.paginate("/dags", "dags", {"only_active": "false"})
+            dags = self.client.get("/dags", {"only_active": "false", "limit": 100})["dags"]
             token = next(
                 (d.get("file_token") for d in dags if d.get("fileloc") == str(loader)), None
             )
             if token:
                 self.client.request("PUT", f"/parseDagFile/{token}")
-        except AirflowError:
+        except (AirflowError, KeyError, TypeError):
             return
 
     def live_release(self) -> str | None:

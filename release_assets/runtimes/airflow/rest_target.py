@@ -22,6 +22,7 @@ from release_assets.runtimes.processes import TimeoutExpired
 
 _FINISHED = {"success", "failed"}
 _LOG_EXCERPT_CHARS = 3000
+_RUN_POLL_S = 1.0  # how often a DAG run's state is read while waiting for it (s)
 
 
 class RestAirflowTarget(AirflowTarget):
@@ -116,7 +117,7 @@ class RestAirflowTarget(AirflowTarget):
                     f"{self.environment}: run {run_id} of {dag_id} still {state} after "
                     f"{timeout_s:.0f}s"
                 )
-            time.sleep(2)
+            time.sleep(_RUN_POLL_S)
         if state == "success":
             return DagRunResult(dag_id, run_id, state)
         tis = self.client.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]

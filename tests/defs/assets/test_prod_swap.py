@@ -4,7 +4,6 @@ release together; a failure never leaves production on a mix of two releases."""
 from __future__ import annotations
 
 import dagster as dg
-import pytest
 
 from release_assets.core.deploy import publish_from_store
 from release_assets.defs.assets.prod_swap import prod_swap
@@ -176,11 +175,6 @@ def test_a_failed_rerun_of_an_interrupted_swap_puts_the_code_pointer_back(
     assert world.warehouse(PROD).pointers() == V1_POINTERS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="prod_swap does not re-verify the release's evidence (no_regression verdict): a "
-    "single-step materialization swaps a release whose regression check failed",
-)
 def test_prod_swap_alone_refuses_a_release_whose_regression_check_failed(
     world: FakeWorld, instance: dg.DagsterInstance
 ) -> None:
@@ -191,4 +185,8 @@ def test_prod_swap_alone_refuses_a_release_whose_regression_check_failed(
     result = materialize(world, instance, [prod_swap], "v2")
 
     assert not result.success
+    assert failure_of(result, "prod_swap").startswith(
+        "prod_swap refused for release v2: regression_check failed at "
+    )
+    assert "row count fell by 33.3%" in failure_of(result, "prod_swap")
     assert _releases_live(world) == ("v1", {"v1", "v2"}, {"v1"})

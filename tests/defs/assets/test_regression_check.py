@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from release_assets.defs.assets.approval import approval
 from release_assets.defs.assets.prod_swap import prod_swap
 from release_assets.defs.assets.regression_check import CHECK, regression_check
 from tests.fakes import (
@@ -53,7 +54,7 @@ def test_a_third_fewer_rows_fails_the_check_and_prod_swap_does_not_run(
 ) -> None:
     _v2_canaried(world, 80, ["fct_orders"])
 
-    result = materialize(world, instance, [regression_check, prod_swap], "v2")
+    result = materialize(world, instance, [regression_check, approval, prod_swap], "v2")
 
     assert not result.success
     check = check_evaluation(result, CHECK)

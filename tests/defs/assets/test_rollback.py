@@ -6,6 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from release_assets.defs.assets.prod_swap import prod_swap
+from release_assets.defs.assets.redeploy import redeploy
 from release_assets.defs.assets.rollback import rollback
 from release_assets.runtimes.warehouse.base import Pointer
 from tests.fakes import (
@@ -15,8 +16,11 @@ from tests.fakes import (
     failure_of,
     materialize,
     metadata_of,
+    refusal_of,
 )
 
+ROLLBACK = rollback.op.name  # on_call__rollback
+REDEPLOY = redeploy.op.name
 LIVE_TABLES = {"marts.fct_orders": 120, "marts.dim_customers": 40}
 V1_POINTERS = {
     "marts.dim_customers": Pointer("marts.dim_customers", "marts__r_v1.dim_customers", "v1"),
@@ -51,7 +55,7 @@ def test_rollback_restores_the_previous_release_code_and_tables(
     result = materialize(world, instance, [rollback], "v2")
 
     assert result.success
-    meta = metadata_of(result, "rollback")
+    meta = metadata_of(result, ROLLBACK)
     assert meta["environment"] == PROD
     assert meta["rolled_back"] == "v2"
     assert meta["live_release"] == "v1"
@@ -66,6 +70,18 @@ def test_rollback_restores_the_previous_release_code_and_tables(
     assert "marts.fct_daily_revenue" not in warehouse.tables()
     # Nothing was rebuilt: v2's relations are still there to swap forward again.
     assert "marts__r_v2.fct_orders" in warehouse.tables()
+    # prod's history asset records the rollback: what is live now, what it replaced, who.
+    (history,) = [
+        m
+        for m in result.asset_materializations_for_node(ROLLBACK)
+        if m.asset_key == dg.AssetKey(["environments", PROD])
+    ]
+    seen = {k: v.value for k, v in history.metadata.items()}
+    assert (seen["how"], seen["live_release"], seen["replaced_release"]) == ("rollback", "v1", "v2")
+    assert seen["actor"] == "unattributed run"
+    rolled = world.audit.records()[-1]
+    assert seen["audit_record"] == rolled.seq
+    assert (rolled.event.action, rolled.event.data["live_release"]) == ("rollback", "v1")
 
 
 def test_rollback_of_a_release_that_is_not_live_is_refused_naming_the_live_one(
@@ -75,10 +91,11 @@ def test_rollback_of_a_release_that_is_not_live_is_refused_naming_the_live_one(
 
     result = materialize(world, instance, [rollback], "v1")
 
-    assert not result.success
-    assert failure_of(result, "rollback") == (
+    assert refusal_of(result, ROLLBACK) == (
         "release v1 is not live in prod (live: v2); only the live release can be rolled back"
     )
+    refused = world.audit.records()[-1].event
+    assert (refused.action, refused.step, refused.outcome) == ("refusal", "rollback", "refused")
     _unchanged_since_v2(world)
 
 
@@ -89,7 +106,7 @@ def test_rollback_with_nothing_live_is_refused(
 
     result = materialize(world, instance, [rollback], "v1")
 
-    assert failure_of(result, "rollback") == (
+    assert refusal_of(result, ROLLBACK) == (
         "release v1 is not live in prod (live: nothing); only the live release can be rolled back"
     )
 
@@ -102,9 +119,8 @@ def test_rollback_of_a_first_release_is_refused(
 
     result = materialize(world, instance, [rollback], "v1")
 
-    assert not result.success
-    assert failure_of(result, "rollback") == (
-        "release v1 replaced no earlier release: nothing to go back to"
+    assert refusal_of(result, ROLLBACK) == (
+        "release v1 replaced no earlier release in prod: nothing to go back to"
     )
     assert world.airflow(PROD).live == "v1"
     assert world.warehouse(PROD).pointers() == V1_POINTERS
@@ -119,7 +135,7 @@ def test_rollback_reads_the_previous_release_record_and_fails_clearly_without_it
     result = materialize(world, instance, [rollback], "v2")
 
     assert not result.success
-    assert failure_of(result, "rollback") == (
+    assert failure_of(result, ROLLBACK) == (
         "release v1 has no release record: materialize release_candidate for v1 first"
     )
     _unchanged_since_v2(world)
@@ -134,21 +150,52 @@ def test_rollback_refuses_a_previous_bundle_that_no_longer_verifies(
     result = materialize(world, instance, [rollback], "v2")
 
     assert not result.success
-    assert failure_of(result, "rollback").startswith(
+    assert failure_of(result, ROLLBACK).startswith(
         "release v1: stored file _release/release.json is missing or was altered"
     )
     _unchanged_since_v2(world)
 
 
-def test_the_release_can_be_swapped_forward_again_after_a_rollback(
+def test_a_rolled_back_release_goes_live_again_only_by_a_redeploy_with_a_reason(
     world: FakeWorld, instance: dg.DagsterInstance
 ) -> None:
     _v2_swapped_in(world, instance)
     assert materialize(world, instance, [rollback], "v2").success
 
-    result = materialize(world, instance, [prod_swap], "v2")
+    stray = materialize(world, instance, [prod_swap], "v2")
+
+    assert failure_of(stray, "prod_swap").startswith(
+        "prod_swap refused for release v2: v2 was rolled back in prod at "
+    )
+    assert world.airflow(PROD).live == "v1"
+
+    no_reason = materialize(world, instance, [redeploy], "v2", {"reason": ""})
+    assert refusal_of(no_reason, REDEPLOY).startswith("redeploy of v2 needs a reason")
+
+    result = materialize(world, instance, [redeploy], "v2", {"reason": "INC-42: v1 misses the fix"})
 
     assert result.success
-    assert metadata_of(result, "prod_swap")["replaced_release"] == "v1"
+    meta = metadata_of(result, REDEPLOY)
+    assert (meta["live_release"], meta["replaced_release"]) == ("v2", "v1")
     _unchanged_since_v2(world)
-    assert world.warehouse(PROD).replaced("v2")[0] == "v1"
+    done = world.audit.records()[-1].event
+    assert (done.action, done.outcome, done.detail) == (
+        "redeploy",
+        "live",
+        "reason: INC-42: v1 misses the fix",
+    )
+
+
+def test_a_release_that_never_went_live_is_not_redeployed(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v2_swapped_in(world, instance)
+    world.add_release("v3", base_release="v2")
+
+    result = materialize(world, instance, [redeploy], "v3", {"reason": "try v3 in prod now"})
+
+    assert refusal_of(result, REDEPLOY) == (
+        "release v3 was never live in prod: only a release that passed every step and went "
+        "live can be redeployed"
+    )
+    _unchanged_since_v2(world)

@@ -71,9 +71,10 @@ def test_parse_time_effects_are_named_in_pr_and_full_mode(
     (dags / "northstar_common" / "parse_time.py").write_text(HELPER)
     (dags / "reads_at_parse.py").write_text(READS)
 
-    full = run_gate("dag_integrity", make_context(northstar_copy))
+    full_ctx = make_context(northstar_copy)
+    full = run_gate("dag_integrity", full_ctx)
     pr_ctx = make_context(northstar_copy, changed_files=["dags/yesterday.py"], dbt_modified=[])
-    pr_ctx.cache_dir = northstar_copy.parent / "cache"  # the full run's parses
+    pr_ctx.cache_dir = full_ctx.cache_dir  # the full run's parses
     pr = run_gate("dag_integrity", pr_ctx)
 
     rules = _by_rule(full)

@@ -145,20 +145,13 @@ def test_failing_repository_tests_are_reported_by_node_id(
     rounding = by_obj["test:tests/test_release_day.py::TestRounding::test_rounds_half_up[1.5]"]
     assert rounding.line == 18 and "assert 2 == 3" in rounding.message
     broken = by_obj["test:tests/test_broken_import.py"]
-    assert "northstar_missing_module" in broken.message and broken.file == broken.obj[5:]
+    assert "northstar_missing_module" in broken.message and broken.file == (broken.obj or "")[5:]
     assert any("pytest ran 4 test(s)" in n for n in result.notes)
 
 
-@pytest.mark.slow  # the whole northstar suite, Spark tests in local Spark (~1 min)
-def test_the_example_repository_passes_in_full(
-    northstar_copy: Path, make_context: MakeContext
-) -> None:
-    result = run_gate("python_quality", make_context(northstar_copy))
-
-    assert result.status == "passed", result.findings
-    assert "spark/tests/test_inventory_positions.py" in result.checked
-    (ran,) = [n for n in result.notes if n.startswith("pytest ran")]
-    assert int(ran.split()[2]) > 50 and ": 0 failed" in ran
+# The example repository passing this gate in full (its whole suite, Spark included):
+# tests/examples/test_adding_a_dag.py (the slow layer's one full validation of the example,
+# which asserts what this gate checked).
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from release_assets.config import load_release_config
 from release_assets.validation.context import ValidationContext
 from release_assets.validation.runner import run_gate
 from release_assets.validation.selection import build_selection
-from tests.conftest import NORTHSTAR, SHARED_RUNTIMES
+from tests.paths import NORTHSTAR, SHARED_RUNTIMES
 from tests.validation.conftest import MakeContext
 
 pytestmark = pytest.mark.slow
@@ -35,9 +35,11 @@ with DAG(dag_id="finance_close", schedule=[Dataset("s3://finance/ledger")],
 
 
 @pytest.fixture(scope="module")
-def northstar_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """A DAG parse cache shared by this module's tests, and the example's dbt manifest parsed
-    once (the tests below change DAGs, never the dbt project)."""
+def northstar_inputs(
+    tmp_path_factory: pytest.TempPathFactory, shared_cache: Path
+) -> tuple[Path, dict[str, Any]]:
+    """The session's DAG parse cache, and the example's dbt manifest parsed once for the
+    module (the tests below change DAGs, never the dbt project)."""
     root = tmp_path_factory.mktemp("references")
     repo = root / "northstar"
     shutil.copytree(NORTHSTAR, repo, ignore=shutil.ignore_patterns("__pycache__", "target", "logs"))
@@ -49,7 +51,7 @@ def northstar_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, di
         selection=build_selection(repo, config, None),
         scratch=root / "scratch",
         runtimes_dir=SHARED_RUNTIMES,
-        cache_dir=root / "cache",
+        cache_dir=shared_cache / "validation",
     )
     manifest = ctx.manifest()
     assert manifest is not None

@@ -1,0 +1,174 @@
+"""The demo's second half: the release controls as the people of the brief meet them.
+
+- on-call: a stray `prod_swap` of the stopped v3 refused with prod untouched; `status`;
+  `rollback v2`; `redeploy v2 --reason ...`; `status` again;
+- auditor: `audit verify` on the trail, then on a copy of it with one record edited, one
+  deleted and two swapped (each named); `audit export --release v2`.
+
+Each command is the installed `release-assets` CLI, run as a person would, its output printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+
+from release_assets.core.audit import verify_chain
+from release_assets.runtimes.audit.local import LocalAuditStore
+from release_assets.settings import Settings, inherited_environment
+
+Say = Callable[[str], None]
+CLI_TIMEOUT_S = 300.0
+
+
+def cli(settings: Settings, say: Say, *args: str, actor: str = "oncall-olivia") -> int:
+    """Run ``release-assets <args>`` as ``actor`` and print what it printed; its exit code."""
+    exe = Path(sys.executable).with_name("release-assets")
+    env = {**inherited_environment(), "RELEASE_ASSETS_ACTOR": actor}
+    say(f"$ release-assets {' '.join(args)}")
+    done = subprocess.run(
+        [str(exe), *args],
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        env=env,
+        check=False,
+    )
+    for line in (done.stdout + done.stderr).strip().splitlines():
+        say(f"  {line}")
+    return done.returncode
+
+
+def stray_prod_swap(settings: Settings, say: Say, tag: str) -> bool:
+    """Materialize `prod_swap` alone for ``tag`` (as "Materialize" on its partition in the UI
+    does) and say what happened; True if it was refused and prod kept its release."""
+    from release_assets.defs.assets.prod_swap import prod_swap
+    from release_assets.defs.assets.release_candidate import release_candidate
+    from release_assets.defs.definitions import defs
+
+    resources = dict(defs().resources or {})
+    before = resources["production"].airflow.live_release()
+    say(f"materializing prod_swap alone for {tag} (as the UI's Materialize would)...")
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize(
+            [release_candidate, prod_swap],
+            selection=[prod_swap],
+            partition_key=tag,
+            instance=instance,
+            resources=resources,
+            raise_on_error=False,
+            tags={"release_assets/actor": "curious-carl"},
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        )
+    after = resources["production"].airflow.live_release()
+    failure = result.failure_data_for_node("prod_swap")
+    message = failure.error.message.strip() if failure and failure.error else "it ran"
+    say(f"  {message}")
+    say(f"  prod before: {before}, after: {after}")
+    return not result.success and before == after
+
+
+def tamper_demo(settings: Settings, say: Say, root: Path) -> bool:
+    """Verify copies of the audit trail at ``root`` with one record edited, one deleted and
+    two swapped; True if each was found. The real trail is never touched."""
+    found = []
+    with tempfile.TemporaryDirectory(prefix="ra-audit-copy-") as tmp:
+        for kind in ("edited", "deleted", "reordered"):
+            copy = Path(tmp) / kind
+            shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".lock"))
+            for path in copy.iterdir():
+                os.chmod(path, 0o644)
+            files = sorted(p for p in copy.glob("*.json"))
+            middle = files[len(files) // 2]
+            if kind == "edited":
+                data = json.loads(middle.read_text())
+                data["event"]["outcome"] = (
+                    "passed" if data["event"]["outcome"] != "passed" else "failed"
+                )
+                middle.write_text(json.dumps(data))
+            elif kind == "deleted":
+                middle.unlink()
+            else:
+                nxt = files[len(files) // 2 + 1]
+                a, b = middle.read_text(), nxt.read_text()
+                middle.write_text(b)
+                nxt.write_text(a)
+            problems = verify_chain(LocalAuditStore(root=str(copy)).entries())
+            say(f"  a copy with {middle.name} {kind}: " + ("; ".join(problems) or "NOT DETECTED"))
+            found.append(bool(problems))
+    return all(found)
+
+
+def on_call_story(settings: Settings, say: Say) -> bool:
+    """After v1..v4: a stray prod_swap of v3 refused; status; rollback v2; redeploy v2 with a
+    reason; status; the audit trail verified, tampered copies caught, v2's chain exported.
+    Returns whether every control behaved as the demo means to show."""
+    ok = []
+    say("")
+    say("-- on call: gates hold from every entry point --")
+    ok.append(stray_prod_swap(settings, say, "v3"))
+    say("")
+    say("-- on call: what is live, roll back, go forward again --")
+    ok.append(cli(settings, say, "status") == 0)
+    ok.append(cli(settings, say, "rollback", "v2") == 0)
+    ok.append(cli(settings, say, "rollback", "v2") == 1)  # v2 is no longer live: refused
+    ok.append(
+        cli(settings, say, "redeploy", "v2", "--reason", "INC-7: v1 lacks the revenue grain fix")
+        == 0
+    )
+    ok.append(cli(settings, say, "status") == 0)
+    say("")
+    say(
+        "-- auditor: verify the trail, and copies of it with a record edited, deleted, reordered --"
+    )
+    ok.append(cli(settings, say, "audit", "verify", actor="auditor-ada") == 0)
+    from release_assets.cli.audit import audit_store
+
+    ok.append(tamper_demo(settings, say, Path(audit_store().location)))
+    ok.append(export_summary(settings, say, "v2"))
+    return all(ok)
+
+
+def export_summary(settings: Settings, say: Say, release: str) -> bool:
+    """Run `audit export --release <release>` and print the chain it gives, one line each."""
+    with tempfile.TemporaryDirectory(prefix="ra-export-") as tmp:
+        out = Path(tmp) / f"{release}.json"
+        code = cli(
+            settings,
+            say,
+            "audit",
+            "export",
+            "--release",
+            release,
+            "--output",
+            str(out),
+            actor="auditor-ada",
+        )
+        if code != 0 or not out.exists():
+            return False
+        data = json.loads(out.read_text())
+    trail = data.get("trail") or {}
+    say(
+        f"  {release}: PRs {trail.get('pull_requests')}, commits "
+        f"{[c[:10] for c in trail.get('commits', [])]}, artifact {trail.get('digests')}"
+    )
+    gates = ", ".join(f"{g['gate']} {g['verdict']}" for g in trail.get("gates", []))
+    say(f"  gates: {gates}")
+    for a in trail.get("approvals", []):
+        say(f"  approved by {a['approver']} for {a['environment']} at {a['time']}")
+    for env, actions in trail.get("environments", {}).items():
+        for act in actions:
+            say(
+                f"  {env:8} {act['time']} {act['step'] or act['action']}: {act['outcome']} "
+                f"by {act['actor']}"
+                + (f" ({act['live_release']} live)" if act["live_release"] else "")
+            )
+    return True

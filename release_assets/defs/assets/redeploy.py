@@ -1,0 +1,137 @@
+"""`redeploy`: make an earlier release live in production again, on purpose and on the record.
+
+For the case a rollback does not cover (going back more than one release, or forward again to
+a release that was rolled back). Only a release that was live in production before qualifies,
+with the artifact digest it had then; a reason is required and recorded in the audit trail.
+Refusals are recorded (audit trail, an observation) without failing the partition."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from release_assets.core.audit import AuditRecord
+from release_assets.core.deploy import publish_from_store
+from release_assets.core.release_schemas import dbt_relations, release_sources
+from release_assets.core.switch import switch_environment
+from release_assets.defs.audit_log import StepNote, append_event, artifact_digest, refuse
+from release_assets.defs.environment_history import record_history
+from release_assets.defs.failures import step_failures
+from release_assets.defs.io_managers import ReleaseRecordStore
+from release_assets.defs.partitions import SWAP_POOL, releases
+from release_assets.runtimes.artifacts.base import ArtifactStore
+from release_assets.runtimes.audit.base import AuditStore
+from release_assets.runtimes.environment import Environment
+
+STEP = "redeploy"
+MIN_REASON = 10
+
+
+class RedeployConfig(dg.Config):
+    """``reason``: why this release goes live again (at least 10 characters; recorded)."""
+
+    reason: str = ""
+
+
+def was_live(records: list[AuditRecord], release: str, environment: str) -> AuditRecord | None:
+    """The latest audit record that made ``release`` live in ``environment`` (a swap, a
+    redeploy, or a rollback back to it), or None if it never was."""
+    found = None
+    for rec in records:
+        ev = rec.event
+        if ev.environment != environment or ev.outcome != "live":
+            continue
+        if (ev.action in ("switch", "redeploy") and ev.release == release) or (
+            ev.action == "rollback" and ev.data.get("live_release") == release
+        ):
+            found = rec
+    return found
+
+
+@dg.asset(
+    partitions_def=releases,
+    deps=["prod_swap"],
+    key_prefix="on_call",  # on_call/<name>: the job `<name>` may then carry the plain name
+    group_name="on_call",
+    kinds={"airflow", "duckdb"},
+    pool=SWAP_POOL,
+    output_required=False,
+)
+def redeploy(
+    context: dg.AssetExecutionContext,
+    config: RedeployConfig,
+    artifact_store: ArtifactStore,
+    production: Environment,
+    records: ReleaseRecordStore,
+    audit: AuditStore,
+) -> Iterator[dg.MaterializeResult[None]]:
+    """Make the partition's release live in production again. Refused unless a reason is
+    given, the release was live in production before, and its artifact still has the digest
+    it had then; a release already live is left as it is."""
+    tag = context.partition_key
+    env = production.name
+    target = production.airflow
+    reason = config.reason.strip()
+    if len(reason) < MIN_REASON:
+        refuse(
+            context,
+            audit,
+            STEP,
+            env,
+            f"redeploy of {tag} needs a reason (config `reason`, "
+            f"at least {MIN_REASON} characters); it is recorded in the audit trail",
+        )
+        return
+    before = was_live(audit.records(), tag, env)
+    digest = artifact_digest(artifact_store, tag)
+    if before is None:
+        refuse(
+            context,
+            audit,
+            STEP,
+            env,
+            f"release {tag} was never live in {env}: only a "
+            "release that passed every step and went live can be redeployed",
+        )
+        return
+    if before.event.digest and digest != before.event.digest:
+        refuse(
+            context,
+            audit,
+            STEP,
+            env,
+            f"the artifact of {tag} is now {str(digest)[:19]}, "
+            f"not {before.event.digest[:19]} as when it was live: not redeployed",
+        )
+        return
+    live = target.live_release()
+    if live == tag:
+        refuse(context, audit, STEP, env, f"release {tag} is already live in {env}")
+        return
+    record = records.read(tag)
+    note = StepNote(environment=env, action="redeploy", outcome="live", digest=digest)
+    note.detail, note.replaced_release = f"reason: {reason}", live
+    try:
+        with step_failures(env):
+            publish_from_store(artifact_store, production.artifacts, target, tag)  # verified
+            existing = set(production.warehouse.tables())
+            wanted = release_sources(dbt_relations(artifact_store, tag), tag)
+            sources = {name: src for name, src in wanted.items() if src in existing}
+            switch_environment(
+                target, production.warehouse, tag, record.dag_ids, sources, production.switch_lock
+            )
+    except dg.Failure as exc:
+        note.outcome, note.detail = "failed", (exc.description or "").splitlines()[0]
+        append_event(audit, context, record, STEP, note)
+        raise
+    appended = append_event(audit, context, record, STEP, note)
+    record_history(context, env, "redeploy", appended, reason=reason)
+    yield dg.MaterializeResult(
+        metadata={
+            "environment": env,
+            "live_release": tag,
+            "replaced_release": live or "",
+            "reason": reason,
+            "digest": digest or "",
+            "tables_switched": len(sources),
+        }
+    )
