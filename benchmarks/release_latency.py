@@ -32,6 +32,7 @@ import yaml
 
 PORTS = {"staging": (18281, 18291), "prod": (18282, 18292)}
 WEBSERVER_PORT = 18283
+CANARY = "__canary_"  # canary copies (of releases stopped at the canary) are not the live DAGs
 REDEPLOY_REASON = "benchmark: make the release live again for the next rollback"
 
 
@@ -166,7 +167,9 @@ class Bench:
         started = time.monotonic()
         request()
         wait_until(
-            lambda: {d.release for d in self.prod.list_dags()} == {previous},
+            lambda: (
+                {d.release for d in self.prod.list_dags() if CANARY not in d.dag_id} == {previous}
+            ),
             300,
             f"prod to serve {previous}",
             0.2,
@@ -293,6 +296,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="one-DAG releases to time")
     parser.add_argument("--rollbacks", type=int, default=10, help="rollbacks to time")
     parser.add_argument("--graphql", action="store_true", help="also time rollbacks via GraphQL")
+    parser.add_argument("--graphql-only", action="store_true", help="no in-process rollbacks")
     parser.add_argument("--state-dir", type=Path, default=Path("/tmp/h3state"))
     args = parser.parse_args()
     state_dir = args.state_dir.resolve()
@@ -320,10 +324,10 @@ def main() -> None:
                 releases.append(time.monotonic() - started)
                 for step, took in step_times(instance, run_id).items():
                     steps.setdefault(step, []).append(took)
-            for _ in range(args.rollbacks):
+            for _ in range(0 if args.graphql_only else args.rollbacks):
                 rollbacks.append(bench.timed(lambda: bench.rollback(instance, last), previous))
                 bench.redeploy(instance, last)
-            if args.graphql:
+            if args.graphql or args.graphql_only:
                 tags = bench_tags(bench.repo)
                 dagster = start_dagster(state_dir, WEBSERVER_PORT, tags)
                 runs: list[str] = []

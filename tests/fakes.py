@@ -26,7 +26,7 @@ from release_assets.core.bundle import DBT_MANIFEST, RELEASE_META
 from release_assets.core.changes import ChangeSet
 from release_assets.core.dag_order import downstream_dags
 from release_assets.core.deploy import publish_from_store
-from release_assets.core.evidence import GATES_STEP, RELEASE_STEPS
+from release_assets.core.evidence import GATES_STEP, RECORD_KEY, RELEASE_STEPS
 from release_assets.core.record import DagEdges, ReleaseRecord
 from release_assets.core.release_schemas import release_sources, release_suffix
 from release_assets.defs.assets.release_candidate import release_candidate
@@ -236,6 +236,7 @@ class FakeWorld:
                     commit=record.commit,
                     digest=None if step == GATES_STEP else digest,
                     gates={"dbt": "passed"} if step == GATES_STEP else {},
+                    data={RECORD_KEY: record.fingerprint()},
                 )
             )
 

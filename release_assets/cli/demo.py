@@ -15,8 +15,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from release_assets.cli.demo_approvals import allowed_signers, demo_keys
-from release_assets.cli.demo_outcome import ReleaseOutcome
+from release_assets.cli.demo_approvals import allowed_signers, approval_story, demo_keys
+from release_assets.cli.demo_controls import on_call_story
+from release_assets.cli.demo_outcome import ReleaseOutcome, release_outcome
 from release_assets.cli.demo_waits import LAUNCH_TIMEOUT_S, one_demo, resume, wait_finished
 from release_assets.config import load_release_config
 from release_assets.local import environments, stack
@@ -239,7 +240,21 @@ def drive(
                     commit_and_tag(repo, message, tag)
                 say(f"tagged {tag}; the merged_tag_sensor launches its release")
                 outcome = wait_finished(instance, tag, say, timeout_s, launch_timeout_s)
+            if outcome.succeeded and not outcome.went_live and outcome.waiting:
+                say(f"{outcome.describe()}")
+                approval_story(settings, say, instance, tag)
+                outcome = release_outcome(instance, tag)
             report(settings, outcome, say)
             outcomes.append(outcome)
-    say("roll back a live release: .venv/bin/release-assets rollback <release>")
     return outcomes
+
+
+def show_controls(settings: Settings, say: Say) -> bool:
+    """The demo's second part, after the releases (``demo_controls.on_call_story``); whether
+    every control behaved as the demo means to show."""
+    with dg.DagsterInstance.get() as instance:
+        controls = on_call_story(settings, say, instance)
+    verdict = "as the demo expects" if controls else "NOT what the demo expects"
+    say(f"release controls: {verdict}")
+    say("see what is live: .venv/bin/release-assets status; the UI: http://127.0.0.1:3000")
+    return controls

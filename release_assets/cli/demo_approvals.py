@@ -141,7 +141,31 @@ def approval_story(settings: Settings, say: Say, instance: dg.DagsterInstance, t
         store = dict(defs().resources or {})["artifact_store"]
         forged_approvals(settings, say, tag, artifact_digest(store, "v1") or "sha256:")
         approve(settings, say, tag, "ana@northstar.example")
+        show_refused(say, tag)
     else:
         approve(settings, say, tag, "ana@northstar.example")
         approve(settings, say, tag, "pat@northstar.example")
     wait_live(instance, tag, say)
+
+
+def show_refused(say: Say, tag: str) -> None:
+    """Say which recorded approvals of ``tag`` do not count for prod and why, as the
+    `approval` step and `approval_sensor` decide (the same function)."""
+    from release_assets.defs.audit_log import artifact_digest
+    from release_assets.defs.definitions import defs
+    from release_assets.defs.promotion_inputs import readiness
+
+    res = dict(defs().resources or {})
+    prod = res["production"]
+    state = readiness(
+        res["records"].read(tag),
+        prod.name,
+        res["promotion"].for_environment(prod.name),
+        res["pipelines_repo"].repo,
+        res["artifact_store"],
+        res["audit"],
+        artifact_digest(res["artifact_store"], tag) or "",
+    )
+    for line in state.refused:
+        say(f"  does not count: {line}")
+    say(f"  {state.summary()}")

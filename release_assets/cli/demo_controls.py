@@ -21,6 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from release_assets.cli.oncall import failure_message
 from release_assets.core.audit import verify_chain
 from release_assets.runtimes.audit.local import LocalAuditStore
 from release_assets.settings import Settings, inherited_environment
@@ -47,7 +48,7 @@ def cli(settings: Settings, say: Say, *args: str, actor: str = "oncall-olivia") 
     return done.returncode
 
 
-def stray_prod_swap(settings: Settings, say: Say, tag: str) -> bool:
+def stray_prod_swap(settings: Settings, say: Say, instance: dg.DagsterInstance, tag: str) -> bool:
     """Materialize `prod_swap` alone for ``tag`` (as "Materialize" on its partition in the UI
     does) and say what happened; True if it was refused and prod kept its release."""
     from release_assets.defs.assets.prod_swap import prod_swap
@@ -57,20 +58,18 @@ def stray_prod_swap(settings: Settings, say: Say, tag: str) -> bool:
     resources = dict(defs().resources or {})
     before = resources["production"].airflow.live_release()
     say(f"materializing prod_swap alone for {tag} (as the UI's Materialize would)...")
-    with dg.DagsterInstance.get() as instance:
-        result = dg.materialize(
-            [release_candidate, prod_swap],
-            selection=[prod_swap],
-            partition_key=tag,
-            instance=instance,
-            resources=resources,
-            raise_on_error=False,
-            tags={"release_assets/actor": "curious-carl"},
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-        )
+    result = dg.materialize(
+        [release_candidate, prod_swap],
+        selection=[prod_swap],
+        partition_key=tag,
+        instance=instance,
+        resources=resources,
+        raise_on_error=False,
+        tags={"release_assets/actor": "curious-carl"},
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+    )
     after = resources["production"].airflow.live_release()
-    failure = result.failure_data_for_node("prod_swap")
-    message = failure.error.message.strip() if failure and failure.error else "it ran"
+    message = failure_message(result, "prod_swap") or "it ran"
     say(f"  {message}")
     say(f"  prod before: {before}, after: {after}")
     return not result.success and before == after
@@ -107,14 +106,14 @@ def tamper_demo(settings: Settings, say: Say, root: Path) -> bool:
     return all(found)
 
 
-def on_call_story(settings: Settings, say: Say) -> bool:
+def on_call_story(settings: Settings, say: Say, instance: dg.DagsterInstance) -> bool:
     """After v1..v4: a stray prod_swap of v3 refused; status; rollback v2; redeploy v2 with a
     reason; status; the audit trail verified, tampered copies caught, v2's chain exported.
     Returns whether every control behaved as the demo means to show."""
     ok = []
     say("")
     say("-- on call: gates hold from every entry point --")
-    ok.append(stray_prod_swap(settings, say, "v3"))
+    ok.append(stray_prod_swap(settings, say, instance, "v3"))
     say("")
     say("-- on call: what is live, roll back, go forward again --")
     ok.append(cli(settings, say, "status") == 0)

@@ -181,10 +181,12 @@ def demo_prepare() -> None:
 
 @demo.command("drive")
 def demo_drive() -> None:
-    """Tag v1 to v4 in turn and follow their releases (needs `dagster dev` running)."""
-    from release_assets.cli.demo import drive
+    """Tag v1 to v4 in turn and follow their releases, then show the release controls as
+    on-call and an auditor meet them (needs `dagster dev` running)."""
+    from release_assets.cli.demo import drive, show_controls
 
     drive(settings(), click.echo)
+    show_controls(settings(), click.echo)
 
 
 main.add_command(validate)

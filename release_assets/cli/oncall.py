@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import dagster as dg
 
 from release_assets.settings import CHECKOUT_ROOT, environment_value, settings
 
@@ -44,6 +45,18 @@ def _resources() -> dict[str, Any]:
 
     s = settings()
     return build_resources(load_deployment(s.deployment_file).resolved(s.state_dir), s)
+
+
+def failure_message(result: dg.ExecuteInProcessResult, node: str) -> str:
+    """The one line a person reads for ``node``'s failure: a ``dg.Failure``'s own description,
+    else the error's message ("" when it did not fail)."""
+    failure = result.failure_data_for_node(node)
+    if failure is None:
+        return ""
+    user = failure.user_failure_data
+    if user is not None and user.description:
+        return user.description
+    return failure.error.message.strip() if failure.error else "(no error recorded)"
 
 
 def run_on_call(job: str, release: str, verbose: bool, run_config: dict[str, Any]) -> None:
@@ -79,8 +92,7 @@ def run_on_call(job: str, release: str, verbose: bool, run_config: dict[str, Any
         )
     took = f"{time.monotonic() - started:.1f}s"
     if not result.success:
-        failure = result.failure_data_for_node(node)
-        message = failure.error.message.strip() if failure and failure.error else "see the run"
+        message = failure_message(result, node) or "see the run"
         click.echo(
             f"{job} of {release} failed ({took}, run {result.run_id[:8]}): {message}", err=True
         )

@@ -185,7 +185,10 @@ def release_trail(records: Sequence[AuditRecord], release: str) -> ReleaseTrail:
     return ReleaseTrail(
         release=release,
         pull_requests=sorted({n for r in own for n in r.event.pull_requests}),
-        commits=_unique([r.event.commit for r in own]),
+        commits=_unique(
+            [c for r in own for c in r.event.data.get("commits", "").split()]
+            + [r.event.commit for r in own]
+        ),
         gates=sorted(gates.values(), key=lambda g: g.gate),
         approvals=approvals,
         digests=_unique([r.event.digest for r in used]),
@@ -226,13 +229,17 @@ def to_json(
 
 
 def _cell(value: object) -> str:
+    """One CSV cell; text a spreadsheet would run as a formula (it starts with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return: OWASP "CSV injection") is prefixed with ``'``."""
     if value is None:
         return ""
     if isinstance(value, list):
-        return " ".join(f"#{v}" for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{k}={v}" for k, v in sorted(value.items()))
-    return str(value)
+        text = " ".join(f"#{v}" for v in value)
+    elif isinstance(value, dict):
+        text = "; ".join(f"{k}={v}" for k, v in sorted(value.items()))
+    else:
+        text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def to_csv(records: Sequence[AuditRecord]) -> str:

@@ -87,7 +87,13 @@ def short_digest(digest: str) -> str:
     return f"{algo}:{value[:12]}" if algo else value[:12]
 
 
-def _problem(evidence: Evidence, step: str, commit: str, digest: str | None) -> str | None:
+RECORD_KEY = "record"
+"""``AuditEvent.data`` key holding the fingerprint of the release record a step ran with."""
+
+
+def _problem(
+    evidence: Evidence, step: str, commit: str, digest: str | None, fingerprint: str | None
+) -> str | None:
     rec = evidence.latest.get(step)
     if rec is None:
         return f"{step} has not run for this release"
@@ -99,6 +105,12 @@ def _problem(evidence: Evidence, step: str, commit: str, digest: str | None) -> 
         return f"{step} {ev.outcome} at {when}{what}"
     if ev.commit and ev.commit != commit:
         return f"{step} passed for commit {ev.commit[:10]}, but the release is {commit[:10]}"
+    made_for = ev.data.get(RECORD_KEY)
+    if fingerprint is not None and made_for is not None and made_for != fingerprint:
+        return (
+            f"{step} passed for an earlier release record (release_candidate was "
+            "re-materialized since: its base or change set differ)"
+        )
     if digest is not None and ev.digest and ev.digest != digest:
         return f"{step} passed with artifact {short_digest(ev.digest)}"
     return None
@@ -112,12 +124,14 @@ def require_evidence(
     step: str,
     needs: Sequence[str] | None = None,
     early: Sequence[str] = (),
+    fingerprint: str | None = None,
 ) -> Evidence:
     """Refuse ``step`` for ``release`` unless every needed step passed.
 
     ``needs`` defaults to every step before ``step`` in the release graph, plus ``early``
     (the deployment steps of environments before integration) for every step after the
-    artifact. A needed step must
+    artifact. With ``fingerprint`` (``ReleaseRecord.fingerprint``), a pass recorded for
+    another version of the release record does not count. A needed step must
     have passed in its latest record, for ``commit`` (the release's commit) and, where it
     recorded one, for ``digest`` (the artifact about to be deployed; None skips that
     comparison). Returns the evidence; raises ``EvidenceMissing`` naming every problem.
@@ -126,7 +140,9 @@ def require_evidence(
     wanted = needed_before(step) if needs is None else tuple(needs)
     if needs is None and RELEASE_STEPS.index(step) > RELEASE_STEPS.index("release_artifact"):
         wanted = (*wanted[:2], *early, *wanted[2:])
-    problems = [p for s in wanted if (p := _problem(evidence, s, commit, digest)) is not None]
+    problems = [
+        p for s in wanted if (p := _problem(evidence, s, commit, digest, fingerprint)) is not None
+    ]
     other = [
         p.split(" passed with artifact ")[0] for p in problems if " passed with artifact " in p
     ]

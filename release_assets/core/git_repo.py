@@ -105,6 +105,14 @@ class GitRepo:
             return False
         return True
 
+    def is_ancestor(self, ancestor: str, commit: str) -> bool:
+        """True if ``ancestor`` is ``commit`` or in its history."""
+        try:
+            self.git("merge-base", "--is-ancestor", ancestor, commit)
+        except GitError:
+            return False
+        return True
+
     def commits(self, base: str | None, head: str) -> list[Commit]:
         """Commits in ``base..head`` (all of head's history when base is None), newest first."""
         span = f"{base}..{head}" if base else head
@@ -118,12 +126,23 @@ class GitRepo:
         return sorted({int(n) for n in _PR_NUMBER.findall(out)})
 
     def identities(self, base: str | None, head: str) -> set[str]:
-        """The e-mail addresses (lower-cased) of the author and the committer of every commit
-        in ``base..head`` (all of head's history when base is None): who may not approve the
-        release (separation of duties, docs/approvals.md)."""
+        """The e-mail addresses (lower-cased) of the author, the committer and every
+        ``Co-authored-by:`` trailer of every commit in ``base..head`` (all of head's history
+        when base is None), mail-mapped (``%aE``/``%cE``): who may not approve the release
+        (separation of duties, docs/approvals.md). A squash merge names the other
+        contributors only in trailers."""
         span = f"{base}..{head}" if base else head
-        out = self.git("log", "--format=%ae%n%ce", span)
-        return {line.strip().lower() for line in out.splitlines() if line.strip()}
+        out = self.git(
+            "log", "--format=%ae%n%ce%n%aE%n%cE%n%(trailers:key=Co-authored-by,valueonly)", span
+        )
+        found: set[str] = set()
+        for line in out.splitlines():
+            text = line.strip()
+            if "<" in text and text.endswith(">"):
+                text = text[text.rindex("<") + 1 : -1]  # "Name <email>" of a trailer
+            if text:
+                found.add(text.lower())
+        return found
 
     def read(self, ref: str, path: str) -> str:
         """A file's content at ``ref``."""

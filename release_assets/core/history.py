@@ -30,6 +30,11 @@ class HistoryEntry:
     seq: int
 
 
+def _is_deployment(step: str | None) -> bool:
+    """`staging_deployment`, or `deploy_<name>` of an environment before integration."""
+    return step is not None and (step == "staging_deployment" or step.startswith("deploy_"))
+
+
 def _entry(rec: AuditRecord) -> HistoryEntry | None:
     ev = rec.event
     if ev.environment is None or ev.release is None:
@@ -38,7 +43,9 @@ def _entry(rec: AuditRecord) -> HistoryEntry | None:
         live, replaced = ev.release, ev.replaced_release
     elif ev.action == "rollback" and ev.outcome == "live":
         live, replaced = ev.data.get("live_release", ""), ev.release
-    elif ev.action == "step" and ev.step == "staging_deployment" and ev.outcome == "passed":
+    elif ev.action == "step" and ev.outcome == "passed" and _is_deployment(ev.step):
+        if ev.replaced_release == ev.release:
+            return None  # a re-run of a deployment already live
         live, replaced = ev.release, ev.replaced_release
     else:
         return None
@@ -64,3 +71,18 @@ def environment_history(records: Sequence[AuditRecord]) -> dict[str, list[Histor
         if entry is not None:
             out.setdefault(entry.environment, []).append(entry)
     return out
+
+
+def was_live(records: list[AuditRecord], release: str, environment: str) -> AuditRecord | None:
+    """The latest audit record that made ``release`` live in ``environment`` (a swap, a
+    redeploy, or a rollback back to it), or None if it never was."""
+    found = None
+    for rec in records:
+        ev = rec.event
+        if ev.environment != environment or ev.outcome != "live":
+            continue
+        if (ev.action in ("switch", "redeploy") and ev.release == release) or (
+            ev.action == "rollback" and ev.data.get("live_release") == release
+        ):
+            found = rec
+    return found

@@ -7,6 +7,7 @@ metadata read back by key. Metadata stays, for people reading the UI. The record
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -80,6 +81,12 @@ class ReleaseRecord(BaseModel):
     def to_json(self) -> str:
         """The record as stable, indented JSON."""
         return self.model_dump_json(indent=2)
+
+    def fingerprint(self) -> str:
+        """The first 16 hex of the sha256 of ``to_json()``: steps record it with their
+        outcome, so evidence made for another version of the record (release_candidate
+        re-materialized since, with another base or change set) does not count."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
 
     @classmethod
     def from_json(cls, text: str, where: str) -> ReleaseRecord:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from release_assets.core.audit import AuditEvent, AuditRecord, verify_chain
-from release_assets.core.evidence import Evidence, EvidenceMissing, require_evidence
+from release_assets.core.evidence import RECORD_KEY, Evidence, EvidenceMissing, require_evidence
 from release_assets.core.record import ReleaseRecord
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.audit.base import AuditStore
@@ -86,10 +86,15 @@ def append_event(
         approver=note.approver,
         replaced_release=note.replaced_release,
         run_id=context.run.run_id,
-        detail=note.detail[:1000],
-        data=dict(note.data),
+        detail=one_line(note.detail)[:1000],
+        data={**({RECORD_KEY: record.fingerprint()} if record else {}), **note.data},
     )
     return audit.append(event)
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line (newlines and runs of blanks become one space)."""
+    return " ".join(text.split())
 
 
 def _first_line(exc: BaseException) -> str:
@@ -146,7 +151,14 @@ def check_evidence(
             ],
         )
     return require_evidence(
-        audit.records(), record.release, record.commit, digest, step, needs, early
+        audit.records(),
+        record.release,
+        record.commit,
+        digest,
+        step,
+        needs,
+        early,
+        record.fingerprint(),
     )
 
 

@@ -79,6 +79,9 @@ def deploy_release(
                 if previous is not None and previous != tag:
                     target.activate(previous)
                 raise
-        note.replaced_release = previous if previous != tag else None
-    record_history(context, env.name, "deployment", note.appended)
+        note.replaced_release = previous
+        if previous == tag:
+            note.detail = f"{tag} was already live in {env.name}"
+    if previous != tag:  # a re-run of a deployment already live changes no history
+        record_history(context, env.name, "deployment", note.appended)
     return Deployed(manifest.digest, previous)

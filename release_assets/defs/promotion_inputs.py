@@ -13,10 +13,10 @@ import dagster as dg
 
 from release_assets.config.promotion import PromotionPolicy
 from release_assets.config.release_config import parse_release_config
-from release_assets.core.approvals import SigningError, approval_need
+from release_assets.core.approvals import ANY_TEAM, ApprovalNeed, SigningError, approval_need
 from release_assets.core.evidence import EvidenceMissing
 from release_assets.core.git_repo import GitError, GitRepo
-from release_assets.core.ownership import OwnershipError
+from release_assets.core.ownership import OwnershipError, parse_codeowners
 from release_assets.core.promotion import SOAK_FROM, ApprovalInputs, Readiness, assess
 from release_assets.core.record import ReleaseRecord
 from release_assets.runtimes.artifacts.base import ArtifactStore
@@ -77,8 +77,11 @@ def approval_inputs(
 ) -> ApprovalInputs | None:
     """The approval rules for ``record`` under ``policy`` (None when the policy needs no
     approval). Rules (allowed signers, CODEOWNERS, team members) are read at the release's
-    base commit, or at its own commit for a first release; the critical tables are the
-    release's own (its bundle's release.yaml)."""
+    base commit, or at its own commit for a first release; the critical tables are those of
+    the base and of the release together (a release cannot drop a table from the list to
+    avoid an approval). A release that changes the rules themselves (release.yaml, the
+    allowed signers, CODEOWNERS) always needs an approval by their owners, whatever the
+    policy's ``when_changed`` says, unless the policy needs none at all."""
     if policy.approval.required == "never":
         return None
     repo = repo_of()
@@ -88,15 +91,29 @@ def approval_inputs(
         artifact_store.read_file(record.release, "release.yaml").decode(),
         Path(f"{record.release}/release.yaml"),
     )
+    critical = sorted({t.table for t in [*own.critical_tables, *rules.critical_tables]})
+    codeowners = _read(repo, ref, rules.approvals.codeowners)
+    source = f"{rules.approvals.codeowners} at {ref[:10]}"
+    files = list(record.change.files)
     need = approval_need(
         policy.approval,
         record.change,
-        [t.table for t in own.critical_tables],
-        _read(repo, ref, rules.approvals.codeowners),
-        list(record.change.files),
+        critical,
+        codeowners,
+        files,
         known_teams=list(rules.owners.teams),
-        codeowners_source=f"{rules.approvals.codeowners} at {ref[:10]}",
+        codeowners_source=source,
     )
+    rule_files = {"release.yaml", rules.approvals.allowed_signers, rules.approvals.codeowners}
+    touched = sorted(f for f in files if f in rule_files)
+    if touched:
+        owners = parse_codeowners(codeowners, list(rules.owners.teams), source)
+        teams = sorted({*need.teams, *owners.teams_for(touched)} - {ANY_TEAM}) or [ANY_TEAM]
+        need = ApprovalNeed(
+            required=True,
+            reasons=[*need.reasons, f"the release rules changed: {', '.join(touched)}"],
+            teams=teams,
+        )
     return ApprovalInputs(
         need=need,
         allowed_signers=_read(repo, ref, rules.approvals.allowed_signers),

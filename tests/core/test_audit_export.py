@@ -175,3 +175,11 @@ def test_known_releases_are_listed_in_the_order_first_recorded(
         "step", "switch", "rollback"
     ]  # fmt: skip
     assert release_trail(records, "v1").digests == [OTHER]
+
+
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_quoted() -> None:
+    from release_assets.core.audit_export import _cell
+
+    assert _cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert _cell("@SUM(A1)") == "'@SUM(A1)"
+    assert _cell("reason: INC-7") == "reason: INC-7"

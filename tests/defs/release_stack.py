@@ -24,7 +24,7 @@ from release_assets.cli.demo import PROD_INGESTION
 from release_assets.cli.demo_approvals import allowed_signers
 from release_assets.cli.main import main
 from release_assets.core.audit import AuditEvent
-from release_assets.core.evidence import GATES_STEP
+from release_assets.core.evidence import GATES_STEP, RECORD_KEY
 from release_assets.defs.approval_sensor import approval_sensor
 from release_assets.defs.definitions import defs
 from release_assets.defs.sensors import merged_tag_sensor
@@ -136,6 +136,7 @@ class ReleaseStack:
                 step=GATES_STEP,
                 commit=record.commit,
                 gates=dict.fromkeys(GATES, "passed"),
+                data={RECORD_KEY: record.fingerprint()},
             )
         )
 

@@ -15,6 +15,7 @@ from release_assets.core.evidence import short_digest
 from release_assets.defs.assets.approval import approval
 from release_assets.defs.assets.canary_publish import canary_publish
 from release_assets.defs.assets.prod_swap import prod_swap
+from release_assets.defs.assets.redeploy import redeploy
 from release_assets.defs.assets.regression_check import regression_check
 from release_assets.defs.assets.staging_deployment import staging_deployment
 from release_assets.defs.assets.staging_integration_run import staging_integration_run
@@ -191,3 +192,49 @@ def test_one_artifact_digest_is_deployed_to_staging_and_to_prod(
     assert used[("prod_swap", PROD)] == built
     assert set(used.values()) == {built}
     assert world.airflow(PROD).live == "v2"
+
+
+def test_evidence_made_for_an_earlier_release_record_does_not_count(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    """release_candidate re-materialized (another base, another change set): every pass
+    recorded for the record before does not count, approvals included."""
+    world.add_release("v1", changed=[], dbt_models=["*"])
+    world.seed_live(PROD, "v1", LIVE)
+    world.add_release("v2", base_release="v1")  # passes through approval recorded
+    again = world.records.read("v2").model_copy(update={"pull_requests": [7, 8]})
+    world.records.write(again)
+
+    result = materialize(world, instance, [prod_swap], "v2")
+
+    message = failure_of(result, "prod_swap")
+    assert (
+        "approval passed for an earlier release record (release_candidate was re-materialized"
+        in message
+    )
+    assert world.airflow(PROD).live == "v1"
+
+
+def test_a_release_replaced_by_a_redeploy_does_not_come_back_by_a_stray_swap(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    world.add_release("v1", changed=[], dbt_models=["*"])
+    world.seed_live(PROD, "v1", LIVE)
+    world.audit.append(
+        AuditEvent(action="switch", outcome="live", actor="t", release="v1", environment=PROD)
+    )
+    world.add_release("v2", base_release="v1")
+    world.write_table(PROD, canary_relation("marts.fct_orders", "v2"), 118)
+    assert materialize(world, instance, [prod_swap], "v2").success
+    world.add_release("v3", base_release="v2")
+    world.write_table(PROD, canary_relation("marts.fct_orders", "v3"), 118)
+    assert materialize(world, instance, [prod_swap], "v3").success
+    redeployed = materialize(
+        world, instance, [redeploy], "v1", {"reason": "INC-9: v2 and v3 corrupt orders"}
+    )
+    assert redeployed.success and world.airflow(PROD).live == "v1"
+
+    result = materialize(world, instance, [prod_swap], "v3")
+
+    assert "v3 was live in prod before" in failure_of(result, "prod_swap")
+    assert world.airflow(PROD).live == "v1"

@@ -60,6 +60,9 @@ def approval(
         note.approver = ", ".join(sorted(set(state.approved_by.values()))) or None
         if not state.ready:
             note.outcome, note.detail = "waiting", state.summary()
+        else:
+            why = "; ".join(state.reasons) or "no approval required by the policy"
+            note.detail = f"{state.summary()}; required because: {why}"
     meta: dict[str, dg.RawMetadataValue] = {
         "environment": production.name,
         "digest": digest or "",

@@ -11,6 +11,8 @@ import dagster as dg
 from release_assets.core.audit import AuditRecord
 from release_assets.core.deploy import publish_from_store
 from release_assets.core.evidence import EvidenceMissing
+from release_assets.core.history import was_live
+from release_assets.core.promotion import SOAK_FROM
 from release_assets.core.record import ReleaseRecord
 from release_assets.core.release_schemas import dbt_relations, release_sources
 from release_assets.core.switch import switch_environment
@@ -19,7 +21,8 @@ from release_assets.defs.environment_history import record_history
 from release_assets.defs.failures import step_failures
 from release_assets.defs.io_managers import ReleaseRecordStore
 from release_assets.defs.partitions import SWAP_POOL, releases
-from release_assets.defs.promotion_inputs import PromotionPolicies
+from release_assets.defs.promotion_inputs import RULE_ERRORS, PromotionPolicies, require_policy
+from release_assets.defs.resources import PipelinesRepoResource
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.audit.base import AuditStore
 from release_assets.runtimes.environment import Environment
@@ -53,29 +56,24 @@ def refuse_older(
     )
 
 
-def refuse_rolled_back(
+def refuse_was_live(
     records: list[AuditRecord], release: str, live: str | None, environment: str
 ) -> None:
-    """Raise ``EvidenceMissing`` when ``release`` was rolled back in ``environment`` (and is
-    not live): it goes live again only through a recorded redeploy with a reason."""
+    """Raise ``EvidenceMissing`` when ``release`` was live in ``environment`` before and is
+    not now (it was rolled back, or replaced by a redeploy of another release): it goes live
+    again only through a recorded redeploy with a reason."""
     if live == release:
         return  # a re-run of a completed swap (or of a redeploy) converges
-    back = [
-        r
-        for r in records
-        if r.event.action == "rollback"
-        and r.event.outcome == "live"
-        and r.event.release == release
-        and r.event.environment == environment
-    ]
-    if back:
-        when = back[-1].time.strftime("%Y-%m-%d %H:%M:%S UTC")
+    before = was_live(records, release, environment)
+    if before is not None:
+        when = before.time.strftime("%Y-%m-%d %H:%M:%S UTC")
         raise EvidenceMissing(
             STEP,
             release,
             [
-                f"{release} was rolled back in {environment} at {when} by {back[-1].event.actor}; "
-                f"make it live again with `release-assets redeploy {release} --reason ...`"
+                f"{release} was live in {environment} before (since {when}) and was replaced "
+                f"(live now: {live or 'nothing'}); make it live again with "
+                f"`release-assets redeploy {release} --reason ...`"
             ],
         )
 
@@ -96,6 +94,7 @@ def prod_swap(
     audit: AuditStore,
     records: ReleaseRecordStore,
     promotion: PromotionPolicies,
+    pipelines_repo: PipelinesRepoResource,
 ) -> dg.MaterializeResult[None]:
     """Switch production's code pointer and the stable table names the canary rebuilt to this
     release; models the canary did not rebuild keep their live pointer. Refused, with
@@ -110,20 +109,45 @@ def prod_swap(
         approved = evidence.latest.get("approval")
         note.approver = approved.event.approver if approved else None
         live = target.live_release()
-        refuse_rolled_back(audit.records(), tag, live, production.name)
+        refuse_was_live(audit.records(), tag, live, production.name)
         refuse_older(record, live, records, production.name)
+        try:  # approvals and soak time again, now: an approval may have expired since
+            require_policy(
+                STEP,
+                record,
+                production.name,
+                promotion,
+                pipelines_repo.repo,
+                artifact_store,
+                audit,
+                note.digest or "",
+                SOAK_FROM,
+            )
+        except RULE_ERRORS as exc:
+            raise dg.Failure(f"cannot read the approval rules of {tag}: {exc}") from None
+        already = live == tag and warehouse.last_switched() == tag
         with step_failures(production.name):
             manifest = publish_from_store(artifact_store, production.artifacts, target, tag)
             existing = set(warehouse.tables())
             wanted = release_sources(dbt_relations(artifact_store, tag), tag)
             sources = {name: src for name, src in wanted.items() if src in existing}
             replaced = switch_environment(
-                target, warehouse, tag, record.dag_ids, sources, production.switch_lock
+                target,
+                warehouse,
+                tag,
+                record.dag_ids,
+                sources,
+                production.switch_lock,
+                expected_live=live,
             )
             removed = target.remove_canary(tag)
         note.replaced_release = replaced
         note.outcome = "live"
-    record_history(context, production.name, "swap", note.appended)
+        if already:  # a re-run of a completed swap: converged, nothing went live anew
+            note.action, note.outcome = "step", "passed"
+            note.detail = f"{tag} was already live in {production.name}"
+    if not already:
+        record_history(context, production.name, "swap", note.appended)
     return dg.MaterializeResult(
         metadata={
             "environment": production.name,

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from release_assets.core.audit import AuditRecord
 from release_assets.core.deploy import publish_from_store
+from release_assets.core.history import was_live
 from release_assets.core.release_schemas import dbt_relations, release_sources
 from release_assets.core.switch import switch_environment
 from release_assets.defs.audit_log import StepNote, append_event, artifact_digest, refuse
@@ -30,21 +30,6 @@ class RedeployConfig(dg.Config):
     """``reason``: why this release goes live again (at least 10 characters; recorded)."""
 
     reason: str = ""
-
-
-def was_live(records: list[AuditRecord], release: str, environment: str) -> AuditRecord | None:
-    """The latest audit record that made ``release`` live in ``environment`` (a swap, a
-    redeploy, or a rollback back to it), or None if it never was."""
-    found = None
-    for rec in records:
-        ev = rec.event
-        if ev.environment != environment or ev.outcome != "live":
-            continue
-        if (ev.action in ("switch", "redeploy") and ev.release == release) or (
-            ev.action == "rollback" and ev.data.get("live_release") == release
-        ):
-            found = rec
-    return found
 
 
 @dg.asset(
@@ -70,7 +55,7 @@ def redeploy(
     tag = context.partition_key
     env = production.name
     target = production.airflow
-    reason = config.reason.strip()
+    reason = " ".join(config.reason.split())  # one line in the trail and the history
     if len(reason) < MIN_REASON:
         refuse(
             context,
@@ -117,7 +102,13 @@ def redeploy(
             wanted = release_sources(dbt_relations(artifact_store, tag), tag)
             sources = {name: src for name, src in wanted.items() if src in existing}
             switch_environment(
-                target, production.warehouse, tag, record.dag_ids, sources, production.switch_lock
+                target,
+                production.warehouse,
+                tag,
+                record.dag_ids,
+                sources,
+                production.switch_lock,
+                expected_live=live,
             )
     except dg.Failure as exc:
         note.outcome, note.detail = "failed", (exc.description or "").splitlines()[0]

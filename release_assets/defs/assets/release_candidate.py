@@ -23,10 +23,12 @@ from release_assets.core.changes import classify
 from release_assets.core.dbt_cli import modified_models
 from release_assets.core.record import DagEdges, ReleaseRecord
 from release_assets.core.removals import find_removed
+from release_assets.defs.audit_log import StepNote, append_event
 from release_assets.defs.partitions import releases
 from release_assets.defs.resources import RECORD_IO_MANAGER, PipelinesRepoResource, ReleasePlatform
 from release_assets.runtimes.airflow.venv import ensure_repo_runtime
 from release_assets.runtimes.artifacts.base import ArtifactStore
+from release_assets.runtimes.audit.base import AuditStore
 from release_assets.runtimes.environment import Environment
 
 
@@ -57,8 +59,38 @@ def release_candidate(
     production: Environment,
     artifact_store: ArtifactStore,
     platform: ReleasePlatform,
+    audit: AuditStore,
 ) -> dg.Output[ReleaseRecord]:
-    """The release record of the tag: commit, base release, change set, DAG graph, authors."""
+    """The release record of the tag: commit, base release, change set, DAG graph, authors.
+    Recorded in the audit trail (a refusal too: a tag off the main line, an older release)."""
+    try:
+        out, shas = _candidate(context, pipelines_repo, production, artifact_store, platform)
+    except dg.Failure as exc:
+        note = StepNote(action="refusal", outcome="refused", detail=exc.description or "")
+        append_event(audit, context, None, "release_candidate", note)
+        raise
+    record = out.value
+    note = StepNote(
+        environment=None,
+        detail=f"base {record.base_release or '-'}; {len(record.change.files)} changed file(s)",
+        data={
+            "base_release": record.base_release or "",
+            "authors": "; ".join(record.authors),
+            "commits": " ".join(shas),
+        },
+    )
+    append_event(audit, context, record, "release_candidate", note)
+    return out
+
+
+def _candidate(
+    context: dg.AssetExecutionContext,
+    pipelines_repo: PipelinesRepoResource,
+    production: Environment,
+    artifact_store: ArtifactStore,
+    platform: ReleasePlatform,
+) -> tuple[dg.Output[ReleaseRecord], list[str]]:
+    """The release record (see ``release_candidate``) and the shas of its commits."""
     tag = context.partition_key
     repo = pipelines_repo.repo()
     repo.refresh()
@@ -80,6 +112,19 @@ def release_candidate(
         base_commit = (
             json.loads(artifact_store.read_file(base, RELEASE_META))["commit"] if base else None
         )
+        live = production.airflow.live_release()
+        if (
+            base is not None
+            and live == base
+            and base_commit
+            and repo.is_ancestor(commit, base_commit)
+        ):
+            raise dg.Failure(
+                f"release {tag} ({commit[:10]}) is not newer than {base}, live in "
+                f"{production.name} ({base_commit[:10]}): an earlier release goes live again "
+                f"only with `release-assets redeploy {tag} --reason ...`",
+                metadata={"commit": commit, "live_release": base},
+            )
         files = repo.changed_files(base_commit, commit)
         runtime = ensure_repo_runtime(Path(platform.runtimes_dir), tree, config)
         dags = import_bundle_dags(runtime, tree, config, cache_dir=Path(platform.cache_dir))
@@ -128,7 +173,7 @@ def release_candidate(
         authors=sorted({f"{c.author} <{c.email}>" for c in commits}),
         pull_requests=repo.pull_requests(base_commit, commit),
     )
-    return dg.Output(
+    output = dg.Output(
         record,
         metadata={
             "tag": tag,
@@ -146,3 +191,4 @@ def release_candidate(
             "commits": dg.MetadataValue.md(_markdown_commits(commits)),
         },
     )
+    return output, [c.sha for c in commits]

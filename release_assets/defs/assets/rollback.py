@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from release_assets.core.bundle import RELEASE_META
+from release_assets.core.history import environment_history
 from release_assets.core.switch import switch_environment
 from release_assets.defs.audit_log import StepNote, append_event, artifact_digest, refuse
 from release_assets.defs.environment_history import record_history
@@ -57,6 +58,20 @@ def rollback(
         )
         return
     previous, pointers = warehouse.replaced(bad)
+    history = environment_history(audit.records()).get(production.name, [])
+    went_live = [e for e in history if e.live == bad]
+    if went_live and went_live[-1].how == "redeploy" and went_live[-1].replaced != previous:
+        refuse(
+            context,
+            audit,
+            STEP,
+            production.name,
+            f"release {bad} went live by a redeploy in place of "
+            f"{went_live[-1].replaced or 'nothing'}; a rollback would return to {previous} "
+            "(the release it replaced when first switched in): make the release you want live "
+            "with `release-assets redeploy <release> --reason ...`",
+        )
+        return
     if previous is None:
         refuse(
             context,
@@ -82,6 +97,7 @@ def rollback(
                 pointers,
                 production.switch_lock,
                 retire,
+                expected_live=bad,
             )
             removed = target.remove_canary(bad)
     except dg.Failure as exc:

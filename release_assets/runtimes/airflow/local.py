@@ -134,8 +134,8 @@ class LocalAirflow(RestAirflowTarget):
             )
             if token:
                 self.client.request("PUT", f"/parseDagFile/{token}")
-        except (AirflowError, KeyError, TypeError):
-            return
+        except (AirflowError, KeyError, TypeError, ValueError):
+            return  # a shortcut only: the touched mtime makes the next refill parse it
 
     def live_release(self) -> str | None:
         return self.layout.live_release()

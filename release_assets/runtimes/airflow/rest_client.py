@@ -52,7 +52,13 @@ class AirflowRestClient:
             raise AirflowApiError(
                 self.environment, method, path, response.status_code, response.text
             )
-        return response.json() if response.content else None
+        if not response.content:
+            return None
+        if "json" not in response.headers.get("Content-Type", ""):
+            # e.g. PUT /parseDagFile answers 201 "Duplicate request" (text) when a parse of the
+            # file is already queued
+            return response.text
+        return response.json()
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)

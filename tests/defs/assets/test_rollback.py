@@ -165,7 +165,10 @@ def test_a_rolled_back_release_goes_live_again_only_by_a_redeploy_with_a_reason(
     stray = materialize(world, instance, [prod_swap], "v2")
 
     assert failure_of(stray, "prod_swap").startswith(
-        "prod_swap refused for release v2: v2 was rolled back in prod at "
+        "prod_swap refused for release v2: v2 was live in prod before (since "
+    )
+    assert "(live now: v1); make it live again with `release-assets redeploy v2" in failure_of(
+        stray, "prod_swap"
     )
     assert world.airflow(PROD).live == "v1"
 

@@ -4,6 +4,8 @@ processor's periodic parse (no Airflow process: the REST client is a recorder)."
 from __future__ import annotations
 
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from release_assets.local import environments
 from release_assets.runtimes.airflow.base import AirflowUnreachable
 from release_assets.runtimes.airflow.local import LOADER_NAME, LocalAirflow
+from release_assets.runtimes.airflow.rest_client import AirflowRestClient
 from release_assets.settings import Settings
 
 
@@ -73,3 +76,31 @@ def test_a_switch_without_an_answering_api_still_switches_and_touches_the_loader
     assert target.live_release() == "v1"
     assert loader.stat().st_mtime > 1_000_000  # the DAG processor's next refill parses it
     assert ("PUT", "/parseDagFile/tok") not in client.calls
+
+
+class _Airflow(BaseHTTPRequestHandler):
+    """Airflow 2.11's answer to a second PUT /parseDagFile while one is queued."""
+
+    def do_PUT(self) -> None:
+        body = b"Duplicate request"
+        self.send_response(201)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def test_a_parse_already_queued_is_an_answer_not_an_error() -> None:
+    # Rolling back right after a switch: Airflow answers the second request with plain text.
+    server = HTTPServer(("127.0.0.1", 0), _Airflow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = AirflowRestClient("prod", f"http://127.0.0.1:{server.server_port}", "u", "p", 5)
+        assert client.request("PUT", "/parseDagFile/tok") == "Duplicate request"
+    finally:
+        server.shutdown()
+        server.server_close()
