@@ -81,7 +81,7 @@ def run_on_call(job: str, release: str, verbose: bool, run_config: dict[str, Any
         config = run_config if verbose else {**run_config, **QUIET}
         result = (
             defs()
-            .get_job_def(job)
+            .resolve_job_def(job)
             .execute_in_process(
                 run_config=config,
                 instance=instance,

@@ -157,7 +157,13 @@ def release_trail(records: Sequence[AuditRecord], release: str) -> ReleaseTrail:
     mine = release_records(records, release)
     own = [r for r in mine if r.event.release == release]
     # the artifacts this release ran with: not the one a rollback of it made live again
-    used = [r for r in mine if live_release(r.event) in (None, release)]
+    # (an approval's digest is what its signer claimed, not what ran)
+    used = [
+        r
+        for r in mine
+        if live_release(r.event) in (None, release)
+        and r.event.action not in ("approval", "refusal")
+    ]
     gates: dict[str, GateVerdict] = {}
     for rec in own:
         ev = rec.event
