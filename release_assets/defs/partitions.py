@@ -2,6 +2,8 @@
 tag), and one pool that lets a single environment switch run at a time."""
 
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import dagster as dg
 
@@ -22,3 +24,18 @@ def release_check(name: str, asset: str, description: str | None = None) -> dg.A
 
 SWAP_POOL = "prod_swap"
 """Dagster pool of the steps that switch production (prod_swap, rollback): limit 1."""
+
+
+def on_call_step() -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """The decorator of an on-call step (`rollback`, `redeploy`): partitioned by release,
+    keyed ``on_call/<name>`` (so its job may carry the plain name), in the switch pool, and
+    free to end without a materialization (a refusal is recorded, not a failed partition)."""
+    return dg.asset(
+        partitions_def=releases,
+        deps=["prod_swap"],
+        key_prefix="on_call",
+        group_name="on_call",
+        kinds={"airflow", "duckdb"},
+        pool=SWAP_POOL,
+        output_required=False,
+    )

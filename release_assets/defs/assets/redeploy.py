@@ -17,7 +17,7 @@ from release_assets.defs.audit_log import StepNote, append_event, artifact_diges
 from release_assets.defs.environment_history import record_history
 from release_assets.defs.failures import step_failures
 from release_assets.defs.io_managers import ReleaseRecordStore
-from release_assets.defs.partitions import SWAP_POOL, releases
+from release_assets.defs.partitions import on_call_step
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.audit.base import AuditStore
 from release_assets.runtimes.environment import Environment
@@ -32,15 +32,7 @@ class RedeployConfig(dg.Config):
     reason: str = ""
 
 
-@dg.asset(
-    partitions_def=releases,
-    deps=["prod_swap"],
-    key_prefix="on_call",  # on_call/<name>: the job `<name>` may then carry the plain name
-    group_name="on_call",
-    kinds={"airflow", "duckdb"},
-    pool=SWAP_POOL,
-    output_required=False,
-)
+@on_call_step()
 def redeploy(
     context: dg.AssetExecutionContext,
     config: RedeployConfig,
