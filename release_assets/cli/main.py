@@ -23,10 +23,11 @@ from release_assets.config import DeploymentConfigError, ReleaseConfigError, loa
 from release_assets.core.bundle import assemble_bundle
 from release_assets.local import environments, stack
 from release_assets.local.environments import UnknownEnvironment
+from release_assets.local.stack_lock import StackBusy
 from release_assets.settings import settings
 from release_assets.validation.entry import check_codeowners
 
-USAGE_ERRORS = (DeploymentConfigError, UnknownEnvironment)
+USAGE_ERRORS = (DeploymentConfigError, UnknownEnvironment, StackBusy)
 """Errors in what the user configured or asked for: one message, exit code 2, no traceback."""
 
 

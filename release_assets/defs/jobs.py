@@ -52,6 +52,7 @@ promote_job = dg.define_asset_job(
         "Resume a release that waited for approval: `approval` again, then `prod_swap` "
         "(nothing is rebuilt). Launched by approval_sensor."
     ),
+    executor_def=dg.in_process_executor,
 )
 
 rollback_job = dg.define_asset_job(
@@ -59,6 +60,7 @@ rollback_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(rollback),
     partitions_def=releases,
     description="Make the release live before the partition's (live) release live again.",
+    executor_def=dg.in_process_executor,  # one process: no second spawn for the one step
 )
 
 redeploy_job = dg.define_asset_job(
@@ -66,6 +68,7 @@ redeploy_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(redeploy),
     partitions_def=releases,
     description="Make the partition's release, live before, live again (a reason is required).",
+    executor_def=dg.in_process_executor,
 )
 
 JOBS = [release_job, promote_job, rollback_job, redeploy_job]
