@@ -133,17 +133,24 @@ def run_holding(state_dir: Path, purpose: str, command: Sequence[str]) -> int:
     started, whatever group it moved to (``dagster dev`` under ``set -m``). The lock is
     released only when the command has exited.
     """
+    stopping: list[int] = []
+
+    def stop_all(signum: int, _frame: FrameType | None) -> None:
+        stopping.append(signum)
+        for pid in processes.descendants(os.getpid()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    # Handlers first: a `kill <pid>` that arrives while the command starts is not lost.
+    signal.signal(signal.SIGINT, lambda _signum, _frame: None)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop_all)
     with hold(state_dir, purpose):
+        if stopping:
+            return 128 + stopping[0]
         child = subprocess.Popen(list(command))
-
-        def stop_all(signum: int, _frame: FrameType | None) -> None:
-            for pid in processes.descendants(os.getpid()):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signum)
-
-        signal.signal(signal.SIGINT, lambda _signum, _frame: None)
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, stop_all)
+        if stopping:
+            stop_all(stopping[0], None)
         return child.wait()
 
 
