@@ -69,7 +69,9 @@ def scan_secrets(repo: Path, files: list[str], home: Path) -> list[SecretHit]:
     """detect-secrets' default plugins and filters (inline ``pragma: allowlist secret``
     included) over ``files`` (repository-relative, text only)."""
     home.mkdir(parents=True, exist_ok=True)
-    cmd = [bundled("detect-secrets"), "scan", "--no-verify", "--all-files"]
+    # One worker process: detect-secrets' pool waits forever for a worker the kernel killed
+    # (seen under memory pressure in CI); a chunk of files is small and fast on one core.
+    cmd = [bundled("detect-secrets"), "--cores", "1", "scan", "--no-verify", "--all-files"]
     hits: list[SecretHit] = []
     for start in range(0, len(files), _CHUNK):
         chunk = files[start : start + _CHUNK]
