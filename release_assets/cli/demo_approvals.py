@@ -75,10 +75,10 @@ def forged_approvals(settings: Settings, say: Say, tag: str, wrong_digest: str) 
     from release_assets.core.approvals import ApprovalStatement, sign_statement
     from release_assets.core.audit import AuditEvent
     from release_assets.defs.audit_log import artifact_digest
-    from release_assets.defs.definitions import defs
+    from release_assets.defs.definitions import bound_resources
 
     store = audit_store()
-    digest = artifact_digest(dict(defs().resources or {})["artifact_store"], tag) or ""
+    digest = artifact_digest(bound_resources()["artifact_store"], tag) or ""
     key = demo_keys(settings)["ana@northstar.example"]
     for signed_at, with_digest, why in (
         (datetime.now(UTC) - timedelta(hours=30), digest, "signed 30 hours ago"),
@@ -136,9 +136,9 @@ def approval_story(settings: Settings, say: Say, instance: dg.DagsterInstance, t
     if tag == "v2":
         approve(settings, say, tag, "dana@northstar.example")  # the author: refused
         from release_assets.defs.audit_log import artifact_digest
-        from release_assets.defs.definitions import defs
+        from release_assets.defs.definitions import bound_resources
 
-        store = dict(defs().resources or {})["artifact_store"]
+        store = bound_resources()["artifact_store"]
         forged_approvals(settings, say, tag, artifact_digest(store, "v1") or "sha256:")
         approve(settings, say, tag, "ana@northstar.example")
         show_refused(say, tag)
@@ -152,10 +152,10 @@ def show_refused(say: Say, tag: str) -> None:
     """Say which recorded approvals of ``tag`` do not count for prod and why, as the
     `approval` step and `approval_sensor` decide (the same function)."""
     from release_assets.defs.audit_log import artifact_digest
-    from release_assets.defs.definitions import defs
+    from release_assets.defs.definitions import bound_resources
     from release_assets.defs.promotion_inputs import readiness
 
-    res = dict(defs().resources or {})
+    res = bound_resources()
     prod = res["production"]
     state = readiness(
         res["records"].read(tag),

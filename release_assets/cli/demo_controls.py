@@ -53,9 +53,9 @@ def stray_prod_swap(settings: Settings, say: Say, instance: dg.DagsterInstance, 
     does) and say what happened; True if it was refused and prod kept its release."""
     from release_assets.defs.assets.prod_swap import prod_swap
     from release_assets.defs.assets.release_candidate import release_candidate
-    from release_assets.defs.definitions import defs
+    from release_assets.defs.definitions import bound_resources
 
-    resources = dict(defs().resources or {})
+    resources = bound_resources()
     before = resources["production"].airflow.live_release()
     say(f"materializing prod_swap alone for {tag} (as the UI's Materialize would)...")
     result = dg.materialize(

@@ -1,5 +1,7 @@
 """The Dagster definitions of release_assets, bound to a deployment configuration."""
 
+from typing import Any
+
 import dagster as dg
 
 from release_assets.config.deployment import Deployment, load_deployment
@@ -16,7 +18,7 @@ from release_assets.defs.resources import build_resources
 from release_assets.defs.sensors import merged_tag_sensor
 from release_assets.settings import Settings, settings
 
-__all__ = ["RELEASE_ASSETS", "build_defs", "defs"]
+__all__ = ["RELEASE_ASSETS", "bound_resources", "build_defs", "defs"]
 
 
 def build_defs(deployment: Deployment, config: Settings) -> dg.Definitions:
@@ -28,7 +30,7 @@ def build_defs(deployment: Deployment, config: Settings) -> dg.Definitions:
         asset_checks=RELEASE_CHECKS,
         jobs=JOBS,
         sensors=[merged_tag_sensor, approval_sensor],
-        resources=build_resources(resolved, config),
+        resources=fixed(build_resources(resolved, config)),
     )
 
 
@@ -49,6 +51,29 @@ def release_steps(deployment: Deployment) -> list[dg.AssetsDefinition]:
         build_staging_deployment(after) if a is staging_deployment else a for a in RELEASE_ASSETS
     ]
     return [*replaced, *steps]
+
+
+def fixed(resources: dict[str, Any]) -> dict[str, Any]:
+    """Every resource bound as a fixed value. Dagster lets a run's config override the fields
+    of a configurable resource (the Launchpad, the GraphQL API), which would let a launch point
+    the controls at another promotion policy, audit trail or record store; a fixed resource
+    ignores run config."""
+    out: dict[str, Any] = {}
+    for key, value in resources.items():
+        if isinstance(value, dg.ConfigurableIOManager):
+            out[key] = dg.IOManagerDefinition.hardcoded_io_manager(value)
+        elif isinstance(value, dg.ConfigurableResource):
+            out[key] = dg.ResourceDefinition.hardcoded_resource(value)
+        else:
+            out[key] = value
+    return out
+
+
+def bound_resources() -> dict[str, Any]:
+    """The resource objects the code location binds (for the CLI and tests that read them)."""
+    current = settings()
+    deployment = load_deployment(current.deployment_file).resolved(current.state_dir)
+    return build_resources(deployment, current)
 
 
 @dg.definitions

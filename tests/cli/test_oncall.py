@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from release_assets.cli.main import main
-from release_assets.defs.definitions import defs
+from release_assets.defs.definitions import bound_resources
 from release_assets.settings import Settings
 
 
@@ -47,7 +47,7 @@ def test_a_refused_rollback_is_one_line_recorded_as_a_named_run_and_in_the_audit
     assert run.job_name == "rollback"
     assert run.tags["release_assets/actor"] == "olivia"
     assert run.is_success  # a refusal does not turn the rollback partition red
-    refused = defs().resources["audit"].records()[-1].event
+    refused = bound_resources()["audit"].records()[-1].event
     assert (refused.action, refused.step, refused.actor, refused.release) == (
         "refusal",
         "rollback",

@@ -26,7 +26,7 @@ from release_assets.cli.main import main
 from release_assets.core.audit import AuditEvent
 from release_assets.core.evidence import GATES_STEP, RECORD_KEY
 from release_assets.defs.approval_sensor import approval_sensor
-from release_assets.defs.definitions import defs
+from release_assets.defs.definitions import bound_resources, defs
 from release_assets.defs.sensors import merged_tag_sensor
 from release_assets.local import environments, stack
 from release_assets.local.seed import seed_environment
@@ -126,8 +126,8 @@ class ReleaseStack:
     def record_gates_passed(self, tag: str) -> None:
         """Append to the audit trail a pass of every validation gate for ``tag``, as the
         gates would, for fixtures that skip them to save time (never in a tested release)."""
-        record = defs().resources["records"].read(tag)
-        defs().resources["audit"].append(
+        record = bound_resources()["records"].read(tag)
+        bound_resources()["audit"].append(
             AuditEvent(
                 action="gate",
                 outcome="passed",

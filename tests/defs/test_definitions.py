@@ -6,7 +6,8 @@ import dagster as dg
 import pytest
 
 from release_assets.config.deployment import LOCAL_DEPLOYMENT, load_deployment
-from release_assets.defs.definitions import build_defs, defs
+from release_assets.defs.definitions import bound_resources, build_defs, defs
+from release_assets.defs.resources import build_resources
 from release_assets.runtimes.airflow.local import LocalAirflow
 from release_assets.runtimes.environment import Environment
 from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
@@ -17,7 +18,7 @@ from tests.deployments import write_local_deployment
 def test_definitions_load_and_validate(isolated_settings: Settings) -> None:
     loaded = defs()
     dg.Definitions.validate_loadable(loaded)
-    resources = loaded.resources or {}
+    resources = bound_resources()
     assert {"artifact_store", "integration", "production", "env_staging", "env_prod"} <= set(
         resources
     )
@@ -28,8 +29,11 @@ def test_definitions_load_and_validate(isolated_settings: Settings) -> None:
 def test_the_embedded_local_deployment_is_the_default(
     isolated_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    loaded = build_defs(load_deployment(LOCAL_DEPLOYMENT), isolated_settings)
-    prod = (loaded.resources or {})["production"]
+    local = load_deployment(LOCAL_DEPLOYMENT)
+    dg.Definitions.validate_loadable(build_defs(local, isolated_settings))
+    prod = build_resources(local.resolved(isolated_settings.state_dir), isolated_settings)[
+        "production"
+    ]
     assert isinstance(prod.airflow, LocalAirflow)
     assert prod.airflow.url == "http://127.0.0.1:8082"
     assert (
@@ -43,7 +47,9 @@ def test_a_third_environment_is_one_more_block(tmp_path: Path, isolated_settings
     )
     loaded = build_defs(load_deployment(path), isolated_settings)
     dg.Definitions.validate_loadable(loaded)
-    resources = loaded.resources or {}
+    resources = build_resources(
+        load_deployment(path).resolved(isolated_settings.state_dir), isolated_settings
+    )
     envs = {k: v for k, v in resources.items() if k.startswith("env_")}
     assert sorted(envs) == ["env_dev", "env_prod", "env_staging"]
     for name, env in envs.items():

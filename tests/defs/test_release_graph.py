@@ -18,7 +18,7 @@ from release_assets.defs.assets.prod_swap import prod_swap
 from release_assets.defs.assets.release_artifact import release_artifact
 from release_assets.defs.assets.rollback import rollback
 from release_assets.defs.assets.staging_integration_run import staging_integration_run
-from release_assets.defs.definitions import defs
+from release_assets.defs.definitions import bound_resources, defs
 from release_assets.validation.runner import GATES
 from tests.defs.release_stack import (
     APPROVERS,
@@ -113,7 +113,7 @@ def test_v2_goes_live_and_rollback_restores_v1(live: ReleaseStack) -> None:
     # One artifact: staging and prod ran exactly the digest release_artifact built.
     digests = {
         (r.event.step, r.event.environment): r.event.digest
-        for r in defs().resources["audit"].records()
+        for r in bound_resources()["audit"].records()
         if r.event.release == "v2" and r.event.digest
     }
     built = metadata_of(result, "release_artifact")["digest"]
