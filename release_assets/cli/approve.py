@@ -74,6 +74,7 @@ def approve_release(
     )
     from release_assets.core.audit import AuditEvent
     from release_assets.core.promotion import approvals_for
+    from release_assets.defs.approval_sensor import waiting_releases
     from release_assets.defs.promotion_inputs import approval_inputs
 
     deployment, resources = _resources()
@@ -159,10 +160,15 @@ def approve_release(
         need, approvals_for(audit.records(), release, environment), now=datetime.now(UTC), **rules
     )
     counted = f"approved {release} for {environment} as {principal} (counts for {', '.join(teams)})"
-    if decision.satisfied:
+    if decision.satisfied and release in waiting_releases(audit.records(), environment):
         echo(
             f"{counted}; {release} may now be promoted to {environment} (the approval sensor "
             "resumes it)"
+        )
+    elif decision.satisfied:
+        echo(
+            f"{counted}; {release} is not waiting for {environment} now (its approval step has "
+            "not run, or the release stopped or went live): the approval counts if it gets there"
         )
     else:
         echo(f"{counted}; still missing an approval by {', '.join(decision.missing)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import sys
 import tempfile
@@ -139,11 +140,29 @@ def local_status(as_json: bool) -> None:
 @click.option("--release", "release_id", default="dev", show_default=True)
 @click.option("--repo", type=click.Path(path_type=Path), default=None)
 def local_deploy(env_name: str, release_id: str, repo: Path | None) -> None:
-    """Deploy a working tree's code to one environment as a release and make it live."""
+    """Deploy a working tree's code to one environment (not production) under a release id
+    that is not a release tag and not published there yet, and make it live.
+
+    Outside the release graph and its controls: for trying DAGs by hand. Production is
+    refused, and so is an id the release graph could later publish (one matching
+    ``git.tag_pattern``): a hand-made copy must never be served under a release's name.
+    """
     s = settings()
     repo = repo or s.pipelines_repo
     cfg = load_release_config(repo)
+    production = environments.deployment_of(s).production
+    if env_name == production:
+        raise click.UsageError(
+            f"{env_name} is production: only the release graph deploys there (tag a release)"
+        )
+    if fnmatch.fnmatchcase(release_id, cfg.git.tag_pattern):
+        raise click.UsageError(
+            f"{release_id!r} matches git.tag_pattern {cfg.git.tag_pattern!r}: a hand deploy "
+            "may not take a release's name; use another id (default: dev)"
+        )
     target = environments.local_airflow(s, env_name)
+    if (target.layout.releases_dir / release_id / ".complete").exists() and release_id != "dev":
+        raise click.UsageError(f"{release_id!r} is already published to {env_name}")
     with tempfile.TemporaryDirectory() as tmp:
         files = assemble_bundle(repo, cfg, Path(tmp))
         target.publish(release_id, Path(tmp))

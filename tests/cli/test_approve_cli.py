@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from release_assets.cli.main import main
 from release_assets.config.deployment import load_deployment
+from release_assets.core.audit import AuditEvent
 from release_assets.core.changes import ChangeSet
 from release_assets.core.record import ReleaseRecord
 from release_assets.defs.io_managers import ReleaseRecordStore
@@ -105,6 +106,16 @@ def _approve(*args: str) -> tuple[int, list[str]]:
 
 
 def test_an_approval_by_a_member_who_wrote_nothing_is_recorded(approvers: Approvers) -> None:
+    approvers.audit.append(  # v2's approval step ended waiting, as the release run records it
+        AuditEvent(
+            action="step",
+            outcome="waiting",
+            actor="sensor:merged_tag_sensor",
+            release="v2",
+            step="approval",
+            environment="prod",
+        )
+    )
     code, lines = _approve(
         "v2", "--environment", "prod", "--key", str(approvers.keys[ANA]), "--as", ANA
     )
@@ -114,7 +125,7 @@ def test_an_approval_by_a_member_who_wrote_nothing_is_recorded(approvers: Approv
         "approved v2 for prod as ana@northstar.example (counts for data-engineering); v2 may "
         "now be promoted to prod (the approval sensor resumes it)"
     ]
-    (record,) = approvers.audit.records()
+    (_, record) = approvers.audit.records()
     event = record.event
     assert (event.action, event.outcome, event.release, event.environment) == (
         "approval",
@@ -125,6 +136,21 @@ def test_an_approval_by_a_member_who_wrote_nothing_is_recorded(approvers: Approv
     assert (event.approver, event.digest) == (ANA, approvers.digest)
     assert f"digest: {approvers.digest}" in event.data["statement"]
     assert event.data["signature"].startswith("-----BEGIN SSH SIGNATURE-----")
+
+
+def test_an_approval_for_a_release_that_is_not_waiting_promises_no_resume(
+    approvers: Approvers,
+) -> None:
+    code, lines = _approve(
+        "v2", "--environment", "prod", "--key", str(approvers.keys[ANA]), "--as", ANA
+    )
+
+    assert code == 0, lines
+    assert lines == [
+        "approved v2 for prod as ana@northstar.example (counts for data-engineering); v2 is not "
+        "waiting for prod now (its approval step has not run, or the release stopped or went "
+        "live): the approval counts if it gets there"
+    ]
 
 
 def test_the_authors_own_approval_is_refused_in_one_line_and_recorded(

@@ -59,6 +59,24 @@ def test_an_unknown_environment_names_the_ones_there_are(
     )
 
 
+def test_a_hand_deploy_may_not_reach_production_nor_take_a_release_name(
+    tmp_path: Path, isolated_settings: Settings
+) -> None:
+    prod, _ = _run(
+        ["local", "deploy", "--env", "prod"], isolated_settings.deployment_file, tmp_path / "s"
+    )
+    named, output = _run(
+        ["local", "deploy", "--env", "staging", "--release", "v6"],
+        isolated_settings.deployment_file,
+        tmp_path / "s",
+    )
+
+    assert prod == 2
+    assert named == 2
+    assert "'v6' matches git.tag_pattern 'v*'" in output
+    assert "Traceback" not in output
+
+
 def test_malformed_yaml_names_the_place_without_quoting_the_line(tmp_path: Path) -> None:
     deployment = tmp_path / "deployment.yaml"
     deployment.write_text('version: 1\nenvironments:\n  - name: dev\n    password: "s3cr3t" [\n')
