@@ -13,6 +13,7 @@ import pytest
 from release_assets.config import load_release_config
 from release_assets.runtimes.airflow.venv import RuntimeVenv, ensure_repo_runtime
 from release_assets.settings import Settings, load_settings, settings
+from tests.aws_server import moto_server as moto_server
 from tests.deployments import write_local_deployment
 from tests.paths import NORTHSTAR, SHARED_RUNTIMES
 from tests.pipelines_git import PipelinesGit, make_pipelines_git
