@@ -6,7 +6,7 @@ exception messages.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -15,7 +15,32 @@ from release_assets.runtimes.airflow.types import AirflowApiError, AirflowUnreac
 _PAGE = 100
 
 
+class AirflowApi(Protocol):
+    """What the REST half of a target needs from a client of Airflow's stable REST API v1:
+    ``request`` takes a path below ``/api/v1`` (``"/dags"``) and returns the decoded JSON body
+    (or text, or None for an empty body); it raises ``AirflowUnreachable`` when the API cannot
+    be reached and ``AirflowApiError`` (with ``status``) for an HTTP error. Implemented by
+    :class:`AirflowRestClient` (direct HTTP) and by MWAA's ``invoke_rest_api`` client."""
+
+    environment: str
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> Any: ...
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any: ...
+
+    def paginate(self, path: str, key: str, params: dict[str, Any] | None = None) -> list[Any]: ...
+
+
 class AirflowRestClient:
+    """Airflow's REST API v1 over HTTP with basic auth (``username``/``password``); every call
+    bounded by ``timeout_s`` seconds. Implements :class:`AirflowApi`."""
+
     def __init__(
         self,
         environment: str,

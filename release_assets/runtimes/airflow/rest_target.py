@@ -17,7 +17,7 @@ from release_assets.runtimes.airflow.base import (
     DagInfo,
     DagRunResult,
 )
-from release_assets.runtimes.airflow.rest_client import AirflowRestClient
+from release_assets.runtimes.airflow.rest_client import AirflowApi
 from release_assets.runtimes.processes import TimeoutExpired
 
 _FINISHED = {"success", "failed"}
@@ -31,8 +31,8 @@ class RestAirflowTarget(AirflowTarget):
 
     @property
     @abstractmethod
-    def client(self) -> AirflowRestClient:
-        """A client for the environment's REST API (credentials resolved per call)."""
+    def client(self) -> AirflowApi:
+        """A client for the environment's REST API v1 (credentials resolved per call)."""
 
     def health(self) -> AirflowHealth:
         body = self.client.get("/health")
