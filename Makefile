@@ -34,7 +34,7 @@ part = @if [ -n "$${CI_PARTS_LOG:-}" ]; then echo "$(1) $$EPOCHREALTIME" >> "$$C
 # Appended to a pytest command: "no tests ran" (exit 5) fails loudly, never passes.
 no_tests_fails = || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests (exit 5)" >&2; exit $$rc; }
 
-.PHONY: setup java runtime demo demo-run test test-fast test-slow lint bench clean down
+.PHONY: setup java postgres runtime demo demo-run test test-fast test-slow lint bench clean down
 
 ## setup: the Dagster virtualenv (cached: reinstalls only when pyproject.toml changes)
 setup: $(STAMP)
@@ -49,6 +49,11 @@ $(STAMP): pyproject.toml
 java:
 	$(call part,setup)
 	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
+
+## postgres: PostgreSQL's server binaries (the slow tests run the orchestrator's instance on a
+## real PostgreSQL, tests/postgres_server.py); installed from Debian's packages if missing
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
 
 ## runtime: the Airflow runtime virtualenv of the pipelines repository (cached by content), and
 ## the virtualenvs the tests share (the runtime's test overlay, checkov), built here once so that
@@ -87,7 +92,7 @@ demo-run:
 	  $(BIN)/release-assets demo drive && wait $$dev
 
 ## test: lint, type-check, the fast layer, then the slow layer (real Airflow, dbt, Spark)
-test: lint runtime
+test: lint runtime postgres
 	$(call part,fast)
 	$(FAST_PYTEST) $(no_tests_fails)
 	$(call part,slow)
@@ -96,7 +101,7 @@ test: lint runtime
 test-fast: setup
 	$(FAST_PYTEST) $(no_tests_fails)
 
-test-slow: runtime
+test-slow: runtime postgres
 	$(SLOW_PYTEST) $(no_tests_fails)
 
 lint: setup

@@ -42,6 +42,7 @@ from release_assets.runtimes.audit.local import LocalAuditStore
 from release_assets.runtimes.environment import Environment
 from release_assets.runtimes.flags.fake import FakeFlags
 from release_assets.runtimes.secrets.fake import FakeSecrets
+from release_assets.runtimes.spark.local import LocalSpark
 from release_assets.runtimes.warehouse import fake as fake_warehouse
 from release_assets.runtimes.warehouse.fake import FakeWarehouse, FakeWarehouseState
 from tests.conftest import NORTHSTAR
@@ -248,6 +249,7 @@ class FakeWorld:
             artifacts=self.store(self.prod_store if name == PROD else BUILD_STORE),
             secrets=FakeSecrets(),
             flags=FakeFlags(environment=name),
+            spark=LocalSpark(environment=name, work_dir=str(self.root / "spark" / name)),
             locks_dir=str(self.root / "locks"),
         )
 

@@ -13,6 +13,7 @@ import click
 from release_assets.cli.approve import approve
 from release_assets.cli.audit import audit
 from release_assets.cli.config_summary import parts_summary
+from release_assets.cli.deploy_iam import deploy as deploy_group
 from release_assets.cli.oncall import (
     dagster_home,
     redeploy_command,
@@ -215,3 +216,4 @@ main.add_command(approve)
 main.add_command(rollback_command)
 main.add_command(redeploy_command)
 main.add_command(status_command)
+main.add_command(deploy_group)

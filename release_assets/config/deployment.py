@@ -36,6 +36,7 @@ from release_assets.config.deployment_specs import (
     WarehouseSpec,
 )
 from release_assets.config.promotion import PromotionPolicy
+from release_assets.config.spark_specs import LocalSparkSpec, SparkSpec
 from release_assets.settings import LOCAL_DEPLOYMENT as LOCAL_DEPLOYMENT
 
 # The environment variable naming the deployment file (read by release_assets.settings).
@@ -64,7 +65,8 @@ class EnvironmentSpec(_Strict):
     """One deploy target and the implementation of each of its runtimes.
 
     ``artifact_store`` None means the deployment's ``artifact_store``; ``secrets`` defaults to
-    environment variables and ``feature_flags`` to a local file; ``promotion`` is what the
+    environment variables, ``feature_flags`` to a local file and ``spark`` to ``spark-submit``
+    in local mode; ``promotion`` is what the
     environment needs before it may receive a release (soak time, approvals; default none).
     """
 
@@ -75,6 +77,7 @@ class EnvironmentSpec(_Strict):
     artifact_store: ArtifactStoreSpec | None = None
     secrets: SecretsSpec = EnvSecretsSpec(kind="env")
     feature_flags: FeatureFlagsSpec = LocalFileFlagsSpec(kind="local_file")
+    spark: SparkSpec = LocalSparkSpec(kind="local")
     promotion: PromotionPolicy = PromotionPolicy()
 
 
@@ -243,6 +246,7 @@ class Deployment(_Strict):
                     else store,
                     "secrets": env.secrets.resolve(root, env.name),
                     "feature_flags": env.feature_flags.resolve(root, env.name),
+                    "spark": env.spark.resolve(root, env.name),
                 }
             )
             for env in self.environments

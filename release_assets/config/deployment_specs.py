@@ -15,8 +15,16 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from release_assets.config.aws_service_specs import AwsSecretsManagerSpec, SsmFlagsSpec
+from release_assets.config.s3_specs import S3ArtifactStoreSpec, S3AuditStoreSpec
+
 STATE_DIR_PLACEHOLDER = "{state_dir}"
 _ENV_VAR = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_AWS_SECRET_ID = re.compile(
+    r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+"
+    r"|[A-Za-z0-9/_+=.@-]{1,512})$"
+)
+_SECRET_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
 
 def _known_placeholders(value: str) -> str:
@@ -45,17 +53,25 @@ class _Spec(BaseModel):
 
 
 class SecretRef(_Spec):
-    """A reference to a secret kept outside the file, written ``{env: VARIABLE_NAME}``.
+    """A reference to a secret kept outside the file: ``{env: VARIABLE_NAME}`` (an environment
+    variable), ``{aws_secret: ID}`` (the whole string of a Secrets Manager secret, by name or
+    ARN) or ``{aws_secret: ID, key: FIELD}`` (one field of a secret holding a JSON object).
 
-    The environment's secrets backend resolves it (``kind: env``: the environment variable
-    ``env``, as ``dg.EnvVar(ref.env)`` where resources are configured; this module stays free
-    of Dagster). Anything but a mapping (e.g. a plain string, the secret itself) is refused
-    with a ``secret_value`` error whose message says secret values never go in the file; a
-    name that is not an environment-variable name gets a ``secret_ref`` error. Neither error
-    echoes the value.
+    Exactly one of ``env`` and ``aws_secret`` is given; ``key`` only with ``aws_secret``. The
+    environment's secrets backend resolves :attr:`reference` at use time (``kind: env``: the
+    environment variable, as ``dg.EnvVar``; ``kind: aws_secrets_manager``: the secret's
+    AWSCURRENT version); this module stays free of Dagster. Anything but a mapping (e.g. a
+    plain string, the secret itself) is refused with a ``secret_value`` error whose message
+    says secret values never go in the file; a malformed name, both or neither form, or a
+    ``key`` without ``aws_secret`` get a ``secret_ref`` error. No error echoes the value.
+    Name rules: environment variables ``[A-Z_][A-Z0-9_]*``; Secrets Manager names
+    ``[A-Za-z0-9/_+=.@-]``, 1-512 characters, or a secret ARN (AWS Secrets Manager
+    ``CreateSecret`` reference); ``key``: ``[A-Za-z0-9_.-]``, 1-128 characters.
     """
 
-    env: str
+    env: str | None = None
+    aws_secret: str | None = None
+    key: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -70,14 +86,65 @@ class SecretRef(_Spec):
 
     @field_validator("env")
     @classmethod
-    def _variable_name(cls, value: str) -> str:
-        if not _ENV_VAR.match(value):
+    def _variable_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_VAR.match(value):
             raise PydanticCustomError(
                 "secret_ref",
                 "must be the NAME of an environment variable (A-Z, 0-9 and _, not starting "
                 "with a digit), never the secret itself",
             )
         return value
+
+    @field_validator("aws_secret")
+    @classmethod
+    def _secret_id(cls, value: str | None) -> str | None:
+        if value is not None and not _AWS_SECRET_ID.match(value):
+            raise PydanticCustomError(
+                "secret_ref",
+                "must be the NAME or ARN of a Secrets Manager secret (letters, digits and "
+                "/_+=.@-, at most 512 characters), never the secret itself",
+            )
+        return value
+
+    @field_validator("key")
+    @classmethod
+    def _field_name(cls, value: str | None) -> str | None:
+        if value is not None and not _SECRET_KEY.match(value):
+            raise PydanticCustomError(
+                "secret_ref",
+                "must be the NAME of a field of the secret's JSON object (letters, digits "
+                "and _.-, at most 128 characters), never the secret itself",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Self:
+        if (self.env is None) == (self.aws_secret is None):
+            raise PydanticCustomError(
+                "secret_ref",
+                "write exactly one of {env: VARIABLE_NAME} and {aws_secret: SECRET_ID} "
+                "(optionally with key: FIELD)",
+            )
+        if self.key is not None and self.aws_secret is None:
+            raise PydanticCustomError(
+                "secret_ref", "key names a field of an aws_secret; it cannot go with env"
+            )
+        return self
+
+    @property
+    def kind(self) -> Literal["env", "aws_secret"]:
+        """Which form this is: ``"env"`` or ``"aws_secret"`` (a deployment may check it
+        against the environment's secrets backend)."""
+        return "env" if self.env is not None else "aws_secret"
+
+    @property
+    def reference(self) -> str:
+        """The string a secrets backend resolves: ``NAME`` for ``{env: NAME}``, ``ID`` for
+        ``{aws_secret: ID}``, ``ID#FIELD`` with ``key: FIELD`` (a secret ID never holds
+        ``#``, so the first ``#`` splits it)."""
+        if self.env is not None:
+            return self.env
+        return f"{self.aws_secret}#{self.key}" if self.key is not None else str(self.aws_secret)
 
 
 LOG_SERVER_PORT_OFFSET = 700
@@ -173,7 +240,9 @@ class LocalFileFlagsSpec(_Spec):
 # The unions, discriminated on `kind`: a new implementation is `A | B` here.
 AirflowSpec = Annotated[LocalAirflowSpec, Field(discriminator="kind")]
 WarehouseSpec = Annotated[DuckDBWarehouseSpec, Field(discriminator="kind")]
-ArtifactStoreSpec = Annotated[LocalArtifactStoreSpec, Field(discriminator="kind")]
-SecretsSpec = Annotated[EnvSecretsSpec, Field(discriminator="kind")]
-FeatureFlagsSpec = Annotated[LocalFileFlagsSpec, Field(discriminator="kind")]
-AuditStoreSpec = Annotated[LocalAuditStoreSpec, Field(discriminator="kind")]
+ArtifactStoreSpec = Annotated[
+    LocalArtifactStoreSpec | S3ArtifactStoreSpec, Field(discriminator="kind")
+]
+SecretsSpec = Annotated[EnvSecretsSpec | AwsSecretsManagerSpec, Field(discriminator="kind")]
+FeatureFlagsSpec = Annotated[LocalFileFlagsSpec | SsmFlagsSpec, Field(discriminator="kind")]
+AuditStoreSpec = Annotated[LocalAuditStoreSpec | S3AuditStoreSpec, Field(discriminator="kind")]

@@ -13,14 +13,23 @@ from typing import Any
 
 import dagster as dg
 
+from release_assets.config.aws_service_specs import AwsSecretsManagerSpec, SsmFlagsSpec
 from release_assets.config.deployment import Deployment, EnvironmentSpec
 from release_assets.config.deployment_specs import (
+    ArtifactStoreSpec,
+    AuditStoreSpec,
     DuckDBWarehouseSpec,
     EnvSecretsSpec,
     LocalAirflowSpec,
     LocalArtifactStoreSpec,
     LocalAuditStoreSpec,
     LocalFileFlagsSpec,
+)
+from release_assets.config.s3_specs import S3ArtifactStoreSpec, S3AuditStoreSpec
+from release_assets.config.spark_specs import (
+    EmrServerlessSparkSpec,
+    EmrStepsSparkSpec,
+    LocalSparkSpec,
 )
 from release_assets.core.git_repo import GitRepo
 from release_assets.defs.io_managers import ReleaseRecordIOManager, ReleaseRecordStore
@@ -29,13 +38,22 @@ from release_assets.runtimes.airflow.base import AirflowTarget
 from release_assets.runtimes.airflow.local import LocalAirflow
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.artifacts.local import LocalArtifactStore
+from release_assets.runtimes.artifacts.s3 import S3ArtifactStore
 from release_assets.runtimes.audit.base import AuditStore
 from release_assets.runtimes.audit.local import LocalAuditStore
+from release_assets.runtimes.audit.s3 import S3AuditStore
+from release_assets.runtimes.aws import AwsClients
 from release_assets.runtimes.environment import Environment
 from release_assets.runtimes.flags.base import FlagStore
 from release_assets.runtimes.flags.local_file import LocalFileFlags
+from release_assets.runtimes.flags.ssm import SsmFlagStore
+from release_assets.runtimes.secrets.aws import AwsSecretsManager
 from release_assets.runtimes.secrets.base import SecretsBackend
 from release_assets.runtimes.secrets.env import EnvSecrets
+from release_assets.runtimes.spark.base import SparkRuntime
+from release_assets.runtimes.spark.emr_serverless import EmrServerlessSpark
+from release_assets.runtimes.spark.emr_steps import EmrStepsSpark
+from release_assets.runtimes.spark.local import LocalSpark
 from release_assets.runtimes.warehouse.base import Warehouse
 from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
 from release_assets.settings import Settings
@@ -88,28 +106,70 @@ def _warehouse(env: EnvironmentSpec) -> Warehouse:
     raise ValueError(f"environment {env.name}: no implementation for warehouse {spec.kind!r}")
 
 
-def _artifacts(spec: LocalArtifactStoreSpec) -> ArtifactStore:
+def _artifacts(spec: ArtifactStoreSpec, environment: str | None = None) -> ArtifactStore:
     if isinstance(spec, LocalArtifactStoreSpec):
         return LocalArtifactStore(root=str(spec.root))
+    if isinstance(spec, S3ArtifactStoreSpec):
+        return S3ArtifactStore.of(spec, environment=environment)
     raise ValueError(f"no implementation for artifact store kind {spec.kind!r}")
 
 
-def _audit(spec: LocalAuditStoreSpec) -> AuditStore:
+def _audit(spec: AuditStoreSpec) -> AuditStore:
     if isinstance(spec, LocalAuditStoreSpec):
         return LocalAuditStore(root=str(spec.root))
+    if isinstance(spec, S3AuditStoreSpec):
+        return S3AuditStore.of(spec)
     raise ValueError(f"no implementation for audit store kind {spec.kind!r}")
 
 
 def _secrets(env: EnvironmentSpec) -> SecretsBackend:
     if isinstance(env.secrets, EnvSecretsSpec):
         return EnvSecrets()
+    if isinstance(env.secrets, AwsSecretsManagerSpec):
+        return AwsSecretsManager.of(env.secrets, env.name)
     raise ValueError(f"environment {env.name}: no secrets backend {env.secrets.kind!r}")
 
 
 def _flags(env: EnvironmentSpec) -> FlagStore:
     if isinstance(env.feature_flags, LocalFileFlagsSpec):
         return LocalFileFlags(environment=env.name, path=str(env.feature_flags.path))
+    if isinstance(env.feature_flags, SsmFlagsSpec):
+        return SsmFlagStore.of(env.feature_flags, env.name)
     raise ValueError(f"environment {env.name}: no flag store {env.feature_flags.kind!r}")
+
+
+def _spark(env: EnvironmentSpec) -> SparkRuntime:
+    spec = env.spark
+    if isinstance(spec, LocalSparkSpec):
+        return LocalSpark(
+            environment=env.name,
+            spark_submit=spec.spark_submit,
+            master=spec.master,
+            work_dir=str(spec.work_dir),
+        )
+    if isinstance(spec, EmrServerlessSparkSpec):
+        return EmrServerlessSpark(
+            environment=env.name,
+            application_id=spec.application_id,
+            execution_role_arn=spec.execution_role_arn,
+            bucket=spec.bucket,
+            prefix=spec.prefix,
+            release_label=spec.release_label,
+            spark_submit_parameters=spec.spark_submit_parameters,
+            poll_interval_s=spec.poll_interval_s,
+            aws=AwsClients.of(spec.aws),
+        )
+    if isinstance(spec, EmrStepsSparkSpec):
+        return EmrStepsSpark(
+            environment=env.name,
+            cluster_id=spec.cluster_id,
+            bucket=spec.bucket,
+            prefix=spec.prefix,
+            spark_submit_args=list(spec.spark_submit_args),
+            poll_interval_s=spec.poll_interval_s,
+            aws=AwsClients.of(spec.aws),
+        )
+    raise ValueError(f"environment {env.name}: no implementation for spark kind {spec.kind!r}")
 
 
 def environment_resource(deployment: Deployment, name: str, locks_dir: Path) -> Environment:
@@ -119,9 +179,12 @@ def environment_resource(deployment: Deployment, name: str, locks_dir: Path) -> 
         name=env.name,
         airflow=_airflow(env),
         warehouse=_warehouse(env),
-        artifacts=_artifacts(env.artifact_store or deployment.artifact_store),
+        artifacts=_artifacts(env.artifact_store, env.name)
+        if env.artifact_store is not None
+        else _artifacts(deployment.artifact_store),
         secrets=_secrets(env),
         flags=_flags(env),
+        spark=_spark(env),
         locks_dir=str(locks_dir),
     )
 

@@ -15,13 +15,15 @@ from release_assets.runtimes.airflow.base import AirflowTarget
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.flags.base import FlagStore
 from release_assets.runtimes.secrets.base import SecretsBackend
+from release_assets.runtimes.spark.base import SparkRuntime
 from release_assets.runtimes.warehouse.base import Warehouse
 
 
 class Environment(dg.ConfigurableResource):  # type: ignore[type-arg]
     """An environment: ``name``, its Airflow target, warehouse, artifact store (where its
-    releases are fetched from), secrets backend and feature flags, and ``locks_dir`` where
-    switches of this environment serialize (one switch at a time, across processes)."""
+    releases are fetched from), secrets backend, feature flags, Spark runtime, and
+    ``locks_dir`` where switches of this environment serialize (one switch at a time, across
+    processes)."""
 
     name: str
     airflow: AirflowTarget
@@ -29,6 +31,7 @@ class Environment(dg.ConfigurableResource):  # type: ignore[type-arg]
     artifacts: ArtifactStore
     secrets: SecretsBackend
     flags: FlagStore
+    spark: SparkRuntime
     locks_dir: str
 
     @property

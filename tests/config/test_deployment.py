@@ -115,14 +115,14 @@ def test_unknown_environment_lookup_names_the_known_ones(tmp_path: Path) -> None
             _changed(
                 environments=[
                     _env("staging", 8081),
-                    {**_env("prod", 8082), "airflow": {"kind": "mwaa", "environment_name": "prod"}},
+                    {**_env("prod", 8082), "airflow": {"kind": "composer", "environment_name": "prod"}},
                 ]
             ),
-            "environments[1].airflow.kind: unknown kind 'mwaa' (known: 'local')",
+            "environments[1].airflow.kind: unknown kind 'composer' (known: 'local'",
         ),
         (
-            _changed(artifact_store={"kind": "s3", "bucket": "releases"}),
-            "artifact_store.kind: unknown kind 's3' (known: 'local')",
+            _changed(artifact_store={"kind": "gcs", "bucket": "releases"}),
+            "artifact_store.kind: unknown kind 'gcs' (known: 'local', 's3')",
         ),
         (
             _changed(environments=[_env("staging", 8081), _env("prod", 8082, warehouse={})]),
@@ -196,8 +196,8 @@ def test_each_wrong_field_is_named_with_the_file(
 def test_every_wrong_field_gets_its_own_line(tmp_path: Path) -> None:
     config = _changed(
         version=3,
-        artifact_store={"kind": "s3"},
-        environments=[_env("dev", 8080), _env("staging", 80, warehouse={"kind": "snowflake"})],
+        artifact_store={"kind": "gcs"},
+        environments=[_env("dev", 8080), _env("staging", 80, warehouse={"kind": "bigquery"})],
         colour="blue",
     )
     problems = _problems(tmp_path, config)

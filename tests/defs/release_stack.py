@@ -38,6 +38,7 @@ from tests.deployments import write_local_deployment
 from tests.local.conftest import worker_ports
 from tests.paths import NORTHSTAR, SHARED_RUNTIMES
 from tests.pipelines_git import PipelinesGit, make_pipelines_git
+from tests.postgres_server import postgres_instance, running_postgres
 
 # 18600-18699: the range the release-graph modules bind; per worker 2 slots of (staging, prod).
 PORT_BASE = 18600
@@ -217,12 +218,17 @@ def release_stack(
     seeded with generated sources, prod with its existing ingestion data; a git repository of
     the example pipelines whose allowed signers are ``APPROVERS``; a Dagster instance; prod's
     ``promotion`` policy as given (none by default); ``cache`` the cache folder (the session's
-    shared one, so both modules reuse each other's gate results). Everything is stopped on
-    exit."""
+    shared one, so both modules reuse each other's gate results); a Dagster instance stored
+    on a PostgreSQL cluster of its own. Everything is stopped on exit."""
     staging_port, prod_port = worker_ports(PORT_BASE, per_worker=2 * SLOTS)[2 * slot : 2 * slot + 2]
     keys = approver_keys(root / "keys")
     repo = make_pipelines_git(root / "northstar-git", allowed_signers(keys))
-    with pytest.MonkeyPatch.context() as mp, dg.instance_for_test() as instance:
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        running_postgres() as pg,
+        # The orchestrator's storage as in production (deploy/production): PostgreSQL.
+        postgres_instance(pg, pg.create_database("release_stack")) as instance,
+    ):
         mp.setenv("RELEASE_ASSETS_STATE_DIR", str(root / "state"))
         mp.setenv("RELEASE_ASSETS_CACHE_DIR", str(cache or root / "cache"))
         mp.setenv("RELEASE_ASSETS_RUNTIMES_DIR", str(SHARED_RUNTIMES))

@@ -1,0 +1,329 @@
+"""Least-privilege IAM policies for a deployment: one role per environment, one for the
+orchestrator.
+
+The orchestrator (the Dagster code location's ECS task role) holds almost nothing itself: it
+assumes one role per environment (``release-assets-<env>``, in that environment's AWS account)
+whenever it acts on that environment's runtimes, and each environment role reaches only that
+environment's resources (:class:`EnvironmentResources`: its artifact and DAGs prefixes, its
+secrets, its SSM path, its MWAA environment, its EMR Serverless application). Every role may
+append to the audit trail (put and read objects under the audit prefix), none may delete a
+version, bypass object-lock retention or change a bucket's lock or versioning: those are
+explicitly denied. Every role except production's also carries an explicit deny on every
+production resource, so a broader policy attached by hand later still cannot reach them.
+
+Actions and ARN formats follow the AWS Service Authorization Reference (S3, Secrets Manager,
+SSM, MWAA ``airflow:``, EMR Serverless, STS); ``parliament`` lints the output in the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+POLICY_VERSION = "2012-10-17"
+ROLE_PREFIX = "release-assets-"
+ORCHESTRATOR = "orchestrator"
+MWAA_AIRFLOW_ROLE = "Op"
+"""The Airflow role the REST calls run as on MWAA (``airflow:InvokeRestApi`` is granted per
+Airflow role): Op triggers, pauses and reads DAG runs without administering users."""
+
+S3_OBJECT_RW = [
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:PutObject",
+    "s3:GetObjectRetention",
+    "s3:PutObjectRetention",  # needed to write an object with its lock retention
+]
+S3_BUCKET_READ = [
+    "s3:ListBucket",
+    "s3:ListBucketVersions",
+    "s3:GetBucketVersioning",
+    "s3:GetBucketObjectLockConfiguration",
+]
+NEVER = [
+    "s3:BypassGovernanceRetention",
+    "s3:DeleteObjectVersion",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutBucketVersioning",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucket",
+    "s3:DeleteBucketPolicy",
+    "s3:PutLifecycleConfiguration",
+]
+"""Denied to every role on every resource: what could alter or remove a locked release or an
+audit record."""
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """``bucket`` and a key ``prefix`` without slashes at its ends ("" = the whole bucket)."""
+
+    bucket: str
+    prefix: str = ""
+
+    def objects(self, partition: str = "aws") -> str:
+        """The ARN of every object under the prefix."""
+        key = f"{self.prefix.strip('/')}/*" if self.prefix.strip("/") else "*"
+        return f"arn:{partition}:s3:::{self.bucket}/{key}"
+
+    def bucket_arn(self, partition: str = "aws") -> str:
+        return f"arn:{partition}:s3:::{self.bucket}"
+
+
+@dataclass(frozen=True)
+class EnvironmentResources:
+    """What one environment's role may reach. ``account_id``: 12 digits; ``region``: where its
+    regional resources are; ``secret_ids``: Secrets Manager names or ARNs (a ``#FIELD`` suffix
+    is ignored); ``ssm_path``: the feature flags' parameter path (``/release-assets/prod``);
+    ``emr_execution_role_arn``: the job runs' role, passed to EMR Serverless."""
+
+    name: str
+    account_id: str
+    region: str
+    artifacts: tuple[S3Location, ...] = ()
+    dags: S3Location | None = None
+    spark: S3Location | None = None
+    secret_ids: tuple[str, ...] = ()
+    ssm_path: str | None = None
+    mwaa_environment: str | None = None
+    emr_application_id: str | None = None
+    emr_execution_role_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class DeploymentResources:
+    """Every environment's resources, the audit trail's location and the orchestrator's
+    account; ``compute_logs``: the Dagster instance's step-log bucket (deploy/production)."""
+
+    environments: tuple[EnvironmentResources, ...]
+    production: str
+    orchestrator_account_id: str
+    audit: S3Location | None = None
+    compute_logs: S3Location | None = None
+    partition: str = "aws"
+
+
+@dataclass(frozen=True)
+class RolePolicy:
+    """One role: its name, account, ARN, permissions policy and trust policy (JSON-ready)."""
+
+    role: str
+    account_id: str
+    arn: str
+    policy: dict[str, Any]
+    trust: dict[str, Any] = field(default_factory=dict)
+
+
+def role_name(env: str) -> str:
+    return f"{ROLE_PREFIX}{env}"
+
+
+def role_arn(account_id: str, name: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:iam::{account_id}:role/{name}"
+
+
+def _statement(
+    sid: str, actions: list[str], resources: Iterable[str], **extra: Any
+) -> dict[str, Any]:
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": sorted(set(resources)),
+        **extra,
+    }
+
+
+def _s3_statements(
+    sid: str, locations: Iterable[S3Location], partition: str, delete: bool = False
+) -> list[dict[str, Any]]:
+    locs = sorted(set(locations), key=lambda loc: (loc.bucket, loc.prefix))
+    if not locs:
+        return []
+    actions = S3_OBJECT_RW + (["s3:DeleteObject"] if delete else [])
+    return [
+        _statement(f"{sid}Objects", actions, (loc.objects(partition) for loc in locs)),
+        _statement(f"{sid}Buckets", S3_BUCKET_READ, (loc.bucket_arn(partition) for loc in locs)),
+    ]
+
+
+def _secret_arn(env: EnvironmentResources, secret: str, partition: str) -> str:
+    name = secret.split("#", 1)[0]
+    if name.startswith("arn:"):
+        return name
+    # Secrets Manager appends "-" and 6 random characters to a secret's name in its ARN.
+    return f"arn:{partition}:secretsmanager:{env.region}:{env.account_id}:secret:{name}-??????"
+
+
+def environment_arns(env: EnvironmentResources, partition: str = "aws") -> dict[str, list[str]]:
+    """What ``env``'s role may reach, by kind: ``s3_write`` (artifacts, Spark staging),
+    ``s3_dags`` (also deletable), ``secrets``, ``ssm``, ``mwaa``, ``emr``, ``pass_role``."""
+    arns: dict[str, list[str]] = {}
+    region, account = env.region, env.account_id
+    if env.secret_ids:
+        arns["secrets"] = sorted({_secret_arn(env, s, partition) for s in env.secret_ids})
+    if env.ssm_path:
+        path = "/" + env.ssm_path.strip("/")
+        base = f"arn:{partition}:ssm:{region}:{account}:parameter{path}"
+        arns["ssm"] = [base, f"{base}/*"]
+    if env.mwaa_environment:
+        arns["mwaa_env"] = [
+            f"arn:{partition}:airflow:{region}:{account}:environment/{env.mwaa_environment}"
+        ]
+        arns["mwaa_rest"] = [
+            f"arn:{partition}:airflow:{region}:{account}:role/{env.mwaa_environment}/{MWAA_AIRFLOW_ROLE}"
+        ]
+    if env.emr_application_id:
+        app_id = env.emr_application_id
+        app = f"arn:{partition}:emr-serverless:{region}:{account}:/applications/{app_id}"
+        arns["emr"] = [app, f"{app}/jobruns/*"]
+    if env.emr_execution_role_arn:
+        arns["pass_role"] = [env.emr_execution_role_arn]
+    return arns
+
+
+def environment_policy(env: EnvironmentResources, deployment: DeploymentResources) -> RolePolicy:
+    """The role of ``env``: its own resources, the audit append, and the denies (module doc).
+    The role trusts only the orchestrator role."""
+    p = deployment.partition
+    arns = environment_arns(env, p)
+    stmts: list[dict[str, Any]] = []
+    stmts += _s3_statements("Artifacts", [*env.artifacts, *([env.spark] if env.spark else [])], p)
+    stmts += _s3_statements("Dags", [env.dags] if env.dags else [], p, delete=True)
+    if "secrets" in arns:
+        stmts.append(
+            _statement(
+                "Secrets",
+                ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                arns["secrets"],
+            )
+        )
+    if "ssm" in arns:
+        actions = [
+            "ssm:GetParameter",
+            "ssm:GetParameters",
+            "ssm:GetParametersByPath",
+            "ssm:PutParameter",
+        ]
+        stmts.append(_statement("FeatureFlags", actions, arns["ssm"]))
+    if "mwaa_env" in arns:
+        stmts.append(_statement("MwaaEnvironment", ["airflow:GetEnvironment"], arns["mwaa_env"]))
+        stmts.append(_statement("MwaaRestApi", ["airflow:InvokeRestApi"], arns["mwaa_rest"]))
+    if "emr" in arns:
+        actions = [
+            "emr-serverless:GetApplication",
+            "emr-serverless:StartJobRun",
+            "emr-serverless:GetJobRun",
+            "emr-serverless:CancelJobRun",
+            "emr-serverless:GetDashboardForJobRun",
+        ]
+        stmts.append(_statement("SparkJobRuns", actions, arns["emr"]))
+    if "pass_role" in arns:
+        condition = {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}}
+        stmts.append(
+            _statement(
+                "SparkExecutionRole", ["iam:PassRole"], arns["pass_role"], Condition=condition
+            )
+        )
+    stmts += _audit_and_denies(deployment)
+    if env.name != deployment.production:
+        stmts += _deny_production(deployment, env)
+    name = role_name(env.name)
+    orchestrator = role_arn(deployment.orchestrator_account_id, role_name(ORCHESTRATOR), p)
+    return RolePolicy(
+        name,
+        env.account_id,
+        role_arn(env.account_id, name, p),
+        _document(stmts),
+        _trust(orchestrator),
+    )
+
+
+def orchestrator_policy(deployment: DeploymentResources) -> RolePolicy:
+    """The orchestrator's task role: assume each environment role, write step logs, append to
+    the audit trail; nothing of any environment directly."""
+    p = deployment.partition
+    roles = [role_arn(e.account_id, role_name(e.name), p) for e in deployment.environments]
+    stmts = [_statement("AssumeEnvironmentRoles", ["sts:AssumeRole"], roles)]
+    if deployment.compute_logs:
+        stmts += _s3_statements("ComputeLogs", [deployment.compute_logs], p)
+    stmts += _audit_and_denies(deployment)
+    name = role_name(ORCHESTRATOR)
+    ecs = {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    account = deployment.orchestrator_account_id
+    return RolePolicy(name, account, role_arn(account, name, p), _document(stmts), ecs)
+
+
+def deployment_policies(deployment: DeploymentResources) -> list[RolePolicy]:
+    """The orchestrator's role, then one role per environment in promotion order."""
+    return [
+        orchestrator_policy(deployment),
+        *(environment_policy(e, deployment) for e in deployment.environments),
+    ]
+
+
+def _audit_and_denies(deployment: DeploymentResources) -> list[dict[str, Any]]:
+    p = deployment.partition
+    stmts = _s3_statements("AuditAppend", [deployment.audit], p) if deployment.audit else []
+    stmts.append(
+        {"Sid": "NeverAlterLockedObjects", "Effect": "Deny", "Action": NEVER, "Resource": "*"}
+    )
+    protected = [
+        *(e.artifacts for e in deployment.environments),
+        [deployment.audit] if deployment.audit else [],
+    ]
+    objects = sorted({loc.objects(p) for locs in protected for loc in locs})
+    if objects:
+        stmts.append(
+            {
+                "Sid": "NeverDeleteReleasesOrRecords",
+                "Effect": "Deny",
+                "Action": ["s3:DeleteObject"],
+                "Resource": objects,
+            }
+        )
+    return stmts
+
+
+def _s3_arns(env: EnvironmentResources, partition: str) -> set[str]:
+    return {loc.objects(partition) for loc in (*env.artifacts, env.dags, env.spark) if loc}
+
+
+def _deny_production(
+    deployment: DeploymentResources, env: EnvironmentResources
+) -> list[dict[str, Any]]:
+    """An explicit deny of every action on production's own resources, for ``env``'s role.
+    What ``env`` shares with production (one deployment-wide artifact store, the audit
+    prefix) is left out: it is reached through the statements above."""
+    prod = next((e for e in deployment.environments if e.name == deployment.production), None)
+    if prod is None:
+        return []
+    p = deployment.partition
+    audit = deployment.audit.objects(p) if deployment.audit else None
+    own = _s3_arns(prod, p) | {a for arns in environment_arns(prod, p).values() for a in arns}
+    own.add(role_arn(prod.account_id, role_name(prod.name), p))
+    mine = _s3_arns(env, p) | {a for arns in environment_arns(env, p).values() for a in arns}
+    own -= mine | {audit}
+    return [
+        {"Sid": "NeverTouchProduction", "Effect": "Deny", "Action": "*", "Resource": sorted(own)}
+    ]
+
+
+def _document(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def _trust(principal_arn: str) -> dict[str, Any]:
+    return _document(
+        [{"Effect": "Allow", "Principal": {"AWS": principal_arn}, "Action": "sts:AssumeRole"}]
+    )

@@ -1,0 +1,1 @@
+"""Spark runtimes: the interface and its implementations (local, EMR Serverless, EMR steps)."""
