@@ -12,11 +12,12 @@ The file reference is docs/configuration.md.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
+from release_assets.config.airflow_specs import Airflow3Spec, SelfHostedAirflowSpec
 from release_assets.config.config_file import (
     ConfigFileError,
     field_path,
@@ -24,20 +25,26 @@ from release_assets.config.config_file import (
     read_config_text,
 )
 from release_assets.config.deployment_specs import (
-    AirflowSpec,
     ArtifactStoreSpec,
     AuditStoreSpec,
+    DuckDBWarehouseSpec,
     EnvSecretsSpec,
     FeatureFlagsSpec,
     LocalAirflowSpec,
     LocalAuditStoreSpec,
     LocalFileFlagsSpec,
     SecretsSpec,
-    WarehouseSpec,
 )
 from release_assets.config.promotion import PromotionPolicy
+from release_assets.config.snowflake_specs import SnowflakeWarehouseSpec
 from release_assets.config.spark_specs import LocalSparkSpec, SparkSpec
 from release_assets.settings import LOCAL_DEPLOYMENT as LOCAL_DEPLOYMENT
+
+# The per-environment unions whose specs import deployment_specs, discriminated on `kind`.
+AirflowSpec = Annotated[
+    LocalAirflowSpec | SelfHostedAirflowSpec | Airflow3Spec, Field(discriminator="kind")
+]
+WarehouseSpec = Annotated[DuckDBWarehouseSpec | SnowflakeWarehouseSpec, Field(discriminator="kind")]
 
 # The environment variable naming the deployment file (read by release_assets.settings).
 DEPLOYMENT_ENV_VAR = "RELEASE_ASSETS_DEPLOYMENT"

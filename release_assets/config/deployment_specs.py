@@ -237,9 +237,9 @@ class LocalFileFlagsSpec(_Spec):
         return self.model_copy(update={"path": expand_path(path, state_dir)})
 
 
-# The unions, discriminated on `kind`: a new implementation is `A | B` here.
-AirflowSpec = Annotated[LocalAirflowSpec, Field(discriminator="kind")]
-WarehouseSpec = Annotated[DuckDBWarehouseSpec, Field(discriminator="kind")]
+# The unions, discriminated on `kind`: a new implementation is `A | B` here. The Airflow,
+# warehouse and Spark unions are in release_assets.config.deployment (their specs import this
+# module).
 ArtifactStoreSpec = Annotated[
     LocalArtifactStoreSpec | S3ArtifactStoreSpec, Field(discriminator="kind")
 ]

@@ -13,6 +13,7 @@ from typing import Any
 
 import dagster as dg
 
+from release_assets.config.airflow_specs import Airflow3Spec, BasicAuthSpec, SelfHostedAirflowSpec
 from release_assets.config.aws_service_specs import AwsSecretsManagerSpec, SsmFlagsSpec
 from release_assets.config.deployment import Deployment, EnvironmentSpec
 from release_assets.config.deployment_specs import (
@@ -26,6 +27,7 @@ from release_assets.config.deployment_specs import (
     LocalFileFlagsSpec,
 )
 from release_assets.config.s3_specs import S3ArtifactStoreSpec, S3AuditStoreSpec
+from release_assets.config.snowflake_specs import SnowflakeWarehouseSpec
 from release_assets.config.spark_specs import (
     EmrServerlessSparkSpec,
     EmrStepsSparkSpec,
@@ -34,8 +36,11 @@ from release_assets.config.spark_specs import (
 from release_assets.core.git_repo import GitRepo
 from release_assets.defs.io_managers import ReleaseRecordIOManager, ReleaseRecordStore
 from release_assets.defs.promotion_inputs import PromotionPolicies
+from release_assets.runtimes.airflow.airflow3 import Airflow3Target
+from release_assets.runtimes.airflow.auth import AirflowAuth, BasicAuth, JwtPasswordAuth, TokenAuth
 from release_assets.runtimes.airflow.base import AirflowTarget
 from release_assets.runtimes.airflow.local import LocalAirflow
+from release_assets.runtimes.airflow.self_hosted import SelfHostedAirflow
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.artifacts.local import LocalArtifactStore
 from release_assets.runtimes.artifacts.s3 import S3ArtifactStore
@@ -56,6 +61,7 @@ from release_assets.runtimes.spark.emr_steps import EmrStepsSpark
 from release_assets.runtimes.spark.local import LocalSpark
 from release_assets.runtimes.warehouse.base import Warehouse
 from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
+from release_assets.runtimes.warehouse.snowflake import SnowflakeWarehouse
 from release_assets.settings import Settings
 
 RECORD_IO_MANAGER = "release_record_io_manager"
@@ -96,6 +102,39 @@ def _airflow(env: EnvironmentSpec) -> AirflowTarget:
             port=spec.port,
             warehouse_path=str(warehouse or Path(str(spec.home)) / "warehouse.duckdb"),
         )
+    if isinstance(spec, SelfHostedAirflowSpec):
+        auth: AirflowAuth = (
+            BasicAuth(
+                secrets=_secrets(env),
+                username=spec.auth.username,
+                password_ref=spec.auth.password.reference,
+            )
+            if isinstance(spec.auth, BasicAuthSpec)
+            else TokenAuth(secrets=_secrets(env), token_ref=spec.auth.token.reference)
+        )
+        return SelfHostedAirflow(
+            environment=env.name,
+            base_url=spec.url,
+            auth=auth,
+            dags_folder=str(spec.dags_folder),
+            request_timeout_s=spec.request_timeout_s,
+        )
+    if isinstance(spec, Airflow3Spec):
+        return Airflow3Target(
+            environment=env.name,
+            base_url=spec.url,
+            auth=JwtPasswordAuth(
+                secrets=_secrets(env),
+                username=spec.username,
+                password_ref=spec.password.reference,
+            ),
+            bundle_repo=str(spec.bundle.repo),
+            bundle_name=spec.bundle.name,
+            canary_bundle_name=spec.bundle.canary_name,
+            branch=spec.bundle.branch,
+            canary_branch=spec.bundle.canary_branch,
+            request_timeout_s=spec.request_timeout_s,
+        )
     raise ValueError(f"environment {env.name}: no implementation for airflow kind {spec.kind!r}")
 
 
@@ -103,6 +142,26 @@ def _warehouse(env: EnvironmentSpec) -> Warehouse:
     spec = env.warehouse
     if isinstance(spec, DuckDBWarehouseSpec):
         return DuckDBWarehouse(environment=env.name, database=str(spec.path))
+    if isinstance(spec, SnowflakeWarehouseSpec):
+        return SnowflakeWarehouse(
+            environment=env.name,
+            account=spec.account,
+            user=spec.user,
+            role=spec.role,
+            warehouse=spec.warehouse,
+            database=spec.database,
+            secrets=_secrets(env),
+            password_ref=spec.password.reference if spec.password else None,
+            private_key_ref=spec.private_key.reference if spec.private_key else None,
+            private_key_passphrase_ref=(
+                spec.private_key_passphrase.reference if spec.private_key_passphrase else None
+            ),
+            host=spec.host,
+            port=spec.port,
+            protocol=spec.protocol,
+            login_timeout_s=spec.login_timeout_s,
+            network_timeout_s=spec.network_timeout_s,
+        )
     raise ValueError(f"environment {env.name}: no implementation for warehouse {spec.kind!r}")
 
 
