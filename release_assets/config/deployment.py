@@ -35,6 +35,7 @@ from release_assets.config.deployment_specs import (
     LocalFileFlagsSpec,
     SecretsSpec,
 )
+from release_assets.config.mwaa_specs import MwaaAirflowSpec
 from release_assets.config.promotion import PromotionPolicy
 from release_assets.config.snowflake_specs import SnowflakeWarehouseSpec
 from release_assets.config.spark_specs import LocalSparkSpec, SparkSpec
@@ -42,7 +43,8 @@ from release_assets.settings import LOCAL_DEPLOYMENT as LOCAL_DEPLOYMENT
 
 # The per-environment unions whose specs import deployment_specs, discriminated on `kind`.
 AirflowSpec = Annotated[
-    LocalAirflowSpec | SelfHostedAirflowSpec | Airflow3Spec, Field(discriminator="kind")
+    LocalAirflowSpec | SelfHostedAirflowSpec | Airflow3Spec | MwaaAirflowSpec,
+    Field(discriminator="kind"),
 ]
 WarehouseSpec = Annotated[DuckDBWarehouseSpec | SnowflakeWarehouseSpec, Field(discriminator="kind")]
 

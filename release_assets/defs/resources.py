@@ -26,6 +26,7 @@ from release_assets.config.deployment_specs import (
     LocalAuditStoreSpec,
     LocalFileFlagsSpec,
 )
+from release_assets.config.mwaa_specs import MwaaAirflowSpec
 from release_assets.config.s3_specs import S3ArtifactStoreSpec, S3AuditStoreSpec
 from release_assets.config.snowflake_specs import SnowflakeWarehouseSpec
 from release_assets.config.spark_specs import (
@@ -40,6 +41,7 @@ from release_assets.runtimes.airflow.airflow3 import Airflow3Target
 from release_assets.runtimes.airflow.auth import AirflowAuth, BasicAuth, JwtPasswordAuth, TokenAuth
 from release_assets.runtimes.airflow.base import AirflowTarget
 from release_assets.runtimes.airflow.local import LocalAirflow
+from release_assets.runtimes.airflow.mwaa import MwaaAirflow
 from release_assets.runtimes.airflow.self_hosted import SelfHostedAirflow
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.artifacts.local import LocalArtifactStore
@@ -135,6 +137,8 @@ def _airflow(env: EnvironmentSpec) -> AirflowTarget:
             canary_branch=spec.bundle.canary_branch,
             request_timeout_s=spec.request_timeout_s,
         )
+    if isinstance(spec, MwaaAirflowSpec):
+        return MwaaAirflow.of_spec(env.name, spec)
     raise ValueError(f"environment {env.name}: no implementation for airflow kind {spec.kind!r}")
 
 

@@ -33,14 +33,14 @@ def test_a_wrong_deployment_file_is_one_message_and_nothing_is_built(
     deployment.write_text(
         "version: 1\nproduction: prod\nartifact_store: {kind: local}\nenvironments:\n"
         "  - {name: staging, airflow: {kind: local, port: 28081}, warehouse: {kind: duckdb}}\n"
-        "  - {name: prod, airflow: {kind: mwaa, port: 28082}, warehouse: {kind: duckdb}}\n"
+        "  - {name: prod, airflow: {kind: composer, port: 28082}, warehouse: {kind: duckdb}}\n"
     )
 
     code, output = _run(args, deployment, tmp_path / "state")
 
     assert code == 2
     assert output.startswith(f"error: {deployment}: 1 problem(s):")
-    assert "environments[1].airflow.kind: unknown kind 'mwaa' (known: 'local')" in output
+    assert "environments[1].airflow.kind: unknown kind 'composer' (known: 'local'" in output
     assert "Traceback" not in output
     assert not (tmp_path / "state" / "runtimes").exists()  # `up` built no runtime first
 

@@ -9,15 +9,29 @@ Airflow Variable ``release_id``.
 A release is all or nothing: if any of its DAG files fails to import, the loader raises one
 error that names every broken file with its traceback, and Airflow loads none of the release's
 DAGs (it never runs half a release). Releases are validated in staging before prod sees them.
+
+Pointer mode (MWAA, where a DAGs prefix in S3 is copied to the workers file by file, in no
+order): the loader sits at the root of the DAGs folder beside ``releases/<id>/`` (each with its
+manifest ``releases/<id>.manifest.json``: file -> sha256, size) and ONE pointer file,
+``current.json`` (``{"release", "manifest_sha256", "previous", "previous_manifest_sha256"}``),
+written last by the publisher. The pointed release is loaded only when its manifest (with the
+digest the pointer names) and every file it lists are present here with the right size and
+sha256; until then the previous release named in the pointer is loaded, if it is complete, and
+a warning says so; if neither is, no DAG is loaded and one import error says why. Never a mix
+of two releases, never half of one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
+import logging
 import os
 import re
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 from airflow.models.dag import DAG, DagContext
@@ -26,10 +40,111 @@ from airflow.models.dag import DAG, DagContext
 # ``canaries/<id>.dags`` from that (published) release, under ids ``<dag_id>__canary_<id>``.
 CANARY: str | None = None
 
-_ROOT = Path(__file__).resolve().parent.parent
-_RELEASE_DIR = (_ROOT / "releases" / CANARY if CANARY else _ROOT / "current").resolve()
-_DAGS_DIR = _RELEASE_DIR / "dags"
-RELEASE_ID = CANARY or _RELEASE_DIR.name
+_HERE = Path(__file__).resolve().parent
+POINTER_FILE = "current.json"
+# Pointer mode when the releases sit beside this file (an S3 DAGs prefix synced to workers);
+# else the local layout: releases and the `current` symlink beside the dags folder.
+POINTER_MODE = (_HERE / POINTER_FILE).exists() or (_HERE / "releases").is_dir()
+_ROOT = _HERE if POINTER_MODE else _HERE.parent
+_log = logging.getLogger(__name__)
+
+
+class ReleaseDagImportError(ImportError):
+    """The live release cannot be loaded: one or more of its DAG files failed to import, or
+    (pointer mode) neither the pointed nor the previous release is complete on this worker."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def incomplete(release_id: str, manifest_sha256: str | None) -> str | None:
+    """None when ``releases/<release_id>`` here matches its manifest (and the manifest has
+    the digest the pointer names), else why not, e.g. ``"3 of 7 files missing (dags/a.py)"``."""
+    manifest = _ROOT / "releases" / f"{release_id}.manifest.json"
+    if not manifest.is_file():
+        return "its manifest has not arrived"
+    raw = manifest.read_bytes()
+    if manifest_sha256 and hashlib.sha256(raw).hexdigest() != manifest_sha256:
+        return f"{manifest.name} differs from the manifest the pointer names"
+    try:
+        files = dict(json.loads(raw)["files"])
+    except (ValueError, KeyError, TypeError):
+        return f"{manifest.name} is unreadable"
+    missing, differing = [], []
+    for rel, meta in sorted(files.items()):
+        path = _ROOT / "releases" / release_id / rel
+        if not path.is_file():
+            missing.append(rel)
+        elif path.stat().st_size != meta["size"] or _sha256(path) != meta["sha256"]:
+            differing.append(rel)
+    if missing or differing:
+        return (
+            f"{len(missing)} of {len(files)} files missing, {len(differing)} differ "
+            f"({', '.join((missing + differing)[:3])})"
+        )
+    return None
+
+
+def _pointed_release() -> str | None:
+    """The release pointer mode loads: the pointed one when complete here, else the previous
+    one (with a warning), else None after raising why nothing can be loaded."""
+    pointer_path = _ROOT / POINTER_FILE
+    if not pointer_path.exists():
+        return None
+    try:
+        pointer = json.loads(pointer_path.read_text())
+        release = str(pointer["release"])
+    except (ValueError, KeyError, TypeError):
+        raise ReleaseDagImportError(
+            f"the release pointer {pointer_path} is unreadable; no DAGs are loaded until a "
+            "complete one arrives"
+        ) from None
+    why = incomplete(release, pointer.get("manifest_sha256"))
+    if why is None:
+        return release
+    previous = pointer.get("previous")
+    why_previous = (
+        incomplete(str(previous), pointer.get("previous_manifest_sha256"))
+        if previous
+        else "there is none"
+    )
+    if previous and why_previous is None:
+        message = (
+            f"release pointer names {release}, not complete on this worker yet ({why}); "
+            f"the previous release {previous} stays live"
+        )
+        _log.warning(message)
+        warnings.warn(message, stacklevel=1)
+        return str(previous)
+    raise ReleaseDagImportError(
+        f"release pointer names {release}, not complete on this worker yet ({why}), and the "
+        f"previous release cannot be loaded ({why_previous}); no DAGs are loaded until one is"
+    )
+
+
+def _release_dir() -> Path | None:
+    if CANARY:
+        if POINTER_MODE:
+            why = incomplete(CANARY, None)
+            if why is not None:
+                raise ReleaseDagImportError(
+                    f"canary release {CANARY} is not complete on this worker yet ({why})"
+                )
+        return (_ROOT / "releases" / CANARY).resolve()
+    if POINTER_MODE:
+        release = _pointed_release()
+        return (_ROOT / "releases" / release).resolve() if release else None
+    return (_ROOT / "current").resolve()
+
+
+_RELEASE_DIR = _release_dir()
+_DAGS_DIR = _RELEASE_DIR / "dags" if _RELEASE_DIR else None
+RELEASE_ID = CANARY or (_RELEASE_DIR.name if _RELEASE_DIR else "")
 
 
 def _canary_dag_ids() -> set[str] | None:
@@ -37,10 +152,6 @@ def _canary_dag_ids() -> set[str] | None:
         return None
     spec = _ROOT / "canaries" / f"{CANARY}.dags"
     return set(spec.read_text().split()) if spec.exists() else set()
-
-
-class ReleaseDagImportError(ImportError):
-    """One or more DAG files of the live release failed to import."""
 
 
 def _ignored(dags_dir: Path) -> list[re.Pattern[str]]:
@@ -76,12 +187,18 @@ def _forget_other_releases() -> None:
     releases = str(_ROOT / "releases")
     for name, module in list(sys.modules.items()):
         origin = getattr(module, "__file__", None) or ""
-        if origin.startswith(releases) and not origin.startswith(str(_RELEASE_DIR)):
+        if origin.startswith(releases) and not origin.startswith(f"{_RELEASE_DIR}{os.sep}"):
             del sys.modules[name]
+    # Nor may another release's folders shadow this one's modules.
+    sys.path[:] = [
+        entry
+        for entry in sys.path
+        if not entry.startswith(releases) or entry.startswith(f"{_RELEASE_DIR}{os.sep}")
+    ]
 
 
 def _load() -> dict[str, DAG]:
-    if not _DAGS_DIR.is_dir():
+    if _RELEASE_DIR is None or _DAGS_DIR is None or not _DAGS_DIR.is_dir():
         return {}
     canary_ids = _canary_dag_ids()
     os.environ["AIRFLOW_VAR_RELEASE_ID"] = RELEASE_ID
