@@ -115,7 +115,7 @@ def test_unknown_environment_lookup_names_the_known_ones(tmp_path: Path) -> None
             _changed(
                 environments=[
                     _env("staging", 8081),
-                    {**_env("prod", 8082), "airflow": {"kind": "composer", "environment_name": "prod"}},
+                    {**_env("prod", 8082), "airflow": {"kind": "composer", "name": "prod"}},
                 ]
             ),
             "environments[1].airflow.kind: unknown kind 'composer' (known: 'local'",
