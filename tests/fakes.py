@@ -79,6 +79,9 @@ MODELS = [
 ]
 """The dbt models a test bundle's manifest lists (``schema.name``)."""
 
+SPARK_ENTRY = "spark/jobs/inventory_positions.py"
+"""The Spark job release.yaml of examples/northstar names; a test bundle carries it."""
+
 
 def commit_of(tag: str) -> str:
     """A stable, fake commit sha for ``tag``."""
@@ -117,6 +120,7 @@ def bundle_files(
     files = {
         RELEASE_META: (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode(),
         "release.yaml": (NORTHSTAR / "release.yaml").read_bytes(),
+        SPARK_ENTRY: (NORTHSTAR / SPARK_ENTRY).read_bytes(),
         DBT_MANIFEST: dbt_manifest(models),
     }
     for dag_id in dag_ids:
@@ -318,7 +322,7 @@ class FakeWorld:
         release's schemas and the stable names pointing at them."""
         target = self.airflow_target(environment)
         env = self.environment(environment)
-        publish_from_store(self.store(), env.artifacts, target, tag)
+        publish_from_store(self.store(), env.artifacts, target, tag, env.spark)
         target.activate(tag)
         sources = release_sources(sorted(tables), tag)
         for table, rows in tables.items():

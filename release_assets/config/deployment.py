@@ -37,6 +37,7 @@ from release_assets.config.deployment_specs import (
 )
 from release_assets.config.mwaa_specs import MwaaAirflowSpec
 from release_assets.config.promotion import PromotionPolicy
+from release_assets.config.secret_refs import RUNTIME_FIELDS, mismatched_refs
 from release_assets.config.snowflake_specs import SnowflakeWarehouseSpec
 from release_assets.config.spark_specs import LocalSparkSpec, SparkSpec
 from release_assets.settings import LOCAL_DEPLOYMENT as LOCAL_DEPLOYMENT
@@ -138,7 +139,9 @@ class Deployment(_Strict):
     """The environments in promotion order and which of them is production.
 
     After validation ``integration`` is always set (default: the environment just before
-    ``production``). Names are unique and local Airflow ports distinct.
+    ``production``). Names are unique, local Airflow ports distinct, and every secret
+    reference of an environment's runtimes has the form its secrets backend resolves
+    (``secret_refs``).
     """
 
     version: Literal[1]
@@ -166,6 +169,9 @@ class Deployment(_Strict):
             first.setdefault(env.name, i)
             if isinstance(env.airflow, LocalAirflowSpec):
                 faults.extend(_port_faults(i, env.name, env.airflow, ports))
+            runtimes = {name: getattr(env, name) for name in RUNTIME_FIELDS}
+            for path, message in mismatched_refs(env.secrets.kind, runtimes):
+                faults.append(_fault(("environments", i, *path), message, None))
         order = ", ".join(first)
         prod = first.get(self.production)
         if prod is None:
@@ -287,7 +293,10 @@ def _untagged(loc: tuple[int | str, ...], raw: Any) -> tuple[int | str, ...]:
 
 
 def _problem(err: ErrorDetails, raw: Any) -> str:
-    loc, message = _untagged(err["loc"], raw), err["msg"]
+    # The consistency checks' own faults name model fields (no tags to take out: a field may
+    # share its name with its block's kind, as ``auth: {kind: token, token: ...}``).
+    loc = err["loc"] if err["type"] == "deployment" else _untagged(err["loc"], raw)
+    message = err["msg"]
     ctx = err.get("ctx", {})
     if err["type"] == "union_tag_invalid":
         loc, message = (

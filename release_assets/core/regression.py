@@ -29,24 +29,26 @@ class TableProfile:
         return self.duplicate_keys / self.rows if self.rows else 0.0
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def profile(warehouse: Warehouse, relation: str, keys: list[str]) -> TableProfile | None:
-    """Row count, duplicate keys, nulls per column and newest timestamp, in one query."""
+    """Row count, duplicate keys, nulls per column and newest timestamp, in one query; None
+    when ``relation`` (``schema.name``) has no columns (it does not exist). ``keys`` are the
+    critical table's key columns (release.yaml ``critical_tables[].keys``), matched against the
+    names the warehouse reports; every name is quoted by the warehouse
+    (``Warehouse.quote_identifier``: on Snowflake ``order_id`` is the column ORDER_ID)."""
     columns = dict(warehouse.columns(relation))
     if not columns:
         return None
-    key_expr = ", ".join(_quote(k) for k in keys if k in columns) or "1"
+    quote = warehouse.quote_identifier
+    key_expr = ", ".join(quote(k) for k in keys if k in columns) or "1"
     timestamps = [c for c, t in columns.items() if t.upper().startswith("TIMESTAMP")]
     selects = [
         "count(*)",
         f"count(*) - count(distinct ({key_expr}))",
-        *[f"count(*) - count({_quote(c)})" for c in columns],
-        f"cast(max({_quote(timestamps[0])}) as varchar)" if timestamps else "null",
+        *[f"count(*) - count({quote(c)})" for c in columns],
+        f"cast(max({quote(timestamps[0])}) as varchar)" if timestamps else "null",
     ]
-    (row,) = warehouse.query(f"select {', '.join(selects)} from {relation}")
+    sql = f"select {', '.join(selects)} from {warehouse.quote_relation(relation)}"
+    (row,) = warehouse.query(sql)
     nulls = dict(zip(columns, (int(v) for v in row[2 : 2 + len(columns)]), strict=True))
     return TableProfile(relation, columns, int(row[0]), int(row[1]), nulls, row[-1])
 

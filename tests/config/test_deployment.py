@@ -366,3 +366,63 @@ def test_the_documented_three_environment_example_loads(tmp_path: Path) -> None:
 def test_the_documented_secret_reference_parses() -> None:
     block = next(block for block in _yaml_blocks() if block.startswith("password:"))
     assert SecretRef.model_validate(yaml.safe_load(block)["password"]).env == "WAREHOUSE_PASSWORD"
+
+
+SNOWFLAKE: dict[str, Any] = {
+    "kind": "snowflake",
+    "account": "myorg-northstar",
+    "user": "RELEASER",
+    "database": "NORTHSTAR",
+}
+AWS_SECRETS: dict[str, Any] = {"kind": "aws_secrets_manager", "aws": {"region": "eu-west-1"}}
+
+
+def test_a_secret_reference_the_environments_backend_cannot_resolve_is_refused(
+    tmp_path: Path,
+) -> None:
+    config = copy.deepcopy(THREE)
+    staging, prod = config["environments"][1], config["environments"][2]
+    # staging reads environment variables: an aws_secret reference cannot be resolved there.
+    staging["warehouse"] = {**SNOWFLAKE, "password": {"aws_secret": "ns/staging/sf-4711"}}
+    # prod reads Secrets Manager: env references cannot be resolved there.
+    prod["secrets"] = AWS_SECRETS
+    prod["warehouse"] = {
+        **SNOWFLAKE,
+        "private_key": {"env": "SF_KEY_4711"},
+        "private_key_passphrase": {"aws_secret": "ns/prod/sf", "key": "passphrase"},
+    }
+    prod["airflow"] = {
+        "kind": "self_hosted",
+        "url": "https://airflow.prod.example",
+        "dags_folder": "/mnt/dags",
+        "auth": {"kind": "token", "token": {"env": "AIRFLOW_TOKEN_4711"}},
+    }
+
+    problems = _problems(tmp_path, config)
+
+    assert problems == [
+        "environments[1].warehouse.password: an aws_secret reference, but this environment's "
+        "secrets backend (secrets.kind: env) resolves only env references; write "
+        "{env: VARIABLE_NAME} or change secrets.kind",
+        "environments[2].airflow.auth.token: an env reference, but this environment's secrets "
+        "backend (secrets.kind: aws_secrets_manager) resolves only aws_secret references; "
+        "write {aws_secret: SECRET_ID} or change secrets.kind",
+        "environments[2].warehouse.private_key: an env reference, but this environment's "
+        "secrets backend (secrets.kind: aws_secrets_manager) resolves only aws_secret "
+        "references; write {aws_secret: SECRET_ID} or change secrets.kind",
+    ]
+    assert not any("4711" in problem for problem in problems)
+
+
+def test_references_of_the_backends_own_form_load(tmp_path: Path) -> None:
+    config = copy.deepcopy(THREE)
+    config["environments"][1]["warehouse"] = {**SNOWFLAKE, "password": {"env": "SF_PASSWORD"}}
+    config["environments"][2]["secrets"] = AWS_SECRETS
+    config["environments"][2]["warehouse"] = {
+        **SNOWFLAKE,
+        "password": {"aws_secret": "ns/prod/sf", "key": "password"},
+    }
+
+    deployment = load_deployment(_write(tmp_path, config))
+
+    assert deployment.environment("prod").secrets.kind == "aws_secrets_manager"

@@ -187,3 +187,18 @@ def test_removed_and_retyped_columns_say_which(tmp_path: Path) -> None:
     assert verdicts["column order_ts"].summary() == (
         "marts.orders column order_ts changed type: TIMESTAMP -> DATE"
     )
+
+
+def test_column_names_that_need_quoting_are_profiled(tmp_path: Path) -> None:
+    wh = DuckDBWarehouse.at("prod", tmp_path / "wh.duckdb")
+    wh.execute(
+        [
+            "create schema marts",
+            'create table marts.orders as select range as "Order Id", '
+            'case when range < 3 then null else 1 end as "say ""hi""" from range(10)',
+        ]
+    )
+    live = profile(wh, "marts.orders", ["Order Id"])
+    assert live is not None
+    assert live.rows == 10 and live.duplicate_keys == 0
+    assert live.nulls == {"Order Id": 0, 'say "hi"': 3}

@@ -56,14 +56,6 @@ def build_environment_deployment(environment: str, after: str) -> dg.AssetsDefin
         done = deploy_release(
             context, step, record, artifact_store, env, audit, promotion, pipelines_repo, needs
         )
-        return dg.MaterializeResult(
-            metadata={
-                "environment": environment,
-                "airflow": dg.MetadataValue.url(env.airflow.url),
-                "digest": done.digest,
-                "replaced_release": done.replaced or "",
-                "dags_served": len(record.dag_ids),
-            }
-        )
+        return dg.MaterializeResult(metadata=done.metadata(env, record))
 
     return deploy

@@ -127,7 +127,9 @@ def prod_swap(
             raise dg.Failure(f"cannot read the approval rules of {tag}: {exc}") from None
         already = live == tag and warehouse.last_switched() == tag
         with step_failures(production.name):
-            manifest = publish_from_store(artifact_store, production.artifacts, target, tag)
+            manifest = publish_from_store(
+                artifact_store, production.artifacts, target, tag, production.spark
+            )
             existing = set(warehouse.tables())
             wanted = release_sources(dbt_relations(artifact_store, tag), tag)
             sources = {name: src for name, src in wanted.items() if src in existing}

@@ -89,7 +89,9 @@ def redeploy(
     note.detail, note.replaced_release = f"reason: {reason}", live
     try:
         with step_failures(env):
-            publish_from_store(artifact_store, production.artifacts, target, tag)  # verified
+            publish_from_store(  # verified
+                artifact_store, production.artifacts, target, tag, production.spark
+            )
             existing = set(production.warehouse.tables())
             wanted = release_sources(dbt_relations(artifact_store, tag), tag)
             sources = {name: src for name, src in wanted.items() if src in existing}

@@ -45,15 +45,7 @@ def build_staging_deployment(after: str = "release_artifact") -> dg.AssetsDefini
         done = deploy_release(
             context, STEP, record, artifact_store, integration, audit, promotion, pipelines_repo
         )
-        return dg.MaterializeResult(
-            metadata={
-                "environment": integration.name,
-                "airflow": dg.MetadataValue.url(integration.airflow.url),
-                "digest": done.digest,
-                "replaced_release": done.replaced or "",
-                "dags_served": len(record.dag_ids),
-            }
-        )
+        return dg.MaterializeResult(metadata=done.metadata(integration, record))
 
     return staging_deployment
 

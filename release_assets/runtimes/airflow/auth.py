@@ -59,7 +59,8 @@ class AirflowAuth(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
     ) -> dict[str, str]:
         """The headers that authorize one request to ``base_url`` (resolved now).
 
-        ``refresh``: drop any cached token first (after a 401). Raises ``AirflowUnreachable``
+        ``refresh``: drop any cached token and the secrets backend's copy of the credential
+        first (after a 401: the secret may have been rotated). Raises ``AirflowUnreachable``
         or ``AirflowAuthRefused`` when a token must be fetched and cannot be;
         ``SecretNotFound`` naming a reference that does not resolve."""
 
@@ -77,6 +78,8 @@ class BasicAuth(AirflowAuth):
     def headers(
         self, environment: str, base_url: str, timeout_s: float, *, refresh: bool = False
     ) -> dict[str, str]:
+        if refresh:
+            self.secrets.forget(self.password_ref)
         pair = f"{self.username}:{self.secrets.resolve(self.password_ref)}".encode()
         return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
 
@@ -92,6 +95,8 @@ class TokenAuth(AirflowAuth):
     def headers(
         self, environment: str, base_url: str, timeout_s: float, *, refresh: bool = False
     ) -> dict[str, str]:
+        if refresh:
+            self.secrets.forget(self.token_ref)
         return {"Authorization": f"Bearer {self.secrets.resolve(self.token_ref)}"}
 
     def describe(self) -> str:
@@ -129,6 +134,8 @@ class JwtPasswordAuth(AirflowAuth):
     def headers(
         self, environment: str, base_url: str, timeout_s: float, *, refresh: bool = False
     ) -> dict[str, str]:
+        if refresh:
+            self.secrets.forget(self.password_ref)
         password = self.secrets.resolve(self.password_ref)
         # Keyed by a digest of the password too: a rotated password gets a new token.
         digest = hashlib.sha256(password.encode()).hexdigest()

@@ -91,3 +91,12 @@ class AirflowTarget(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
     @abstractmethod
     def live_release(self) -> str | None:
         """The release whose DAGs the environment currently runs, if any."""
+
+    def runtime_changes(self, bundle_dir: Path) -> list[str]:
+        """What in the bundle at ``bundle_dir`` this environment can install only through an
+        environment update, not by publishing code: one line per change naming the
+        environment and the file (MWAA: ``requirements.txt``, ``plugins/``). Empty by
+        default: a target that installs the release's code as files has nothing of the kind.
+        A deployment publishes nothing while the list is not empty."""
+        del bundle_dir
+        return []

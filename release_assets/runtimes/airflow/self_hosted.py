@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from release_assets.runtimes.airflow.auth import AirflowAuth
+from release_assets.runtimes.airflow.folder_target import FolderAirflowTarget
 from release_assets.runtimes.airflow.release_folder import ReleaseFolder
-from release_assets.runtimes.airflow.rest_target import RestAirflowTarget
 from release_assets.runtimes.airflow.rest_v2_client import API_V1, HttpAirflowApi
 
 
-class SelfHostedAirflow(RestAirflowTarget):
+class SelfHostedAirflow(FolderAirflowTarget):
     """An Airflow 2.x environment the platform runs itself.
 
     Fields: ``base_url`` the webserver (e.g. ``https://airflow.internal:8080``); ``auth`` how
@@ -40,18 +40,3 @@ class SelfHostedAirflow(RestAirflowTarget):
     def folder(self) -> ReleaseFolder:
         """Where this environment's releases are delivered."""
         return ReleaseFolder(self.environment, Path(self.dags_folder), lambda: self.client)
-
-    def publish(self, release_id: str, bundle_dir: Path) -> None:
-        self.folder.publish(release_id, bundle_dir)
-
-    def activate(self, release_id: str) -> str | None:
-        return self.folder.activate(release_id)
-
-    def live_release(self) -> str | None:
-        return self.folder.live_release()
-
-    def publish_canary(self, release_id: str, dag_ids: list[str]) -> dict[str, str]:
-        return self.folder.publish_canary(release_id, dag_ids)
-
-    def remove_canary(self, release_id: str) -> list[str]:
-        return self.folder.remove_canary(release_id)

@@ -22,3 +22,9 @@ class SecretsBackend(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
     @abstractmethod
     def resolve(self, reference: str) -> str:
         """The value of ``reference``; raises SecretNotFound naming the reference."""
+
+    def forget(self, reference: str) -> None:
+        """Drop any copy of ``reference``'s value this process keeps, so the next ``resolve``
+        reads the source again; called when the credential was refused, before the one retry
+        (a rotated secret). No-op for backends that keep no copy (environment variables)."""
+        del reference

@@ -22,6 +22,16 @@ class Warehouse(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
 
     environment: str
 
+    def quote_identifier(self, name: str) -> str:
+        """``name`` (a column, schema or table name as ``columns``/``tables`` report it) as an
+        identifier in this warehouse's SQL: double-quoted, inner quotes doubled (SQL standard;
+        DuckDB resolves quoted names as it stores them)."""
+        return '"' + name.replace('"', '""') + '"'
+
+    def quote_relation(self, relation: str) -> str:
+        """``schema.name`` with each part quoted by ``quote_identifier``."""
+        return ".".join(self.quote_identifier(part) for part in relation.split(".", 1))
+
     @abstractmethod
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only statement and return its rows."""

@@ -21,6 +21,7 @@ that did not happen. Recovery beyond that is time travel (``snowflake_sql.undrop
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -222,6 +223,17 @@ class SnowflakeWarehouse(Warehouse):
         )
         return [(_name(r[0]), str(r[1])) for r in rows]
 
+    def quote_identifier(self, name: str) -> str:
+        """``name`` as ``columns``/``tables`` report it, as Snowflake stores it, double-quoted:
+        ``order_id`` (an unquoted identifier, stored upper-case) -> ``"ORDER_ID"``; a mixed-case
+        name (created quoted) is kept as is: ``"OrderId"``. Quoted because ``"order_id"`` is
+        another column than ORDER_ID (Snowflake: "double-quoted identifiers are case-sensitive";
+        "unquoted object identifiers are stored and resolved as uppercase characters"), and so
+        a reserved word stored as a column name (``"ORDER"``) still parses. Any other name (a
+        space, a quote: created quoted) is quoted as is."""
+        stored = name.upper() if _PLAIN.match(name) else name
+        return '"' + stored.replace('"', '""') + '"'
+
     def pointers(self) -> dict[str, Pointer]:
         if q.POINTERS not in self._objects():
             return {}
@@ -322,6 +334,10 @@ class SnowflakeWarehouse(Warehouse):
             return None, {}
         snapshot: dict[str, str] = json.loads(rows[0][1])
         return rows[0][0], snapshot
+
+
+_PLAIN = re.compile(r"^[a-z_][a-z0-9_$]*$")
+"""An identifier as ``_name`` reports an unquoted one (Snowflake stores it upper-case)."""
 
 
 def _name(stored: str) -> str:

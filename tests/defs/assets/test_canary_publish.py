@@ -3,8 +3,11 @@ release's own schemas, while the live release keeps running untouched."""
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
+from release_assets.core.spark_staging import SPARK_JOBS
 from release_assets.defs.assets.canary_publish import canary_publish
 from tests.fakes import (
     INTEGRATION_DATE,
@@ -145,7 +148,11 @@ def test_a_release_promoted_into_prods_own_store_keeps_its_digest(
     assert result.success
     built, promoted = world.bundles().manifests["v2"], world.bundles("prod-artifacts").manifests
     assert promoted["v2"].digest == built.digest
-    assert world.airflow(PROD).published["v2"] == world.bundles().files["v2"]
+    published = dict(world.airflow(PROD).published["v2"])
+    assert (
+        json.loads(published.pop(SPARK_JOBS)) == metadata_of(result, "canary_publish")["spark_jobs"]
+    )
+    assert published == world.bundles().files["v2"]
 
 
 def test_rematerializing_the_canary_of_the_live_release_rebuilds_nothing(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
+from release_assets.core.spark_staging import SPARK_JOBS
 from release_assets.defs.assets.staging_deployment import staging_deployment
 from tests.fakes import (
     PROD,
+    SPARK_ENTRY,
     STAGING,
     FakeWorld,
     failure_metadata,
@@ -32,8 +36,12 @@ def test_the_release_is_live_and_every_dag_is_served(
     staging = world.airflow(STAGING)
     assert staging.live == "v1"
     assert staging.served() == {dag_id: "v1" for dag_id in record.dag_ids}
-    # The bundle published is exactly the stored one.
-    assert staging.published["v1"] == world.bundles().files["v1"]
+    # The bundle published is exactly the stored one, plus where its Spark jobs are staged.
+    published = dict(staging.published["v1"])
+    spark_jobs = json.loads(published.pop(SPARK_JOBS))
+    assert published == world.bundles().files["v1"]
+    assert spark_jobs == {"inventory_positions": {"entry_point": SPARK_ENTRY}}
+    assert meta["spark_jobs"] == spark_jobs
     # Production is not touched by a staging deployment.
     assert world.airflow(PROD).published == {} and world.airflow(PROD).live is None
 
