@@ -18,6 +18,8 @@ export RELEASE_ASSETS_RUNTIMES_DIR ?= $(CURDIR)/.state/runtimes
 # are passed one by one: pytest collects a file named before a folder holding it in the folder's
 # order, which would undo this one.
 SLOW_FIRST := tests/defs/test_release_stops.py tests/defs/test_release_graph.py \
+	tests/aws_profile/test_profile_up.py tests/runtimes/airflow/test_mwaa_airflow.py \
+	tests/runtimes/airflow/test_airflow3.py tests/runtimes/airflow/test_self_hosted.py \
 	tests/local/test_stack.py tests/validation/test_baseline.py \
 	tests/examples/test_foreign_repository.py tests/cli/test_validate.py \
 	tests/validation/gates/test_dbt.py tests/examples/test_northstar.py \
@@ -34,7 +36,7 @@ part = @if [ -n "$${CI_PARTS_LOG:-}" ]; then echo "$(1) $$EPOCHREALTIME" >> "$$C
 # Appended to a pytest command: "no tests ran" (exit 5) fails loudly, never passes.
 no_tests_fails = || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests (exit 5)" >&2; exit $$rc; }
 
-.PHONY: setup java postgres runtime demo demo-run test test-fast test-slow lint bench clean down
+.PHONY: setup java postgres runtime aws-profile aws-profile-down demo demo-run test test-fast test-slow lint bench clean down
 
 ## setup: the Dagster virtualenv (cached: reinstalls only when pyproject.toml changes)
 setup: $(STAMP)
@@ -90,6 +92,21 @@ demo-run:
 	  trap 'kill -TERM -$$dev 2>/dev/null; wait $$dev' INT TERM EXIT; \
 	  echo "Dagster UI: http://127.0.0.1:3000 (log: .state/dagster-dev.log; Ctrl-C stops it)"; \
 	  $(BIN)/release-assets demo drive && wait $$dev
+
+## aws-profile: the AWS-shaped profile on this machine (moto for S3, Secrets Manager, SSM and EMR
+## Serverless; fakesnow for Snowflake; the MWAA stand-in in front of Airflow 2.11 for staging;
+## Airflow 3 for prod; the instance on PostgreSQL) and the Dagster UI on it
+aws-profile: runtime postgres
+	$(BIN)/python -m tests.aws_profile up
+	@set -m; set -a; . .state/aws-profile/profile.env; set +a; \
+	  $(BIN)/dg dev -w workspace.yaml -h 127.0.0.1 -p 3000 > .state/aws-profile/dagster-dev.log 2>&1 & dev=$$!; \
+	  trap 'kill -TERM -$$dev 2>/dev/null; wait $$dev' INT TERM EXIT; \
+	  echo "Dagster UI (AWS-shaped profile): http://127.0.0.1:3000 (log: .state/aws-profile/dagster-dev.log; Ctrl-C stops the UI, make aws-profile-down the profile)"; \
+	  wait $$dev
+
+## aws-profile-down: stop every server of the AWS-shaped profile and delete its state
+aws-profile-down:
+	$(BIN)/python -m tests.aws_profile down
 
 ## test: lint, type-check, the fast layer, then the slow layer (real Airflow, dbt, Spark)
 test: lint runtime postgres

@@ -276,7 +276,9 @@ def bucket_problems(client: Any, bucket: str, lock: ObjectLock) -> list[str]:
 def create_locked_bucket(client: Any, bucket: str, region: str | None, lock: ObjectLock) -> None:
     """Create ``bucket`` with object lock (which turns versioning on) and ``lock`` as its
     default retention; an existing bucket of this account only gets the default retention
-    set. Failures raise botocore's exception (BucketAlreadyExists: another account's)."""
+    set, and only when it differs (idempotent: a re-run on a bucket that already holds objects
+    and has this retention changes nothing). Failures raise botocore's exception
+    (BucketAlreadyExists: another account's)."""
     args: dict[str, Any] = {"Bucket": bucket, "ObjectLockEnabledForBucket": True}
     if region and region != "us-east-1":
         args["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -285,6 +287,8 @@ def create_locked_bucket(client: Any, bucket: str, region: str | None, lock: Obj
     except Exception as exc:
         if error_code(exc) != "BucketAlreadyOwnedByYou":
             raise
+        if not bucket_problems(client, bucket, lock):
+            return
     client.put_object_lock_configuration(
         Bucket=bucket,
         ObjectLockConfiguration={

@@ -330,3 +330,14 @@ def test_a_wrong_s3_store_block_is_refused_naming_the_field(
     with pytest.raises(pydantic.ValidationError) as caught:
         S3ArtifactStoreSpec.model_validate(block)
     assert [".".join(map(str, e["loc"])) for e in caught.value.errors()] == [field]
+
+
+def test_ensure_bucket_again_on_a_bucket_holding_releases_changes_nothing(
+    make_store: StoreFactory, tmp_path: Path
+) -> None:
+    # A re-run of provisioning (or a second `up` of the AWS-shaped profile): S3 refuses a new
+    # lock rule on a bucket holding objects, so an unchanged rule must not be re-sent.
+    store = make_store()
+    manifest = store.put_bundle("v1", _bundle(tmp_path / "a"))
+    store.ensure_bucket()
+    assert store.manifest("v1") == manifest
