@@ -14,10 +14,10 @@ from typing import Any
 
 import botocore.exceptions
 
+from release_assets.runtimes.airflow.rest_client import PagedAirflowApi
 from release_assets.runtimes.airflow.types import AirflowApiError, AirflowError, AirflowUnreachable
 from release_assets.runtimes.aws import describe_aws_error, error_code
 
-_PAGE = 100
 PATH_MAX = 64
 """The longest ``Path`` InvokeRestApi takes (botocore's MWAA model, shape ``RestApiPath``)."""
 _TASK_INSTANCES = re.compile(r"^/dags/([^/~]+)/dagRuns/([^/~]+)/taskInstances$")
@@ -51,7 +51,7 @@ _REST_ERRORS = {"RestApiClientException", "RestApiServerException"}
 _NO_WEBSERVER = {502, 503, 504}  # gateway statuses: the webserver did not answer MWAA
 
 
-class MwaaRestClient:
+class MwaaRestClient(PagedAirflowApi):
     """Airflow's REST API v1 through ``mwaa.invoke_rest_api`` (implements ``AirflowApi``).
 
     ``environment``: the deployment's environment name; ``environment_name``: MWAA's;
@@ -114,21 +114,6 @@ class MwaaRestClient:
             f"{method} {path}"
         )
         return AirflowUnreachable(describe_aws_error(exc, what, self._where))
-
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self.request("GET", path, params=params)
-
-    def paginate(self, path: str, key: str, params: dict[str, Any] | None = None) -> list[Any]:
-        """All items of a paginated collection endpoint."""
-        items: list[Any] = []
-        offset = 0
-        while True:
-            page = self.get(path, {**(params or {}), "limit": _PAGE, "offset": offset})
-            batch = page.get(key, [])
-            items.extend(batch)
-            offset += len(batch)
-            if not batch or offset >= page.get("total_entries", 0):
-                return items
 
 
 def _text(body: Any) -> str:

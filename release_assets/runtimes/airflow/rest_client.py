@@ -6,6 +6,7 @@ exception messages.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Protocol
 
 import requests
@@ -37,7 +38,52 @@ class AirflowApi(Protocol):
     def paginate(self, path: str, key: str, params: dict[str, Any] | None = None) -> list[Any]: ...
 
 
-class AirflowRestClient:
+class PagedAirflowApi(ABC):
+    """The part every client of Airflow's REST API shares: ``get`` and ``paginate`` over the
+    client's own ``request`` (direct HTTP, v1 or v2; MWAA's ``invoke_rest_api``)."""
+
+    environment: str
+
+    @abstractmethod
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> Any:
+        """The decoded body of one call (see :class:`AirflowApi`)."""
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """``GET path``: the decoded body."""
+        return self.request("GET", path, params=params)
+
+    def paginate(self, path: str, key: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """All items of a paginated collection endpoint (``limit``/``offset``, pages of 100,
+        until a short page or ``total_entries``)."""
+        items: list[Any] = []
+        offset = 0
+        while True:
+            page = self.get(path, {**(params or {}), "limit": _PAGE, "offset": offset})
+            batch = page.get(key, [])
+            items.extend(batch)
+            offset += len(batch)
+            if not batch or offset >= page.get("total_entries", 0):
+                return items
+
+
+def decode_body(response: requests.Response) -> Any:
+    """A successful response's body: None when empty, text when not JSON (e.g. ``PUT
+    /parseDagFile`` answers 201 "Duplicate request" when a parse is already queued), else the
+    decoded JSON."""
+    if not response.content:
+        return None
+    if "json" not in response.headers.get("Content-Type", ""):
+        return response.text
+    return response.json()
+
+
+class AirflowRestClient(PagedAirflowApi):
     """Airflow's REST API v1 over HTTP with basic auth (``username``/``password``); every call
     bounded by ``timeout_s`` seconds. Implements :class:`AirflowApi`."""
 
@@ -77,25 +123,4 @@ class AirflowRestClient:
             raise AirflowApiError(
                 self.environment, method, path, response.status_code, response.text
             )
-        if not response.content:
-            return None
-        if "json" not in response.headers.get("Content-Type", ""):
-            # e.g. PUT /parseDagFile answers 201 "Duplicate request" (text) when a parse of the
-            # file is already queued
-            return response.text
-        return response.json()
-
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self.request("GET", path, params=params)
-
-    def paginate(self, path: str, key: str, params: dict[str, Any] | None = None) -> list[Any]:
-        """All items of a paginated collection endpoint."""
-        items: list[Any] = []
-        offset = 0
-        while True:
-            page = self.get(path, {**(params or {}), "limit": _PAGE, "offset": offset})
-            batch = page.get(key, [])
-            items.extend(batch)
-            offset += len(batch)
-            if not batch or offset >= page.get("total_entries", 0):
-                return items
+        return decode_body(response)

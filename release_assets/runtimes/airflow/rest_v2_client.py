@@ -13,14 +13,14 @@ from typing import Any
 import requests
 
 from release_assets.runtimes.airflow.auth import AirflowAuth, AirflowAuthRefused
+from release_assets.runtimes.airflow.rest_client import PagedAirflowApi, decode_body
 from release_assets.runtimes.airflow.types import AirflowApiError, AirflowUnreachable
 
-_PAGE = 100
 API_V1 = "/api/v1"
 API_V2 = "/api/v2"
 
 
-class HttpAirflowApi:
+class HttpAirflowApi(PagedAirflowApi):
     """Airflow's REST API at ``base_url`` + ``api_root`` (``API_V1`` or ``API_V2``),
     authorized by ``auth``."""
 
@@ -87,23 +87,4 @@ class HttpAirflowApi:
         if response.status_code >= 400:
             body = " ".join(response.text.split())
             raise AirflowApiError(self.environment, method, path, response.status_code, body)
-        if not response.content:
-            return None
-        if "json" not in response.headers.get("Content-Type", ""):
-            return response.text
-        return response.json()
-
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self.request("GET", path, params=params)
-
-    def paginate(self, path: str, key: str, params: dict[str, Any] | None = None) -> list[Any]:
-        """All items of a paginated collection (``limit``/``offset``/``total_entries``)."""
-        items: list[Any] = []
-        offset = 0
-        while True:
-            page = self.get(path, {**(params or {}), "limit": _PAGE, "offset": offset})
-            batch = page.get(key, [])
-            items.extend(batch)
-            offset += len(batch)
-            if not batch or offset >= page.get("total_entries", 0):
-                return items
+        return decode_body(response)
