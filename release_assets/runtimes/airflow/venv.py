@@ -181,12 +181,15 @@ def ensure_test_runtime(
 
     The runtime itself stays exactly what the environments run (as MWAA's would); the overlay
     sees the runtime's packages through a ``.pth`` file and adds only pytest and the
-    repository's test requirements (``tests.requirements`` in release.yaml).
+    repository's test requirements (``tests.requirements`` in release.yaml), resolved with the
+    runtime's own pins (its ``requirements.lock``) as constraints: a test tool never brings a
+    second, other version of a package the runtime has, which would shadow the runtime's copy
+    (the overlay's site-packages comes first).
     """
     extra = requirement_lines(requirements) if requirements else []
     has_pytest = any(r.split("=")[0].strip() == "pytest" for r in extra)
     tools = extra if has_pytest else ["pytest", *extra]
-    key = hashlib.sha256("\n".join(tools).encode()).hexdigest()[:8]
+    key = hashlib.sha256("\n".join(["constrained", *tools]).encode()).hexdigest()[:8]
     overlay = RuntimeVenv(runtime.root.with_name(f"{runtime.root.name}-tests-{key}"))
     if overlay.is_complete():
         return overlay
@@ -201,7 +204,11 @@ def _build_overlay(
 ) -> None:
     uv = find_uv_bin()
     create = [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(overlay.root)]
-    install = [uv, "pip", "install", "--quiet", "--python", str(overlay.python), *tools]
+    install = [uv, "pip", "install", "--quiet", "--python", str(overlay.python)]
+    lock = runtime.root / "requirements.lock"
+    if lock.is_file():
+        install += ["--constraint", str(lock)]
+    install += tools
     for step in (create, install):
         done = subprocess.run(step, capture_output=True, text=True, timeout=timeout_s, check=False)
         if done.returncode != 0:
