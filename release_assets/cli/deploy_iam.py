@@ -67,6 +67,8 @@ def iam_policies(
 
     Each environment role reaches only that environment's resources; dev/staging roles carry
     an explicit deny on production's; object-lock bypass and version deletes are denied to all.
+    The orchestrator's role reaches the deployment-wide artifact store and alone appends to
+    the audit trail (conditional writes only); environment roles are denied any write there.
     """
     deployment = load_deployment(deployment_file)
     logs = S3Location(compute_logs_bucket, "dagster-compute-logs") if compute_logs_bucket else None

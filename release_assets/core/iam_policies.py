@@ -5,8 +5,11 @@ The orchestrator (the Dagster code location's ECS task role) holds almost nothin
 assumes one role per environment (``release-assets-<env>``, in that environment's AWS account)
 whenever it acts on that environment's runtimes, and each environment role reaches only that
 environment's resources (:class:`EnvironmentResources`: its artifact and DAGs prefixes, its
-secrets, its SSM path, its MWAA environment, its EMR Serverless application). Every role may
-append to the audit trail (put and read objects under the audit prefix), none may delete a
+secrets, its SSM path, its MWAA environment and the requirements/plugins objects it runs,
+its EMR Serverless application). The orchestrator itself reaches the deployment-wide artifact
+store (builds) and is the only appender of the audit trail: it creates a record only with
+``If-None-Match`` and replaces ``HEAD`` only with ``If-Match``, so no record is ever
+overwritten; environment roles are explicitly denied any write there. No role may delete a
 version, bypass object-lock retention or change a bucket's lock or versioning: those are
 explicitly denied. Every role except production's also carries an explicit deny on every
 production resource, so a broader policy attached by hand later still cannot reach them.
@@ -17,9 +20,25 @@ SSM, MWAA ``airflow:``, EMR Serverless, STS); ``parliament`` lints the output in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from release_assets.core.iam_statements import (
+    S3Location,
+    audit_append,
+    never_statements,
+    never_write_audit,
+    s3_statements,
+    statement,
+)
+
+__all__ = [
+    "DeploymentResources",
+    "EnvironmentResources",
+    "RolePolicy",
+    "S3Location",
+    "deployment_policies",
+]
 
 POLICY_VERSION = "2012-10-17"
 ROLE_PREFIX = "release-assets-"
@@ -28,55 +47,16 @@ MWAA_AIRFLOW_ROLE = "Op"
 """The Airflow role the REST calls run as on MWAA (``airflow:InvokeRestApi`` is granted per
 Airflow role): Op triggers, pauses and reads DAG runs without administering users."""
 
-S3_OBJECT_RW = [
-    "s3:GetObject",
-    "s3:GetObjectVersion",
-    "s3:PutObject",
-    "s3:GetObjectRetention",
-    "s3:PutObjectRetention",  # needed to write an object with its lock retention
-]
-S3_BUCKET_READ = [
-    "s3:ListBucket",
-    "s3:ListBucketVersions",
-    "s3:GetBucketVersioning",
-    "s3:GetBucketObjectLockConfiguration",
-]
-NEVER = [
-    "s3:BypassGovernanceRetention",
-    "s3:DeleteObjectVersion",
-    "s3:PutBucketObjectLockConfiguration",
-    "s3:PutBucketVersioning",
-    "s3:PutBucketPolicy",
-    "s3:DeleteBucket",
-    "s3:DeleteBucketPolicy",
-    "s3:PutLifecycleConfiguration",
-]
-"""Denied to every role on every resource: what could alter or remove a locked release or an
-audit record."""
-
-
-@dataclass(frozen=True)
-class S3Location:
-    """``bucket`` and a key ``prefix`` without slashes at its ends ("" = the whole bucket)."""
-
-    bucket: str
-    prefix: str = ""
-
-    def objects(self, partition: str = "aws") -> str:
-        """The ARN of every object under the prefix."""
-        key = f"{self.prefix.strip('/')}/*" if self.prefix.strip("/") else "*"
-        return f"arn:{partition}:s3:::{self.bucket}/{key}"
-
-    def bucket_arn(self, partition: str = "aws") -> str:
-        return f"arn:{partition}:s3:::{self.bucket}"
-
 
 @dataclass(frozen=True)
 class EnvironmentResources:
     """What one environment's role may reach. ``account_id``: 12 digits; ``region``: where its
     regional resources are; ``secret_ids``: Secrets Manager names or ARNs (a ``#FIELD`` suffix
     is ignored); ``ssm_path``: the feature flags' parameter path (``/release-assets/prod``);
-    ``emr_execution_role_arn``: the job runs' role, passed to EMR Serverless."""
+    ``emr_execution_role_arn``: the job runs' role, passed to EMR Serverless;
+    ``mwaa_runtime_keys``: the keys of the MWAA environment's requirements and plugins objects
+    in ``dags.bucket`` (its ``RequirementsS3Path``/``PluginsS3Path``), read at a version to
+    tell whether a release needs an environment update."""
 
     name: str
     account_id: str
@@ -89,18 +69,22 @@ class EnvironmentResources:
     mwaa_environment: str | None = None
     emr_application_id: str | None = None
     emr_execution_role_arn: str | None = None
+    mwaa_runtime_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class DeploymentResources:
     """Every environment's resources, the audit trail's location and the orchestrator's
-    account; ``compute_logs``: the Dagster instance's step-log bucket (deploy/production)."""
+    account; ``compute_logs``: the Dagster instance's step-log bucket (deploy/production);
+    ``artifacts``: the deployment-wide artifact store (the builds' store, reached with the
+    orchestrator's own role)."""
 
     environments: tuple[EnvironmentResources, ...]
     production: str
     orchestrator_account_id: str
     audit: S3Location | None = None
     compute_logs: S3Location | None = None
+    artifacts: tuple[S3Location, ...] = ()
     partition: str = "aws"
 
 
@@ -123,31 +107,6 @@ def role_arn(account_id: str, name: str, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account_id}:role/{name}"
 
 
-def _statement(
-    sid: str, actions: list[str], resources: Iterable[str], **extra: Any
-) -> dict[str, Any]:
-    return {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Action": actions,
-        "Resource": sorted(set(resources)),
-        **extra,
-    }
-
-
-def _s3_statements(
-    sid: str, locations: Iterable[S3Location], partition: str, delete: bool = False
-) -> list[dict[str, Any]]:
-    locs = sorted(set(locations), key=lambda loc: (loc.bucket, loc.prefix))
-    if not locs:
-        return []
-    actions = S3_OBJECT_RW + (["s3:DeleteObject"] if delete else [])
-    return [
-        _statement(f"{sid}Objects", actions, (loc.objects(partition) for loc in locs)),
-        _statement(f"{sid}Buckets", S3_BUCKET_READ, (loc.bucket_arn(partition) for loc in locs)),
-    ]
-
-
 def _secret_arn(env: EnvironmentResources, secret: str, partition: str) -> str:
     name = secret.split("#", 1)[0]
     if name.startswith("arn:"):
@@ -158,9 +117,13 @@ def _secret_arn(env: EnvironmentResources, secret: str, partition: str) -> str:
 
 def environment_arns(env: EnvironmentResources, partition: str = "aws") -> dict[str, list[str]]:
     """What ``env``'s role may reach, by kind: ``s3_write`` (artifacts, Spark staging),
-    ``s3_dags`` (also deletable), ``secrets``, ``ssm``, ``mwaa``, ``emr``, ``pass_role``."""
+    ``s3_dags`` (also deletable), ``secrets``, ``ssm``, ``mwaa``, ``emr``, ``pass_role``,
+    ``mwaa_runtime`` (the requirements/plugins objects)."""
     arns: dict[str, list[str]] = {}
     region, account = env.region, env.account_id
+    if env.dags is not None and env.mwaa_runtime_keys:
+        bucket = S3Location(env.dags.bucket)
+        arns["mwaa_runtime"] = sorted({bucket.object(k, partition) for k in env.mwaa_runtime_keys})
     if env.secret_ids:
         arns["secrets"] = sorted({_secret_arn(env, s, partition) for s in env.secret_ids})
     if env.ssm_path:
@@ -184,16 +147,16 @@ def environment_arns(env: EnvironmentResources, partition: str = "aws") -> dict[
 
 
 def environment_policy(env: EnvironmentResources, deployment: DeploymentResources) -> RolePolicy:
-    """The role of ``env``: its own resources, the audit append, and the denies (module doc).
+    """The role of ``env``: its own resources and the denies (module doc), no audit write.
     The role trusts only the orchestrator role."""
     p = deployment.partition
     arns = environment_arns(env, p)
     stmts: list[dict[str, Any]] = []
-    stmts += _s3_statements("Artifacts", [*env.artifacts, *([env.spark] if env.spark else [])], p)
-    stmts += _s3_statements("Dags", [env.dags] if env.dags else [], p, delete=True)
+    stmts += s3_statements("Artifacts", [*env.artifacts, *([env.spark] if env.spark else [])], p)
+    stmts += s3_statements("Dags", [env.dags] if env.dags else [], p, delete=True)
     if "secrets" in arns:
         stmts.append(
-            _statement(
+            statement(
                 "Secrets",
                 ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
                 arns["secrets"],
@@ -206,10 +169,13 @@ def environment_policy(env: EnvironmentResources, deployment: DeploymentResource
             "ssm:GetParametersByPath",
             "ssm:PutParameter",
         ]
-        stmts.append(_statement("FeatureFlags", actions, arns["ssm"]))
+        stmts.append(statement("FeatureFlags", actions, arns["ssm"]))
     if "mwaa_env" in arns:
-        stmts.append(_statement("MwaaEnvironment", ["airflow:GetEnvironment"], arns["mwaa_env"]))
-        stmts.append(_statement("MwaaRestApi", ["airflow:InvokeRestApi"], arns["mwaa_rest"]))
+        stmts.append(statement("MwaaEnvironment", ["airflow:GetEnvironment"], arns["mwaa_env"]))
+        stmts.append(statement("MwaaRestApi", ["airflow:InvokeRestApi"], arns["mwaa_rest"]))
+    if "mwaa_runtime" in arns:
+        read = ["s3:GetObject", "s3:GetObjectVersion"]
+        stmts.append(statement("MwaaRequirementsAndPlugins", read, arns["mwaa_runtime"]))
     if "emr" in arns:
         actions = [
             "emr-serverless:GetApplication",
@@ -218,15 +184,17 @@ def environment_policy(env: EnvironmentResources, deployment: DeploymentResource
             "emr-serverless:CancelJobRun",
             "emr-serverless:GetDashboardForJobRun",
         ]
-        stmts.append(_statement("SparkJobRuns", actions, arns["emr"]))
+        stmts.append(statement("SparkJobRuns", actions, arns["emr"]))
     if "pass_role" in arns:
         condition = {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}}
         stmts.append(
-            _statement(
+            statement(
                 "SparkExecutionRole", ["iam:PassRole"], arns["pass_role"], Condition=condition
             )
         )
-    stmts += _audit_and_denies(deployment)
+    if deployment.audit:
+        stmts.append(never_write_audit(deployment.audit, p))
+    stmts += _denies(deployment)
     if env.name != deployment.production:
         stmts += _deny_production(deployment, env)
     name = role_name(env.name)
@@ -241,14 +209,18 @@ def environment_policy(env: EnvironmentResources, deployment: DeploymentResource
 
 
 def orchestrator_policy(deployment: DeploymentResources) -> RolePolicy:
-    """The orchestrator's task role: assume each environment role, write step logs, append to
-    the audit trail; nothing of any environment directly."""
+    """The orchestrator's task role: assume each environment role, write step logs, read and
+    write the deployment-wide artifact store, append to the audit trail (conditional writes
+    only); nothing of any environment directly."""
     p = deployment.partition
     roles = [role_arn(e.account_id, role_name(e.name), p) for e in deployment.environments]
-    stmts = [_statement("AssumeEnvironmentRoles", ["sts:AssumeRole"], roles)]
+    stmts = [statement("AssumeEnvironmentRoles", ["sts:AssumeRole"], roles)]
     if deployment.compute_logs:
-        stmts += _s3_statements("ComputeLogs", [deployment.compute_logs], p)
-    stmts += _audit_and_denies(deployment)
+        stmts += s3_statements("ComputeLogs", [deployment.compute_logs], p)
+    stmts += s3_statements("BuildArtifacts", deployment.artifacts, p)
+    if deployment.audit:
+        stmts += audit_append(deployment.audit, p)
+    stmts += _denies(deployment)
     name = role_name(ORCHESTRATOR)
     ecs = {
         "Version": POLICY_VERSION,
@@ -272,27 +244,13 @@ def deployment_policies(deployment: DeploymentResources) -> list[RolePolicy]:
     ]
 
 
-def _audit_and_denies(deployment: DeploymentResources) -> list[dict[str, Any]]:
-    p = deployment.partition
-    stmts = _s3_statements("AuditAppend", [deployment.audit], p) if deployment.audit else []
-    stmts.append(
-        {"Sid": "NeverAlterLockedObjects", "Effect": "Deny", "Action": NEVER, "Resource": "*"}
-    )
+def _denies(deployment: DeploymentResources) -> list[dict[str, Any]]:
     protected = [
-        *(e.artifacts for e in deployment.environments),
-        [deployment.audit] if deployment.audit else [],
+        *deployment.artifacts,
+        *(loc for e in deployment.environments for loc in e.artifacts),
+        *([deployment.audit] if deployment.audit else []),
     ]
-    objects = sorted({loc.objects(p) for locs in protected for loc in locs})
-    if objects:
-        stmts.append(
-            {
-                "Sid": "NeverDeleteReleasesOrRecords",
-                "Effect": "Deny",
-                "Action": ["s3:DeleteObject"],
-                "Resource": objects,
-            }
-        )
-    return stmts
+    return never_statements(protected, deployment.partition)
 
 
 def _s3_arns(env: EnvironmentResources, partition: str) -> set[str]:
@@ -303,8 +261,8 @@ def _deny_production(
     deployment: DeploymentResources, env: EnvironmentResources
 ) -> list[dict[str, Any]]:
     """An explicit deny of every action on production's own resources, for ``env``'s role.
-    What ``env`` shares with production (one deployment-wide artifact store, the audit
-    prefix) is left out: it is reached through the statements above."""
+    What ``env`` shares with production (one deployment-wide artifact store) is left out: it
+    is reached through the statements above; the audit prefix has its own deny."""
     prod = next((e for e in deployment.environments if e.name == deployment.production), None)
     if prod is None:
         return []

@@ -18,6 +18,12 @@ from pydantic import BaseModel
 from release_assets.config.deployment import Deployment, EnvironmentSpec
 from release_assets.core.iam_policies import DeploymentResources, EnvironmentResources, S3Location
 
+MWAA_REQUIREMENTS_KEY = "requirements.txt"
+MWAA_PLUGINS_KEY = "plugins.zip"
+"""Where an MWAA environment's requirements and plugins objects are in its source bucket
+(``RequirementsS3Path``/``PluginsS3Path``) unless its spec names them
+(``requirements_s3_path``/``plugins_s3_path``)."""
+
 
 class IamInputError(ValueError):
     """The deployment and the accounts given do not make a complete policy input; the
@@ -67,6 +73,14 @@ def environment_resources(
     airflow: Any = env.airflow
     dags = _location(airflow.dags) if getattr(airflow, "kind", "") == "mwaa" else None
     mwaa = str(airflow.environment_name) if dags is not None else None
+    runtime_keys = (
+        (
+            str(getattr(airflow, "requirements_s3_path", None) or MWAA_REQUIREMENTS_KEY),
+            str(getattr(airflow, "plugins_s3_path", None) or MWAA_PLUGINS_KEY),
+        )
+        if dags is not None
+        else ()
+    )
     flags: Any = env.feature_flags
     ssm = f"{flags.prefix.rstrip('/')}/{env.name}" if getattr(flags, "kind", "") == "ssm" else None
     spark = getattr(env, "spark", None)
@@ -85,6 +99,7 @@ def environment_resources(
         mwaa_environment=mwaa,
         emr_application_id=str(emr.application_id) if emr is not None else None,
         emr_execution_role_arn=str(emr.execution_role_arn) if emr is not None else None,
+        mwaa_runtime_keys=runtime_keys,
     )
 
 
@@ -96,8 +111,10 @@ def deployment_resources(
 ) -> DeploymentResources:
     """Every AWS-backed environment's resources; ``accounts``: environment name -> 12-digit
     account id (each AWS-backed environment needs one); the orchestrator's account defaults to
-    production's. Raises :class:`IamInputError` naming an environment without an account, an
-    account id that is not 12 digits, or a deployment that uses no AWS-backed runtime."""
+    production's. The deployment-wide artifact store is the orchestrator's too (the builds
+    write it with the task role). Raises :class:`IamInputError` naming an environment without
+    an account, an account id that is not 12 digits, or a deployment that uses no AWS-backed
+    runtime."""
     for name, account in accounts.items():
         if not (account.isdigit() and len(account) == 12):
             raise IamInputError(f"--account {name}={account}: an AWS account id is 12 digits")
@@ -137,6 +154,7 @@ def deployment_resources(
         orchestrator_account_id=orchestrator,
         audit=_store(deployment.audit_store)[0] if _store(deployment.audit_store) else None,
         compute_logs=compute_logs,
+        artifacts=tuple(shared),
     )
 
 

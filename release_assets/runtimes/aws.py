@@ -42,6 +42,15 @@ class AwsClients(ResourceWithBoto3Configuration):
             max_attempts=spec.max_attempts,
         )
 
+    @classmethod
+    def like(cls, resource: object) -> AwsClients:
+        """The clients for a dagster-aws resource's boto3 configuration (``S3Resource``,
+        ``SecretsManagerResource``, ``SSMResource``...): same region, endpoint, profile,
+        credentials and retry bound, but with this class's bounded timeouts (dagster-aws's own
+        ``get_client`` leaves botocore's 60 s defaults)."""
+        fields = ResourceWithBoto3Configuration.model_fields
+        return cls(**{name: getattr(resource, name) for name in fields})
+
     def client(self, service: str) -> Any:
         """A boto3 client of ``service`` (``"s3"``, ``"mwaa"``, ``"emr-serverless"``...),
         with connect/read timeouts of CONNECT_TIMEOUT_S/READ_TIMEOUT_S and standard retries."""
@@ -68,6 +77,12 @@ class AwsClients(ResourceWithBoto3Configuration):
         return self.endpoint_url or f"AWS {self.region_name or '(default region)'}"
 
 
+def read_timeout_of(client: Any) -> float:
+    """The read timeout (s) a boto3 ``client`` was made with (``client.meta.config``)."""
+    timeout = getattr(getattr(getattr(client, "meta", None), "config", None), "read_timeout", None)
+    return float(timeout) if isinstance(timeout, int | float) else READ_TIMEOUT_S
+
+
 def error_code(exc: BaseException) -> str | None:
     """The AWS error code of a ``ClientError`` (``"AccessDenied"``, ``"NoSuchKey"``...), else
     None."""
@@ -77,11 +92,16 @@ def error_code(exc: BaseException) -> str | None:
     return None
 
 
-def describe_aws_error(exc: BaseException, what: str, where: str) -> str:
+def describe_aws_error(
+    exc: BaseException, what: str, where: str, read_timeout_s: float | None = None
+) -> str:
     """One line saying why an AWS call about ``what`` (e.g. ``"prod artifact store
     s3://bucket/releases"``) at ``where`` (``AwsClients.where``) failed, read from ``exc``:
-    unreachable endpoint, missing or rejected credentials, or the service's error code and
-    message. Never includes credentials (botocore's messages carry none)."""
+    unreachable endpoint, missing or rejected credentials, a missing profile, or the service's
+    error code and message. ``read_timeout_s`` is the read timeout of the client that made the
+    call (``read_timeout_of(client)``; default READ_TIMEOUT_S, the bound of ``AwsClients.client``),
+    quoted when the call timed out. Never includes
+    credentials (botocore's messages carry none)."""
     if isinstance(
         exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectTimeoutError
     ):
@@ -89,7 +109,8 @@ def describe_aws_error(exc: BaseException, what: str, where: str) -> str:
             f"{what}: {where} is unreachable ({type(exc).__name__}); check the endpoint and network"
         )
     if isinstance(exc, botocore.exceptions.ReadTimeoutError):
-        return f"{what}: {where} did not answer within {READ_TIMEOUT_S:.0f}s"
+        timeout = READ_TIMEOUT_S if read_timeout_s is None else read_timeout_s
+        return f"{what}: {where} did not answer within {timeout:g}s"
     if isinstance(
         exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError
     ):
@@ -97,6 +118,8 @@ def describe_aws_error(exc: BaseException, what: str, where: str) -> str:
             f"{what}: no AWS credentials found (task role, instance profile, AWS_PROFILE or "
             "AWS_ACCESS_KEY_ID)"
         )
+    if isinstance(exc, botocore.exceptions.ProfileNotFound):
+        return f"{what}: {exc} (check the aws.profile setting and ~/.aws/config)"
     if isinstance(exc, botocore.exceptions.ClientError):
         err = exc.response.get("Error", {})
         code = err.get("Code", "error")

@@ -5,7 +5,10 @@ request; parliament (AWS's action/ARN reference) lints every policy. moto does n
 
 moto's matcher turns ``*`` into a regex and leaves the rest unescaped (``?`` breaks it, ``.``
 matches any character); the tests give it IAM's wildcard rules instead (``*`` any run, ``?``
-one character, everything else literal; actions case-insensitive)."""
+one character, everything else literal; actions case-insensitive). Its condition check skips
+operators it does not know (``Null``), passes a ``StringEquals`` whose key the request lacks
+and denies outright when a condition fails; the tests give it IAM's rules for the operators
+the policies use instead (a statement whose condition fails does not apply)."""
 
 from __future__ import annotations
 
@@ -38,10 +41,50 @@ def iam_match(pattern: str, value: str) -> re.Match[str] | None:
     return re.fullmatch(regex, value, flags)
 
 
+def iam_conditions(statement: dict[str, Any], incoming: dict[str, str] | None) -> bool:
+    """IAM's evaluation of ``statement``'s ``Condition`` against the request's context keys
+    (key names case-insensitive): ``Null`` true = the key is absent; ``StringEquals`` = the
+    key is present with one of the values. Other operators raise (unused by the policies)."""
+    given = {key.lower(): value for key, value in (incoming or {}).items()}
+    conditions: dict[str, dict[str, Any]] = statement.get("Condition") or {}
+    for operator, keys in conditions.items():
+        for key, expected in keys.items():
+            wanted = [expected] if isinstance(expected, str) else list(expected)
+            actual = given.get(key.lower())
+            if operator == "Null":
+                holds = (actual is None) == (wanted == ["true"])
+            elif operator == "StringEquals":
+                holds = actual is not None and actual in wanted
+            else:
+                raise NotImplementedError(f"condition operator {operator}")
+            if not holds:
+                return False
+    return True
+
+
+_statement_decides = IAMPolicyStatement.is_action_permitted
+
+
+def iam_statement(
+    self: IAMPolicyStatement,
+    action: str,
+    resource: str = "*",
+    principal: str | None = None,
+    incoming_condition_values: dict[str, str] | None = None,
+) -> PermissionResult:
+    """A statement whose condition does not hold does not apply (moto answers DENIED then,
+    even for an Allow on another resource); otherwise moto decides without the condition."""
+    if not iam_conditions(self._statement, incoming_condition_values):
+        return PermissionResult.NEUTRAL
+    bare = IAMPolicyStatement({k: v for k, v in self._statement.items() if k != "Condition"})
+    return _statement_decides(bare, action, resource, principal)
+
+
 @pytest.fixture(autouse=True)
 def iam_wildcards() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(IAMPolicyStatement, "_match", staticmethod(iam_match))
+        mp.setattr(IAMPolicyStatement, "is_action_permitted", iam_statement)
         yield
 
 
@@ -58,17 +101,23 @@ def _env(name: str, account: str, artifacts: S3Location | None = None) -> Enviro
         mwaa_environment=f"northstar-{name}",
         emr_application_id=f"00f{name}app",
         emr_execution_role_arn=f"arn:aws:iam::{account}:role/northstar-{name}-emr-jobs",
+        mwaa_runtime_keys=("requirements.txt", "plugins.zip"),
     )
 
 
+BUILD_STORE = S3Location("northstar-artifacts", "releases")
+"""The deployment-wide artifact store (the builds'), shared by the environments or not."""
+
+
 def _deployment(shared_store: bool = False) -> DeploymentResources:
-    store = S3Location("northstar-artifacts", "releases") if shared_store else None
+    store = BUILD_STORE if shared_store else None
     return DeploymentResources(
         environments=(_env("staging", STAGING_ACCOUNT, store), _env("prod", PROD_ACCOUNT, store)),
         production="prod",
         orchestrator_account_id=TOOLS_ACCOUNT,
         audit=S3Location("northstar-audit", "audit"),
         compute_logs=S3Location("northstar-dagster-logs", "dagster-compute-logs"),
+        artifacts=(BUILD_STORE,),
     )
 
 
@@ -92,6 +141,9 @@ def requests(env: str, account: str) -> list[tuple[str, str, dict[str, str]]]:
         ("s3:PutObject", f"arn:aws:s3:::northstar-{env}-mwaa/dags/current.json", {}),
         ("s3:DeleteObject", f"arn:aws:s3:::northstar-{env}-mwaa/dags/releases/v0/a.py", {}),
         ("s3:PutObject", f"arn:aws:s3:::northstar-{env}-spark/spark/releases/v1/job.py", {}),
+        # MwaaAirflow.runtime_changes: the running requirements/plugins at their versions
+        ("s3:GetObjectVersion", f"arn:aws:s3:::northstar-{env}-mwaa/requirements.txt", {}),
+        ("s3:GetObjectVersion", f"arn:aws:s3:::northstar-{env}-mwaa/plugins.zip", {}),
         ("secretsmanager:GetSecretValue", secret, {}),
         (
             "ssm:PutParameter",
@@ -157,13 +209,17 @@ def test_a_shared_artifact_store_stays_writable_by_every_environment() -> None:
         assert decide(roles[name], "s3:PutObject", key) == PermissionResult.PERMITTED
 
 
-def test_every_role_appends_to_the_audit_trail_and_none_can_undo_a_locked_object() -> None:
-    record = "arn:aws:s3:::northstar-audit/audit/000042.json"
+AUDIT_RECORD = "arn:aws:s3:::northstar-audit/audit/000042.json"
+AUDIT_HEAD = "arn:aws:s3:::northstar-audit/audit/HEAD"
+IF_NONE_MATCH = {"s3:if-none-match": "*"}
+IF_MATCH = {"s3:if-match": '"9b2cf535f27731c974343645a3985328"'}
+
+
+def test_no_role_can_undo_a_locked_object() -> None:
     release = "arn:aws:s3:::northstar-prod-artifacts/releases/v1/manifest.json"
+    build = "arn:aws:s3:::northstar-artifacts/releases/v1/manifest.json"
     for role in _roles().values():
-        assert decide(role, "s3:PutObject", record) == PermissionResult.PERMITTED, role.role
-        assert decide(role, "s3:GetObject", record) == PermissionResult.PERMITTED, role.role
-        for resource in (record, release):
+        for resource in (AUDIT_RECORD, AUDIT_HEAD, release, build):
             for action in (
                 "s3:DeleteObject",
                 "s3:DeleteObjectVersion",
@@ -178,6 +234,60 @@ def test_every_role_appends_to_the_audit_trail_and_none_can_undo_a_locked_object
             assert decide(role, action, bucket) == PermissionResult.DENIED
         text = json.dumps(role.policy)
         assert '"Effect": "Allow", "Action": ["s3:BypassGovernanceRetention' not in text
+
+
+def test_only_the_orchestrator_appends_to_the_audit_trail_and_only_conditionally() -> None:
+    roles = _roles()
+    orchestrator = roles["release-assets-orchestrator"]
+    # S3AuditStore.append: a new record with If-None-Match: *, HEAD with If-Match on its ETag
+    # (the first HEAD with If-None-Match), reading the trail back.
+    for resource, context in (
+        (AUDIT_RECORD, IF_NONE_MATCH),
+        (AUDIT_HEAD, IF_MATCH),
+        (AUDIT_HEAD, IF_NONE_MATCH),
+    ):
+        assert decide(orchestrator, "s3:PutObject", resource, **context) == (
+            PermissionResult.PERMITTED
+        ), (resource, context)
+    for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:PutObjectRetention"):
+        assert decide(orchestrator, action, AUDIT_RECORD) == PermissionResult.PERMITTED
+    bucket = "arn:aws:s3:::northstar-audit"
+    assert decide(orchestrator, "s3:ListBucketVersions", bucket) == PermissionResult.PERMITTED
+    # A plain PutObject would overwrite a record (a new version, even of the same bytes:
+    # the trail is then broken for the retention); If-Match on a record would replace it.
+    assert decide(orchestrator, "s3:PutObject", AUDIT_RECORD) != PermissionResult.PERMITTED
+    assert (
+        decide(orchestrator, "s3:PutObject", AUDIT_RECORD, **IF_MATCH) != PermissionResult.PERMITTED
+    )
+    assert decide(orchestrator, "s3:PutObject", AUDIT_HEAD) != PermissionResult.PERMITTED
+    # An environment role cannot forge record N+1 or move HEAD, whatever is attached to it.
+    for name in ("release-assets-staging", "release-assets-prod"):
+        for resource, context in ((AUDIT_RECORD, IF_NONE_MATCH), (AUDIT_HEAD, IF_MATCH)):
+            for action in ("s3:PutObject", "s3:PutObjectRetention"):
+                assert decide(roles[name], action, resource, **context) == (
+                    PermissionResult.DENIED
+                ), (name, action, resource)
+
+
+def test_the_orchestrator_uses_the_deployment_artifact_store() -> None:
+    orchestrator = _roles()["release-assets-orchestrator"]
+    manifest = "arn:aws:s3:::northstar-artifacts/releases/manifests/v1.json"
+    for action in ("s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"):
+        assert decide(orchestrator, action, manifest) == PermissionResult.PERMITTED, action
+    bucket = "arn:aws:s3:::northstar-artifacts"
+    assert decide(orchestrator, "s3:ListBucket", bucket) == PermissionResult.PERMITTED
+    outside = "arn:aws:s3:::northstar-artifacts/other/x.json"
+    assert decide(orchestrator, "s3:PutObject", outside) != PermissionResult.PERMITTED
+
+
+def test_an_mwaa_role_reads_only_the_requirements_and_plugins_of_its_bucket() -> None:
+    staging = _roles()["release-assets-staging"]
+    bucket = "arn:aws:s3:::northstar-staging-mwaa"
+    for key in ("requirements.txt", "plugins.zip"):
+        for action in ("s3:GetObject", "s3:GetObjectVersion"):
+            assert decide(staging, action, f"{bucket}/{key}") == PermissionResult.PERMITTED
+        assert decide(staging, "s3:PutObject", f"{bucket}/{key}") != PermissionResult.PERMITTED
+    assert decide(staging, "s3:GetObject", f"{bucket}/startup.sh") != PermissionResult.PERMITTED
 
 
 def test_the_orchestrator_only_assumes_the_environment_roles() -> None:

@@ -11,12 +11,16 @@ from typing import Any, Literal
 
 import pytest
 from click.testing import CliRunner
+from moto.iam.access_control import IAMPolicy, PermissionResult
 from pydantic import BaseModel
 
 from release_assets.cli.main import main
 from release_assets.config.aws_specs import AwsConnectionSpec
 from release_assets.config.deployment import Deployment, EnvironmentSpec
+from tests.core.test_iam_policies import iam_wildcards
 from tests.deployments import write_local_deployment
+
+__all__ = ["iam_wildcards"]  # the fixture: IAM's wildcard and condition rules for moto
 
 AWS = AwsConnectionSpec(region="eu-west-1")
 
@@ -167,3 +171,37 @@ def test_an_environment_without_an_account_is_named(tmp_path: Path) -> None:
 def test_an_account_id_that_is_not_twelve_digits_is_named(tmp_path: Path) -> None:
     result = _run(tmp_path, "--account", "staging=1111", "--account", "prod=222222222222")
     assert result.exit_code == 2 and "--account staging=1111" in result.output
+
+
+@pytest.mark.usefixtures("aws_deployment", "iam_wildcards")
+def test_the_written_roles_reach_what_the_runtimes_read_and_only_the_orchestrator_appends(
+    tmp_path: Path,
+) -> None:
+    result = _run(
+        tmp_path,
+        "--account",
+        "staging=111111111111",
+        "--account",
+        "prod=222222222222",
+        "--account",
+        "orchestrator=333333333333",
+    )
+    assert result.exit_code == 0, result.output
+
+    def decide(role: str, action: str, resource: str, **context: str) -> PermissionResult:
+        policy = IAMPolicy((tmp_path / "iam" / f"release-assets-{role}.policy.json").read_text())
+        return policy.is_action_permitted(action, resource, incoming_condition_values=context)
+
+    # MwaaAirflow.runtime_changes reads the running requirements/plugins at their versions
+    for key in ("requirements.txt", "plugins.zip"):
+        resource = f"arn:aws:s3:::ns-staging-mwaa/{key}"
+        assert decide("staging", "s3:GetObjectVersion", resource) == PermissionResult.PERMITTED
+    # the builds write the deployment-wide artifact store with the orchestrator's own role
+    manifest = "arn:aws:s3:::ns-artifacts/releases/manifests/v1.json"
+    assert decide("orchestrator", "s3:PutObject", manifest) == PermissionResult.PERMITTED
+    record = "arn:aws:s3:::ns-audit/audit/00000002.json"
+    once = {"s3:if-none-match": "*"}
+    assert decide("orchestrator", "s3:PutObject", record, **once) == PermissionResult.PERMITTED
+    assert decide("orchestrator", "s3:PutObject", record) != PermissionResult.PERMITTED
+    for env in ("staging", "prod"):
+        assert decide(env, "s3:PutObject", record, **once) == PermissionResult.DENIED, env

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from release_assets.runtimes.airflow.in_airflow import HERE as IN_AIRFLOW
 from release_assets.runtimes.airflow.release_folder import check_release_id
+from release_assets.runtimes.airflow.types import AirflowError
 from release_assets.settings import inherited_environment
 
 BUNDLE_LOADER = IN_AIRFLOW / "bundle_loader.py"
@@ -43,7 +44,7 @@ _IDENTITY = {
 }
 
 
-class BundleRepoError(RuntimeError):
+class BundleRepoError(AirflowError):
     """A git command on the deploy repository failed, or a release is not published."""
 
 
@@ -103,11 +104,15 @@ class BundleRepo:
         except BundleRepoError:
             return None
 
-    def _commit_dir(self, tree_dir: Path, message: str, parent: str | None) -> str:
+    def _write_tree(self, tree_dir: Path) -> str:
+        """Store the files of ``tree_dir`` in the repository; returns their tree id."""
         with tempfile.TemporaryDirectory() as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_WORK_TREE": str(tree_dir)}
             self._git("add", "--all", "--force", ".", env=env)
-            tree = self._git("write-tree", env=env)
+            return self._git("write-tree", env=env)
+
+    def _commit_dir(self, tree_dir: Path, message: str, parent: str | None) -> str:
+        tree = self._write_tree(tree_dir)
         parents = ["-p", parent] if parent else []
         return self._git("commit-tree", tree, *parents, "-m", message)
 
@@ -160,21 +165,35 @@ class BundleRepo:
         return commit
 
     def publish(self, release_id: str, bundle_dir: Path) -> str:
-        """Commit the release's files with the loader and tag it (idempotent: an existing
-        tag is kept). Returns the commit."""
+        """Commit the release's files with the loader and tag it. Idempotent: an existing
+        tag is kept when its tree is exactly the tree this bundle makes (the release's files,
+        the loader, ``.airflowignore``, ``RELEASE_ID``); a tag holding any other tree (moved,
+        or the release id reused for other content) raises BundleRepoError. Returns the
+        commit."""
         self.ensure()
+        with tempfile.TemporaryDirectory() as tmp:
+            tree_dir = Path(tmp) / "tree"
+            shutil.copytree(
+                bundle_dir,
+                tree_dir / "release",
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
+            (tree_dir / LOADER_NAME).write_text(loader_source("RELEASE", release_id))
+            (tree_dir / ".airflowignore").write_text("release/\n")
+            (tree_dir / "RELEASE_ID").write_text(release_id + "\n")
+            tree = self._write_tree(tree_dir)
         existing = self._rev(self._tag(release_id))
         if existing:
+            found = self._git("rev-parse", f"{existing}^{{tree}}")
+            if found != tree:
+                raise BundleRepoError(
+                    f"{self.environment}: tag release/{release_id} in {self.path} points at "
+                    f"commit {existing[:12]} whose tree {found[:12]} is not the release "
+                    f"bundle's (tree {tree[:12]} expected): the tag was moved or the release "
+                    "id reused; refusing to publish it: restore the tag or tag a new release"
+                )
             return existing
-        with tempfile.TemporaryDirectory() as tmp:
-            tree = Path(tmp) / "tree"
-            shutil.copytree(
-                bundle_dir, tree / "release", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-            )
-            (tree / LOADER_NAME).write_text(loader_source("RELEASE", release_id))
-            (tree / ".airflowignore").write_text("release/\n")
-            (tree / "RELEASE_ID").write_text(release_id + "\n")
-            commit = self._commit_dir(tree, f"release {release_id}", None)
+        commit = self._git("commit-tree", tree, "-m", f"release {release_id}")
         self._git("update-ref", self._tag(release_id), commit, "")
         return commit
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
+import dagster as dg
 from pydantic import PrivateAttr
 
 from release_assets.config.mwaa_specs import MwaaAirflowSpec
@@ -33,7 +34,10 @@ from release_assets.runtimes.aws import AwsClients, describe_aws_error, error_co
 NEEDS_UPDATE = "needs an environment update (MWAA replaces workers)"
 """Ends every line of :meth:`MwaaAirflow.runtime_changes`."""
 READY = "AVAILABLE"
-"""The only MWAA status in which code is deployed (source: MWAA's ``EnvironmentStatus``)."""
+"""The only MWAA status in which a new release is deployed (source: MWAA's
+``EnvironmentStatus``)."""
+GONE = frozenset({"DELETING", "DELETED"})
+"""Statuses in which not even a release that was live before is switched back in."""
 
 
 class MwaaEnvironmentNotReady(AirflowError):
@@ -46,8 +50,10 @@ class MwaaAirflow(RestAirflowTarget):
     environment's DAGs location, its ``SourceBucketArn`` bucket and ``DagS3Path``),
     ``mwaa_endpoint_url`` (the MWAA API's URL when not AWS's: a test stand-in).
 
-    Deploying (``health``, ``publish``, ``activate``, ``publish_canary``) is refused with
-    ``MwaaEnvironmentNotReady`` unless the environment is AVAILABLE."""
+    Deploying a new release (``health``, ``publish``, ``activate``, ``publish_canary``) is
+    refused with ``MwaaEnvironmentNotReady`` unless the environment is AVAILABLE; switching
+    back to a release the pointer names (the live or the previous one: a rollback, a put-back
+    after a failed switch) is done in any status but DELETING/DELETED, with a warning."""
 
     environment_name: str
     aws: AwsClients
@@ -81,7 +87,12 @@ class MwaaAirflow(RestAirflowTarget):
         """One boto3 client per service for this resource object (a client costs 0.1-0.6 s
         to make; boto3 clients are thread-safe)."""
         if service not in self._clients:
-            self._clients[service] = self._mwaa() if service == "mwaa" else self.aws.client(service)
+            try:
+                client = self._mwaa() if service == "mwaa" else self.aws.client(service)
+            except botocore.exceptions.BotoCoreError as exc:  # e.g. ProfileNotFound
+                where = self._mwaa_where if service == "mwaa" else self.aws.where
+                raise AirflowError(describe_aws_error(exc, self.what, where)) from None
+            self._clients[service] = client
         return self._clients[service]
 
     def _mwaa(self) -> Any:
@@ -139,14 +150,17 @@ class MwaaAirflow(RestAirflowTarget):
         """The environment's description when it is AVAILABLE; else MwaaEnvironmentNotReady
         saying its status (and its last update's status and error, when MWAA gives them)."""
         env = self.describe_environment()
-        status = str(env.get("Status", "unknown"))
-        if status == READY:
+        if str(env.get("Status", "unknown")) == READY:
             return env
+        raise self._not_ready(env, doing)
+
+    def _not_ready(self, env: dict[str, Any], doing: str) -> MwaaEnvironmentNotReady:
+        status = str(env.get("Status", "unknown"))
         last = env.get("LastUpdate") or {}
         error = (last.get("Error") or {}).get("ErrorMessage")
         detail = f"; last update {last['Status']}" if last.get("Status") else ""
         detail += f": {error}" if error else ""
-        raise MwaaEnvironmentNotReady(
+        return MwaaEnvironmentNotReady(
             f"{self.what} is {status}{detail}: refusing to {doing} until it is {READY} "
             "(MWAA is changing the environment; retry when the update is over)"
         )
@@ -162,9 +176,29 @@ class MwaaAirflow(RestAirflowTarget):
 
     def activate(self, release_id: str) -> str | None:
         """Write the pointer; workers load the release on their next parse of the loader once
-        MWAA's sync has brought every file of it (``min_file_process_interval``)."""
+        MWAA's sync has brought every file of it (``min_file_process_interval``).
+
+        A new release is switched in only while the environment is AVAILABLE. A release the
+        pointer already names (live, or the previous one: a rollback, or the put-back after a
+        switch whose DAGs did not load) is switched back in any status but DELETING/DELETED,
+        with a warning in the step's log, since refusing would leave the failed release live.
+        Raises MwaaEnvironmentNotReady, ReleaseTampered (the release no longer verifies)."""
         check_release_id(release_id)
-        self.require_available(f"switch to release {release_id}")
+        doing = f"switch to release {release_id}"
+        env = self.describe_environment()
+        status = str(env.get("Status", "unknown"))
+        if status != READY:
+            pointer = self.dags.pointer()
+            if status in GONE or release_id not in {
+                pointer.get("release"),
+                pointer.get("previous"),
+            }:
+                raise self._not_ready(env, doing)
+            dg.get_dagster_logger().warning(
+                f"{self.what} is {status}, not {READY}: switching back to release "
+                f"{release_id}, which was live before, anyway (a rollback is not held back by "
+                "an environment update); workers replaced by the update load it once synced"
+            )
         return self.dags.activate(release_id)
 
     def live_release(self) -> str | None:

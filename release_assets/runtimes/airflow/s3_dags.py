@@ -12,7 +12,8 @@ so a switch cannot rely on files arriving together. The layout under ``s3://buck
   "previous_manifest_sha256"}``), ONE small object written last by :meth:`S3DagsPrefix.activate`.
 
 The loader on a worker loads the pointed release only when its manifest and every listed file
-have arrived with the right size and sha256, else the previous release the pointer names
+have arrived with the right size and sha256 and its folder holds nothing else (no file added
+after publishing, no ``.pyc``), else the previous release the pointer names
 (``in_airflow/release_loader.py``, pointer mode). Every upload carries its SHA-256
 (``ChecksumSHA256``: S3 refuses a body that does not match it) and the digest S3 reports back is
 compared with the bundle's.
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from release_assets.runtimes.airflow.in_airflow import RELEASE_LOADER
+from release_assets.runtimes.airflow.types import AirflowError
 from release_assets.runtimes.aws import AwsRuntimeError, describe_aws_error, error_code
 
 LOADER_KEY = "release_loader.py"
@@ -41,9 +43,10 @@ _SKIPPED_DIRS = {"__pycache__"}
 _SKIPPED_SUFFIXES = {".pyc"}
 
 
-class DagsPrefixError(RuntimeError):
+class DagsPrefixError(AirflowError):
     """A release cannot be published or switched under the DAGs prefix; the message names the
-    environment, the S3 location and what to do."""
+    environment, the S3 location and what to do (an AirflowError: a step fails with this one
+    line)."""
 
 
 class ReleaseTampered(DagsPrefixError):
@@ -182,9 +185,11 @@ class S3DagsPrefix:
 
     def verify(self, release_id: str) -> str:
         """Check every object of a published release against its manifest (size and the
-        SHA-256 S3 computed on upload); returns the manifest's sha256 (hex). Raises
+        SHA-256 S3 computed on upload) and check that ``releases/<id>/`` holds nothing the
+        manifest does not list (a DAG file or a ``.pyc`` written after publishing would run
+        as part of the release); returns the manifest's sha256 (hex). Raises
         FileNotFoundError when the release is not published, ReleaseTampered naming the first
-        object that differs or is missing."""
+        object that differs, is missing or is not in the manifest."""
         manifest_rel = f"releases/{release_id}.manifest.json"
         raw = self.read(manifest_rel)
         if raw is None:
@@ -192,7 +197,16 @@ class S3DagsPrefix:
                 f"{self.what}: release {release_id} is not published under {self.location}; "
                 "publish it first"
             )
-        for rel, meta in sorted(json.loads(raw)["files"].items()):
+        files = json.loads(raw)["files"]
+        unlisted = sorted(set(self._listing(f"releases/{release_id}/")) - set(files))
+        if unlisted:
+            raise ReleaseTampered(
+                f"{self.what}: s3://{self.bucket}/{self.key(f'releases/{release_id}/')}"
+                f"{unlisted[0]} is not in the manifest of release {release_id}"
+                + (f" (and {len(unlisted) - 1} more)" if len(unlisted) > 1 else "")
+                + "; it was written after publishing: delete it and investigate who wrote it"
+            )
+        for rel, meta in sorted(files.items()):
             key = f"releases/{release_id}/{rel}"
             head = self._head(key)
             expected = base64.b64encode(bytes.fromhex(meta["sha256"])).decode()
@@ -210,6 +224,20 @@ class S3DagsPrefix:
                 "investigate who wrote it"
             )
         return hashlib.sha256(raw).hexdigest()
+
+    def _listing(self, rel_dir: str) -> list[str]:
+        """Every key under ``<prefix>/<rel_dir>``, relative to it."""
+        start = self.key(rel_dir)
+        found: list[str] = []
+        try:
+            pages = self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=start
+            )
+            for page in pages:
+                found.extend(o["Key"][len(start) :] for o in page.get("Contents", []))
+        except Exception as exc:
+            raise self._fail(exc, f"listing s3://{self.bucket}/{start}") from None
+        return found
 
     def pointer(self) -> dict[str, Any]:
         """The live pointer (``{}`` before the first switch)."""

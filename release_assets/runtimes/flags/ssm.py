@@ -19,6 +19,7 @@ from dagster_shared.utils.warnings import BetaWarning
 from pydantic import PrivateAttr
 
 from release_assets.config.aws_service_specs import DEFAULT_FLAG_PREFIX, SsmFlagsSpec
+from release_assets.runtimes.aws import AwsClients, read_timeout_of
 from release_assets.runtimes.flags.base import FlagStore
 from release_assets.runtimes.secrets.aws import aws_failure
 
@@ -54,9 +55,11 @@ class SsmFlagStore(FlagStore):
 
     def _api(self) -> Any:
         """The boto3 SSM client, made once per resource object (making one costs ~0.1-0.5 s;
-        boto3 clients are thread-safe)."""
+        boto3 clients are thread-safe) from ``client``'s configuration with the bounded
+        timeouts of ``AwsClients.client`` (dagster-aws's ``get_client`` would leave botocore's
+        60 s defaults)."""
         if self._ssm is None:
-            self._ssm = self.client.get_client()
+            self._ssm = AwsClients.like(self.client).client("ssm")
         return self._ssm
 
     @classmethod
@@ -83,7 +86,7 @@ class SsmFlagStore(FlagStore):
 
     def _failure(self, exc: Exception, doing: str) -> FlagStoreError:
         what = f"environment {self.environment}: feature flags ssm:{self.path} ({doing})"
-        return FlagStoreError(aws_failure(exc, what, self.where))
+        return FlagStoreError(aws_failure(exc, what, self.where, read_timeout_of(self._ssm)))
 
     def flags(self) -> dict[str, bool]:
         """Every flag under the path -> its state; raises FlagParameterError naming a

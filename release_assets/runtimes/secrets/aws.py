@@ -29,7 +29,7 @@ from dagster_shared.utils.warnings import BetaWarning
 from pydantic import PrivateAttr
 
 from release_assets.config.aws_service_specs import DEFAULT_SECRET_CACHE_S, AwsSecretsManagerSpec
-from release_assets.runtimes.aws import describe_aws_error, error_code
+from release_assets.runtimes.aws import AwsClients, describe_aws_error, error_code, read_timeout_of
 from release_assets.runtimes.secrets.base import SecretNotFound, SecretsBackend
 
 _NOT_FOUND = frozenset({"ResourceNotFoundException"})
@@ -61,9 +61,10 @@ class AwsSecretNotFound(SecretNotFound):
         return str(self.args[0]) if self.args else ""
 
 
-def aws_failure(exc: Exception, what: str, where: str) -> str:
+def aws_failure(exc: Exception, what: str, where: str, read_timeout_s: float | None = None) -> str:
     """``describe_aws_error`` on one line, naming ``where`` (the endpoint) when the cause does
-    not already. An error answered as XML where JSON was expected (moto's IAM checks in JSON
+    not already (``read_timeout_s``: the calling client's read timeout). An error answered
+    as XML where JSON was expected (moto's IAM checks in JSON
     services; a proxy in front of AWS) is read for its ``<Code>`` and ``<Message>`` first, so
     a refused credential is named as such."""
     if isinstance(exc, botocore.exceptions.ClientError):
@@ -75,7 +76,7 @@ def aws_failure(exc: Exception, what: str, where: str) -> str:
                 {"Error": {"Code": code.group(1), "Message": message.group(1) if message else ""}},
                 exc.operation_name,
             )
-    text = " ".join(describe_aws_error(exc, what, where).split())
+    text = " ".join(describe_aws_error(exc, what, where, read_timeout_s).split())
     return text if where in text else f"{text} (at {where})"
 
 
@@ -147,6 +148,15 @@ class AwsSecretsManager(SecretsBackend):
         with _CACHE_LOCK:
             _CACHE.pop(self._cache_key(split_reference(reference)[0]), None)
 
+    def boto3_client(self) -> Any:
+        """The boto3 Secrets Manager client, made once per resource object from ``client``'s
+        configuration with the bounded timeouts of ``AwsClients.client`` (dagster-aws's
+        ``get_client`` would leave botocore's 60 s defaults). Raises botocore's errors (e.g.
+        ``ProfileNotFound``)."""
+        if self._secretsmanager is None:
+            self._secretsmanager = AwsClients.like(self.client).client("secretsmanager")
+        return self._secretsmanager
+
     def _secret_string(self, secret_id: str, reference: str) -> str:
         key = self._cache_key(secret_id)
         now = time.monotonic()
@@ -155,13 +165,12 @@ class AwsSecretsManager(SecretsBackend):
         if hit is not None and now - hit[0] < self.cache_seconds:
             return hit[1]
         try:
-            if self._secretsmanager is None:  # made once per resource object
-                self._secretsmanager = self.client.get_client()
-            answer = self._secretsmanager.get_secret_value(
+            answer = self.boto3_client().get_secret_value(
                 SecretId=secret_id, VersionStage="AWSCURRENT"
             )
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-            message = aws_failure(exc, self._what(reference), self.where)
+            timeout = read_timeout_of(self._secretsmanager)
+            message = aws_failure(exc, self._what(reference), self.where, timeout)
             if error_code(exc) in _NOT_FOUND:
                 raise AwsSecretNotFound(message) from None
             raise SecretsBackendError(message) from None

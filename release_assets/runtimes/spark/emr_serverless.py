@@ -26,6 +26,7 @@ from release_assets.runtimes.processes import TimeoutExpired, watch
 from release_assets.runtimes.spark.base import Say, SparkRuntime, check_release, default_say
 from release_assets.runtimes.spark.s3_staging import S3Staging
 from release_assets.runtimes.spark.types import (
+    SparkError,
     SparkRunFailed,
     SparkRunResult,
     SparkRunTimeout,
@@ -64,8 +65,13 @@ class EmrServerlessSpark(SparkRuntime):
         return f"{self.environment} spark (EMR Serverless application {self.application_id})"
 
     def _client(self, service: str) -> Any:
-        """A boto3 client of ``service`` (tests override this to stub one service)."""
-        return self.aws.client(service)
+        """A boto3 client of ``service`` (tests override this to stub one service); raises
+        SparkError naming the environment and runtime when it cannot be made (e.g. the
+        ``aws.profile`` does not exist)."""
+        try:
+            return self.aws.client(service)
+        except (botocore.exceptions.ProfileNotFound, botocore.exceptions.NoRegionError) as exc:
+            raise SparkError(describe_aws_error(exc, self._what, self.aws.where)) from None
 
     def _staging(self) -> S3Staging:
         return S3Staging(self._client("s3"), self.bucket, self.prefix, self._what, self.aws.where)

@@ -5,13 +5,22 @@ Layout: ``s3://<bucket>/<prefix>/releases/<release_id>/spark/<job>/<entry point 
 and never overwritten: an object already there with the same content is left alone (a second
 stage writes nothing); one with other content is refused (:class:`SparkIntegrityError`).
 
+Objects are created with ``If-None-Match: *`` (S3 conditional writes): of two writers of one
+key exactly one succeeds, and a key created by anyone else between the check and the write is
+refused, not overwritten. When the bucket has a default retention (object lock), each object
+is put with that retention (``runtimes/s3_objects.ObjectLock``), so its version cannot be
+deleted or altered while it lasts.
+
 Digests are S3's own: every object is uploaded with ``ChecksumAlgorithm=SHA256``, so S3 checks
 the content against the digest on arrival and returns it from ``head_object`` (with
 ``ChecksumMode=ENABLED``) as ``ChecksumSHA256``; an object replaced by anyone else carries the
 digest of its new content, or none at all, and is refused. Verifying costs one HEAD per file,
-no download. With versioning and object lock on the bucket (the S3 artifact store's settings)
-replaced content stays recoverable; a verified object can still be replaced between the check
-and the cluster reading it: object lock, not this check, closes that window.
+no download. What this does not close: object lock keeps a version, it does not stop anyone
+with ``s3:PutObject`` on the prefix from adding a NEW version of a staged key, and the
+runtimes read a key's latest version. A version added after :meth:`S3Staging.verify` and
+before the cluster reads the object runs unchecked; only the role's write grant on the
+prefix bounds that window (pinning the digest in the key or checking it on the Spark side
+would close it; not done).
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import botocore.exceptions
 
 from release_assets.config.release_config import SparkJob
 from release_assets.runtimes.aws import describe_aws_error, error_code
+from release_assets.runtimes.s3_objects import ObjectLock
 from release_assets.runtimes.spark.packaging import PackagedFile, package_job
 from release_assets.runtimes.spark.types import (
     SparkIntegrityError,
@@ -81,21 +91,49 @@ class S3Staging:
             "that was staged or tag a new release"
         )
 
-    def _put_once(self, job: str, release_id: str, key: str, file: PackagedFile) -> StagedFile:
+    def bucket_lock(self) -> ObjectLock | None:
+        """The bucket's default retention (``GetObjectLockConfiguration``), or None when it
+        has no object lock or no default retention. Botocore's exception when S3 fails."""
+        try:
+            config = self.s3.get_object_lock_configuration(Bucket=self.bucket)
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) == "ObjectLockConfigurationNotFoundError":
+                return None
+            raise
+        default = config.get("ObjectLockConfiguration", {}).get("Rule", {})
+        default = default.get("DefaultRetention", {})
+        days = int(default.get("Days") or 0) or 365 * int(default.get("Years") or 0)
+        if default.get("Mode") not in {"COMPLIANCE", "GOVERNANCE"} or not days:
+            return None
+        return ObjectLock(default["Mode"], days)
+
+    def _put_once(
+        self, job: str, release_id: str, key: str, file: PackagedFile, lock: ObjectLock | None
+    ) -> StagedFile:
         staged = StagedFile(f"s3://{self.bucket}/{key}", file.sha256)
         found = self._stored_sha256(staged.uri)
         if found == staged.sha256_b64:
             return staged
         if found is not None:
             self._refuse(job, release_id, staged, found)
-        self.s3.put_object(
-            Bucket=self.bucket,
-            Key=key,
-            Body=file.body,
-            ChecksumAlgorithm="SHA256",
-            ChecksumSHA256=staged.sha256_b64,
-            Metadata={"release-id": release_id, "spark-job": job},
-        )
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=file.body,
+                IfNoneMatch="*",
+                ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=staged.sha256_b64,
+                Metadata={"release-id": release_id, "spark-job": job},
+                **(lock.put_args() if lock is not None else {}),
+            )
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) not in {"PreconditionFailed", "ConditionalRequestConflict"}:
+                raise
+            # Created by another writer since the HEAD above: keep it only if it is ours.
+            found = self._stored_sha256(staged.uri)
+            if found != staged.sha256_b64:
+                self._refuse(job, release_id, staged, found)
         return staged
 
     def stage(
@@ -106,18 +144,27 @@ class S3Staging:
         ``describe_aws_error``) when S3 fails, FileNotFoundError for an entry point missing
         from the bundle."""
         out: dict[str, StagedJob] = {}
+        locks: list[ObjectLock | None] = []  # the bucket's retention, read once
         for job in jobs:
             packaged = package_job(bundle_dir, job)
             base = job_prefix(self.prefix, release_id, job.name)
             try:
+                if not locks:
+                    locks.append(self.bucket_lock())
+                lock = locks[0]
                 entry = self._put_once(
                     job.name,
                     release_id,
                     f"{base}/{packaged.entry_point.name}",
                     packaged.entry_point,
+                    lock,
                 )
                 deps = self._put_once(
-                    job.name, release_id, f"{base}/{packaged.py_files.name}", packaged.py_files
+                    job.name,
+                    release_id,
+                    f"{base}/{packaged.py_files.name}",
+                    packaged.py_files,
+                    lock,
                 )
             except _AWS_ERRORS as exc:
                 raise SparkStagingError(

@@ -19,7 +19,7 @@ from release_assets.config.aws_specs import AwsConnectionSpec
 from release_assets.config.mwaa_specs import MwaaAirflowSpec
 from release_assets.runtimes.airflow.mwaa import NEEDS_UPDATE, MwaaAirflow, MwaaEnvironmentNotReady
 from release_assets.runtimes.airflow.mwaa_rest import PATH_MAX, MwaaPathTooLong
-from release_assets.runtimes.airflow.types import AirflowApiError, AirflowUnreachable
+from release_assets.runtimes.airflow.types import AirflowApiError, AirflowError, AirflowUnreachable
 from tests.aws_server import FAKE_CREDENTIALS, REGION, MotoServer, free_port
 from tests.mwaa_standin.server import MwaaStandin, StandinEnvironment
 from tests.mwaa_standin.sync import DagsSync
@@ -341,3 +341,54 @@ def test_canaries_are_served_from_the_prefix_by_a_canary_loader(
     assert target.remove_canary("v1") == []  # the webserver had no such DAG (404)
     assert target.dags.read("canary__v1.py") is None
     assert target.dags.read("canaries/v1.dags") is None
+
+
+def test_a_rollback_is_switched_in_while_the_environment_updates_a_new_release_is_not(
+    target: MwaaAirflow,
+    environment: StandinEnvironment,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for release in ("v1", "v2", "v3"):
+        (tmp_path / release / "dags").mkdir(parents=True)
+        (tmp_path / release / "dags" / "a.py").write_text(f"# airflow dag {release}\n")
+        target.publish(release, tmp_path / release)
+    target.activate("v1")
+    target.activate("v2")
+    environment.status = "UPDATING"
+    with caplog.at_level("WARNING"):
+        assert target.activate("v1") == "v2"  # the rollback / put-back
+    assert target.live_release() == "v1"
+    assert any(
+        f"{what(environment)} is UPDATING, not AVAILABLE: switching back to release v1" in r.message
+        for r in caplog.records
+    )
+    with pytest.raises(MwaaEnvironmentNotReady) as refused:
+        target.activate("v3")  # never live here: a new release waits for the update
+    assert str(refused.value).startswith(f"{what(environment)} is UPDATING")
+    environment.status = "DELETING"
+    with pytest.raises(MwaaEnvironmentNotReady, match="is DELETING"):
+        target.activate("v2")
+    assert target.live_release() == "v1"
+
+
+def test_a_missing_aws_profile_names_the_environment(
+    environment: StandinEnvironment,
+    moto_server: MotoServer,
+    standin: MwaaStandin,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "config").write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "config"))
+    with_profile = spec(environment, moto_server, standin.endpoint).model_copy(
+        update={"aws": AwsConnectionSpec(region=REGION, profile="release-assets-nowhere")}
+    )
+    target = MwaaAirflow.of_spec("staging", with_profile)
+    for step in (target.live_release, target.health):
+        with pytest.raises(AirflowError) as failed:
+            step()
+        message = str(failed.value)
+        assert message.startswith(f"{what(environment)}: ")
+        assert "release-assets-nowhere" in message and "\n" not in message

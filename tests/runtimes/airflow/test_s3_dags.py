@@ -4,7 +4,9 @@ pointer, and what a worker loads while MWAA's sync brings the files one by one."
 from __future__ import annotations
 
 import json
+import py_compile
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from release_assets.runtimes.airflow.s3_dags import (
     ReleaseTampered,
     S3DagsPrefix,
 )
+from release_assets.runtimes.airflow.types import AirflowError
 from tests.aws_server import REGION, MotoServer
 from tests.mwaa_standin.sync import DagsSync
 from tests.mwaa_standin.worker import DAG_FILE, parse
@@ -203,3 +206,77 @@ def test_an_unreadable_pointer_loads_nothing_and_says_so(
         f"ReleaseDagImportError: the release pointer {worker.resolve() / 'current.json'} is "
         "unreadable; no DAGs are loaded until a complete one arrives"
     )
+
+
+def test_an_object_added_under_a_published_release_is_refused_by_activate(
+    prefix: S3DagsPrefix, tmp_path: Path
+) -> None:
+    prefix.publish("v1", bundle(tmp_path / "v1", V1))
+    prefix.activate("v1")
+    for extra in ("dags/evil.py", "dags/__pycache__/a.cpython-311.pyc"):
+        key = f"dags/releases/v1/{extra}"
+        prefix.s3.put_object(Bucket=prefix.bucket, Key=key, Body=b"from airflow import DAG")
+        with pytest.raises(ReleaseTampered) as refused:
+            prefix.activate("v1")
+        message = str(refused.value)
+        assert message.startswith(
+            f"staging MWAA environment 'northstar-staging': s3://{prefix.bucket}/{key} is not "
+            "in the manifest of release v1"
+        )
+        assert isinstance(refused.value, AirflowError)  # a step fails with this one line
+        assert "\n" not in message
+        prefix.delete(f"releases/v1/{extra}")
+    assert prefix.activate("v1") == "v1"
+
+
+def test_a_worker_loads_no_release_holding_a_file_its_manifest_lacks(
+    prefix: S3DagsPrefix, tmp_path: Path
+) -> None:
+    worker, stub = tmp_path / "worker", tmp_path / "stub"
+    sync = _worker_sync(prefix, worker)
+    prefix.publish("v1", bundle(tmp_path / "v1", V1))
+    prefix.activate("v1")
+    sync.sync_once()
+    prefix.publish("v2", bundle(tmp_path / "v2", V2))
+    prefix.activate("v2")
+    sync.sync_once()
+    (worker / "releases/v2/dags/evil.py").write_text(DAG_FILE.format(dag_id="evil", marker="x"))
+    loaded = parse(worker / "release_loader.py", stub)
+    assert loaded.releases == {"v1"} and "evil" not in loaded.dags
+    assert any("1 file(s) not in its manifest (dags/evil.py)" in w for w in loaded.warnings)
+
+    # A .pyc that would replace a verified source (unchecked hash: Python would not compare
+    # it with the source) makes the release incomplete too: nothing is loaded from it.
+    evil = tmp_path / "evil_a.py"
+    evil.write_text(DAG_FILE.format(dag_id="hijacked", marker="pyc"))
+    pyc = worker / "releases/v1/dags/__pycache__" / f"a.{sys.implementation.cache_tag}.pyc"
+    pyc.parent.mkdir(parents=True, exist_ok=True)
+    py_compile.compile(
+        str(evil), cfile=str(pyc), invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
+    loaded = parse(worker / "release_loader.py", stub)
+    assert loaded.dags == {} and "hijacked" not in (loaded.error or "")
+    assert f"not in its manifest (dags/__pycache__/{pyc.name})" in (loaded.error or "")
+
+
+def test_a_worker_never_writes_bytecode_into_a_release_so_it_keeps_loading(
+    prefix: S3DagsPrefix, tmp_path: Path
+) -> None:
+    worker, stub = tmp_path / "worker", tmp_path / "stub"
+    dags = {**V1, "dags/uses_helper.py": ("helped", "v1")}
+    root = bundle(tmp_path / "v1", dags)
+    (root / "dags" / "helper.py").write_text("VALUE = 1\n")
+    with (root / "dags" / "uses_helper.py").open("a") as fh:
+        fh.write("import helper\n")
+    prefix.publish("v1", root)
+    prefix.activate("v1")
+    _worker_sync(prefix, worker).sync_once()
+    for _ in range(2):  # the second parse finds what the first one left behind
+        loaded = parse(worker / "release_loader.py", stub)
+        assert loaded.error is None
+        assert loaded.dags == {
+            "orders": ["release:v1"],
+            "stock": ["release:v1"],
+            "helped": ["release:v1"],
+        }
+    assert not list((worker / "releases").rglob("__pycache__"))

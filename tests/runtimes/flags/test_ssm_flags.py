@@ -10,6 +10,7 @@ from release_assets.config.aws_specs import AwsConnectionSpec
 from release_assets.runtimes.flags.ssm import FlagParameterError, FlagStoreError, SsmFlagStore
 from tests.aws_server import REGION, MotoServer, free_port
 from tests.runtimes.secrets.moto_auth import credentials_checked
+from tests.runtimes.silent_endpoint import silent_endpoint
 
 
 def _store(server: MotoServer, **aws: object) -> SsmFlagStore:
@@ -83,3 +84,17 @@ def test_wrong_credentials_are_reported_as_refused(moto_server: MotoServer) -> N
     )
     assert "the AWS credentials were rejected (InvalidClientTokenId)" in message
     assert moto_server.endpoint in message and "\n" not in message
+
+
+def test_a_silent_endpoint_fails_after_the_clients_read_timeout(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bound comes from AwsClients (not botocore's 60 s); lowered so the test is quick.
+    monkeypatch.setattr("release_assets.runtimes.aws.READ_TIMEOUT_S", 0.5)
+    with silent_endpoint() as endpoint:
+        store = _store(moto_server, endpoint_url=endpoint, max_attempts=1)
+        with pytest.raises(FlagStoreError) as info:
+            store.flags()
+    message = str(info.value)
+    assert message.startswith(f"environment prod: feature flags ssm:{store.path} (reading flags)")
+    assert f"{endpoint} did not answer within 0.5s" in message and "\n" not in message

@@ -19,6 +19,7 @@ from release_assets.runtimes.secrets.aws import (
 from release_assets.runtimes.secrets.base import SecretNotFound
 from tests.aws_server import REGION, MotoServer, free_port
 from tests.runtimes.secrets.moto_auth import credentials_checked, iam_user_without_policies
+from tests.runtimes.silent_endpoint import silent_endpoint
 
 PASSWORD = "pw-7f3c9e1d-planted"  # a value no message may contain
 
@@ -161,3 +162,24 @@ def test_access_denied_is_reported(
     _assert_one_line_without_value(str(info.value), name)
     assert "AccessDenied" in str(info.value)
     assert key_secret not in str(info.value)
+
+
+def test_a_silent_endpoint_fails_after_the_clients_read_timeout(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bound comes from AwsClients (not botocore's 60 s); lowered so the test is quick.
+    monkeypatch.setattr("release_assets.runtimes.aws.READ_TIMEOUT_S", 0.5)
+    with silent_endpoint() as endpoint:
+        backend = _backend(moto_server, endpoint_url=endpoint, max_attempts=1)
+        with pytest.raises(SecretsBackendError) as info:
+            backend.resolve("prod/warehouse#password")
+    _assert_one_line_without_value(str(info.value), "prod/warehouse#password")
+    assert f"{endpoint} did not answer within 0.5s" in str(info.value)
+
+
+def test_a_missing_aws_profile_is_named_without_a_traceback(moto_server: MotoServer) -> None:
+    backend = _backend(moto_server, profile="no-such-profile-x1")
+    with pytest.raises(SecretsBackendError) as info:
+        backend.resolve("prod/warehouse#password")
+    _assert_one_line_without_value(str(info.value), "prod/warehouse#password")
+    assert "no-such-profile-x1" in str(info.value) and "aws.profile" in str(info.value)

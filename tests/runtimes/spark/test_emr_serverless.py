@@ -24,6 +24,7 @@ from release_assets.runtimes.spark.base import (
     run_metadata,
 )
 from release_assets.runtimes.spark.emr_serverless import EmrServerlessSpark
+from release_assets.runtimes.spark.types import SparkError
 from tests.aws_server import REGION, MotoServer, free_port
 from tests.runtimes.spark.bundles import JOB, spark_bundle, spark_jobs
 
@@ -310,3 +311,20 @@ def test_a_run_outliving_its_wait_prints_progress_is_cancelled_and_named(
     assert "asked EMR Serverless to cancel it" in message
     assert fake.cancelled == ["00slow"]
     assert any("waiting for run 00slow" in line and "RUNNING" in line for line in said)
+
+
+def test_a_missing_aws_profile_is_named_not_raised_as_botocores_error(bundle: Path) -> None:
+    spark = EmrServerlessSpark(
+        environment="prod",
+        application_id="00abc",
+        execution_role_arn=ROLE,
+        bucket="spark-code",
+        aws=AwsClients(region_name=REGION, profile_name="no-such-profile-x1"),
+    )
+    with pytest.raises(SparkError) as caught:
+        spark.stage("v1.4.0", bundle, spark_jobs())
+    assert str(caught.value) == (
+        "prod spark (EMR Serverless application 00abc): The config profile "
+        "(no-such-profile-x1) could not be found (check the aws.profile setting and "
+        "~/.aws/config)"
+    )

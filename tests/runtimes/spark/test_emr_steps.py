@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 from release_assets.runtimes.aws import AwsClients
 from release_assets.runtimes.spark.base import SparkRunFailed, SparkRunTimeout
 from release_assets.runtimes.spark.emr_steps import EmrStepsSpark
+from release_assets.runtimes.spark.types import SparkError
 from tests.aws_server import REGION, MotoServer
 from tests.runtimes.spark.bundles import JOB, spark_bundle, spark_jobs
 
@@ -106,4 +107,19 @@ def test_a_failed_step_gives_its_reason_in_one_line(spark: EmrStepsSpark, tmp_pa
         f"prod spark (EMR cluster {spark.cluster_id}), job {JOB} of release v2: step s-1 ended "
         "FAILED: Unknown Error. RuntimeError: no inventory movements found; "
         f"logs: s3://logs/emr/{spark.cluster_id}/steps/s-1/"
+    )
+
+
+def test_a_missing_aws_profile_is_named_not_raised_as_botocores_error(tmp_path: Path) -> None:
+    spark = EmrStepsSpark(
+        environment="prod",
+        cluster_id="j-ABC",
+        bucket="spark-code",
+        aws=AwsClients(region_name=REGION, profile_name="no-such-profile-x1"),
+    )
+    with pytest.raises(SparkError) as caught:
+        spark.stage("v1.4.0", spark_bundle(tmp_path / "bundle"), spark_jobs())
+    assert str(caught.value) == (
+        "prod spark (EMR cluster j-ABC): The config profile (no-such-profile-x1) could not be "
+        "found (check the aws.profile setting and ~/.aws/config)"
     )

@@ -17,8 +17,12 @@ manifest ``releases/<id>.manifest.json``: file -> sha256, size) and ONE pointer 
 written last by the publisher. The pointed release is loaded only when its manifest (with the
 digest the pointer names) and every file it lists are present here with the right size and
 sha256; until then the previous release named in the pointer is loaded, if it is complete, and
-a warning says so; if neither is, no DAG is loaded and one import error says why. Never a mix
-of two releases, never half of one.
+a warning says so; if neither is, no DAG is loaded and one import error says why. A release
+folder holding any file its manifest does not list (a DAG added after publishing, a
+``__pycache__/*.pyc``) is not complete either. Bytecode is kept in a directory private to the
+worker's user (``sys.pycache_prefix``), so no synced ``.pyc`` is ever read. On one worker, never
+a mix of two releases, never half of one; MWAA's workers sync independently, so two workers
+may serve different releases for a while (docs/configuration.md).
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ import json
 import logging
 import os
 import re
+import stat
 import sys
+import tempfile
 import traceback
 import warnings
 from pathlib import Path
@@ -87,7 +93,45 @@ def incomplete(release_id: str, manifest_sha256: str | None) -> str | None:
             f"{len(missing)} of {len(files)} files missing, {len(differing)} differ "
             f"({', '.join((missing + differing)[:3])})"
         )
+    extra = _unlisted(_ROOT / "releases" / release_id, files)
+    if extra:
+        return (
+            f"{len(extra)} file(s) not in its manifest ({', '.join(extra[:3])}): they were "
+            "written under the DAGs prefix after publishing; delete them or publish again"
+        )
     return None
+
+
+def _unlisted(release_dir: Path, files: dict[str, object]) -> list[str]:
+    """Files under ``release_dir`` the manifest does not list (``__pycache__``/``.pyc``
+    included: nothing but the verified sources may sit in a release), sorted."""
+    extra = []
+    for dirpath, _dirnames, filenames in os.walk(release_dir):
+        for name in filenames:
+            rel = (Path(dirpath) / name).relative_to(release_dir).as_posix()
+            if rel not in files:
+                extra.append(rel)
+    return sorted(extra)
+
+
+def _private_bytecode() -> None:
+    """Pointer mode: bytecode is written and read only under a directory of this user on this
+    worker (``sys.pycache_prefix``), never in ``__pycache__`` beside the synced sources, so a
+    ``.pyc`` that reached the DAGs prefix is never executed in place of a verified source.
+    An operator's own prefix (``PYTHONPYCACHEPREFIX``) is kept."""
+    if sys.pycache_prefix:
+        return
+    path = Path(tempfile.gettempdir()) / f"release_assets-pycache-{os.getuid()}"
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        info = path.lstat()
+        private = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+        private = private and not info.st_mode & 0o077
+    except OSError:
+        private = False
+    if not private:  # someone else's directory: a fresh one of this process
+        path = Path(tempfile.mkdtemp(prefix="release_assets-pycache-"))
+    sys.pycache_prefix = str(path)
 
 
 def _pointed_release() -> str | None:
@@ -128,6 +172,8 @@ def _pointed_release() -> str | None:
 
 
 def _release_dir() -> Path | None:
+    if POINTER_MODE:
+        _private_bytecode()
     if CANARY:
         if POINTER_MODE:
             why = incomplete(CANARY, None)
