@@ -50,7 +50,7 @@ class UpdatingAirflow(FakeAirflow):
         return list(self.changes)
 
 
-def _with(
+def bind_environment(
     world: FakeWorld,
     name: str,
     airflow: FakeAirflow | None = None,
@@ -76,7 +76,9 @@ def test_an_environment_needing_an_update_refuses_the_release_and_records_the_re
     world: FakeWorld, instance: dg.DagsterInstance
 ) -> None:
     world.add_release("v1")
-    _with(world, STAGING, UpdatingAirflow(environment=STAGING, world=world.name, changes=CHANGES))
+    bind_environment(
+        world, STAGING, UpdatingAirflow(environment=STAGING, world=world.name, changes=CHANGES)
+    )
 
     result = materialize(world, instance, [staging_deployment], "v1")
 
@@ -99,7 +101,9 @@ def test_production_needing_an_update_refuses_the_canary_and_keeps_the_live_rele
     world.seed_live(PROD, "v1", {"marts.fct_orders": 10})
     world.add_release("v2", base_release="v1")
     changes = [c.replace(STAGING, PROD) for c in CHANGES[:1]]
-    _with(world, PROD, UpdatingAirflow(environment=PROD, world=world.name, changes=changes))
+    bind_environment(
+        world, PROD, UpdatingAirflow(environment=PROD, world=world.name, changes=changes)
+    )
 
     result = materialize(world, instance, [canary_publish], "v2")
 
@@ -150,7 +154,7 @@ def test_spark_jobs_are_staged_in_s3_and_the_published_release_names_them(
     world: FakeWorld, instance: dg.DagsterInstance, emr_spark: EmrServerlessSpark
 ) -> None:
     world.add_release("v1")
-    _with(world, STAGING, spark=emr_spark)
+    bind_environment(world, STAGING, spark=emr_spark)
 
     result = materialize(world, instance, [staging_deployment], "v1")
 
@@ -172,7 +176,7 @@ def test_a_changed_staged_spark_object_refuses_the_deployment(
     world: FakeWorld, instance: dg.DagsterInstance, emr_spark: EmrServerlessSpark
 ) -> None:
     world.add_release("v1")
-    _with(world, STAGING, spark=emr_spark)
+    bind_environment(world, STAGING, spark=emr_spark)
     key = "code/releases/v1/spark/inventory_positions/inventory_positions.py"
     emr_spark.aws.client("s3").put_object(Bucket=emr_spark.bucket, Key=key, Body=b"print(1)\n")
 

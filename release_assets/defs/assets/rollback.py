@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from release_assets.core.bundle import RELEASE_META
+from release_assets.core.deploy import publish_from_store
 from release_assets.core.history import environment_history
 from release_assets.core.switch import switch_environment
 from release_assets.defs.audit_log import StepNote, append_event, artifact_digest, refuse
@@ -33,8 +33,9 @@ def rollback(
     audit: AuditStore,
 ) -> Iterator[dg.MaterializeResult[None]]:
     """Refused unless the partition's release is the one live in production and it replaced
-    an earlier release; then that earlier release is switched back in (its bundle must still
-    verify against its digest)."""
+    an earlier release; then that earlier release is re-published from the artifact store
+    (its bundle must still verify against its digest; an environment that would need an
+    update for it, or holds other content under its id, refuses) and switched back in."""
     bad = context.partition_key
     target = production.airflow
     warehouse = production.warehouse
@@ -78,7 +79,12 @@ def rollback(
     record = records.read(bad)
     try:
         with step_failures(production.name):
-            artifact_store.read_file(previous, RELEASE_META)  # must still verify
+            # Put back exactly what was built: re-published from the artifact store (every
+            # file verified against its digest; a target holding other content under that
+            # release, e.g. a moved Airflow 3 release tag, is refused), Spark jobs included.
+            publish_from_store(
+                artifact_store, production.artifacts, target, previous, production.spark
+            )
             current = set(warehouse.pointers())
             retire = tuple(sorted(current - set(pointers)))
             switch_environment(

@@ -9,6 +9,7 @@ from release_assets.defs.assets.prod_swap import prod_swap
 from release_assets.defs.assets.redeploy import redeploy
 from release_assets.defs.assets.rollback import rollback
 from release_assets.runtimes.warehouse.base import Pointer
+from tests.defs.test_deployment_step import CHANGES, UpdatingAirflow, bind_environment
 from tests.fakes import (
     PROD,
     FakeWorld,
@@ -202,3 +203,35 @@ def test_a_release_that_never_went_live_is_not_redeployed(
         "live can be redeployed"
     )
     _unchanged_since_v2(world)
+
+
+def test_rollback_puts_back_the_previous_release_as_built_when_the_environment_lost_it(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v2_swapped_in(world, instance)
+    airflow = world.airflow(PROD)
+    built = dict(airflow.published["v1"])
+    del airflow.published["v1"]  # e.g. pruned or removed by hand on the Airflow side
+
+    result = materialize(world, instance, [rollback], "v2")
+
+    assert result.success
+    assert airflow.live == "v1" and airflow.published["v1"] == built
+
+
+def test_rollback_into_an_environment_needing_an_update_fails_and_keeps_the_live_release(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v2_swapped_in(world, instance)
+    bind_environment(
+        world, PROD, UpdatingAirflow(environment=PROD, world=world.name, changes=CHANGES)
+    )
+
+    result = materialize(world, instance, [rollback], "v2")
+
+    message = failure_of(result, ROLLBACK)
+    assert message.startswith(f"{PROD}: release v1 is refused, nothing was published: ")
+    assert "requirements.txt differs" in message
+    _unchanged_since_v2(world)
+    last = world.audit.records()[-1].event
+    assert (last.step, last.action, last.outcome) == ("rollback", "rollback", "failed")
