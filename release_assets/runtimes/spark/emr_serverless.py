@@ -15,32 +15,26 @@ import math
 import time
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-import botocore.exceptions
-
-from release_assets.config.release_config import SparkJob
-from release_assets.runtimes.aws import AwsClients, describe_aws_error
+from release_assets.runtimes.aws import describe_aws_error
 from release_assets.runtimes.processes import TimeoutExpired, watch
-from release_assets.runtimes.spark.base import Say, SparkRuntime, check_release, default_say
-from release_assets.runtimes.spark.s3_staging import S3Staging
+from release_assets.runtimes.spark.base import Say, check_release, default_say
+from release_assets.runtimes.spark.emr_base import AWS_ERRORS, EmrSpark
 from release_assets.runtimes.spark.types import (
-    SparkError,
     SparkRunFailed,
     SparkRunResult,
     SparkRunTimeout,
     StagedJob,
 )
 
-_AWS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 # EMR Serverless job run states (API reference, JobRun.state).
 SUCCESS = "SUCCESS"
 FAILED_STATES = frozenset({"FAILED", "CANCELLED"})
 _MIN_RUN_TIMEOUT_MIN = 5  # start_job_run refuses executionTimeoutMinutes below 5
 
 
-class EmrServerlessSpark(SparkRuntime):
+class EmrServerlessSpark(EmrSpark):
     """An environment's Spark jobs on the EMR Serverless application ``application_id``.
 
     ``execution_role_arn``: the IAM role job runs assume (reads the staged code and the data);
@@ -53,28 +47,12 @@ class EmrServerlessSpark(SparkRuntime):
 
     application_id: str
     execution_role_arn: str
-    bucket: str
-    prefix: str = "release-assets"
     release_label: str | None = None
     spark_submit_parameters: str = ""
-    poll_interval_s: float = 10.0
-    aws: AwsClients
 
     @property
     def _what(self) -> str:
         return f"{self.environment} spark (EMR Serverless application {self.application_id})"
-
-    def _client(self, service: str) -> Any:
-        """A boto3 client of ``service`` (tests override this to stub one service); raises
-        SparkError naming the environment and runtime when it cannot be made (e.g. the
-        ``aws.profile`` does not exist)."""
-        try:
-            return self.aws.client(service)
-        except (botocore.exceptions.ProfileNotFound, botocore.exceptions.NoRegionError) as exc:
-            raise SparkError(describe_aws_error(exc, self._what, self.aws.where)) from None
-
-    def _staging(self) -> S3Staging:
-        return S3Staging(self._client("s3"), self.bucket, self.prefix, self._what, self.aws.where)
 
     @property
     def log_uri(self) -> str:
@@ -82,20 +60,11 @@ class EmrServerlessSpark(SparkRuntime):
         prefix = "/".join(p for p in (self.prefix.strip("/"), "spark-logs", self.environment) if p)
         return f"s3://{self.bucket}/{prefix}/"
 
-    def stage(
-        self, release_id: str, bundle_dir: Path, jobs: Sequence[SparkJob]
-    ) -> dict[str, StagedJob]:
-        """See ``SparkRuntime.stage``: S3 objects under ``s3://<bucket>/<prefix>/releases/
-        <release_id>/spark/<job>/``, written once (``s3_staging``)."""
-        return self._staging().stage(release_id, bundle_dir, jobs)
-
     def _check_application(self, emr: Any, job: str) -> None:
         try:
             app = emr.get_application(applicationId=self.application_id)["application"]
-        except _AWS_ERRORS as exc:
-            raise SparkRunFailed(
-                describe_aws_error(exc, f"{self._what}, job {job}", self.aws.where)
-            ) from exc
+        except AWS_ERRORS as exc:
+            raise self._fail(exc, f"job {job}") from exc
         label = app.get("releaseLabel")
         if self.release_label is not None and label != self.release_label:
             raise SparkRunFailed(
@@ -140,17 +109,15 @@ class EmrServerlessSpark(SparkRuntime):
                 executionTimeoutMinutes=max(_MIN_RUN_TIMEOUT_MIN, math.ceil(timeout_s / 60)),
                 tags={"release-id": release_id, "spark-job": job.name},
             )
-        except _AWS_ERRORS as exc:
-            raise SparkRunFailed(
-                describe_aws_error(exc, f"{self._what}, job {job.name}", self.aws.where)
-            ) from exc
+        except AWS_ERRORS as exc:
+            raise self._fail(exc, f"job {job.name}") from exc
         return str(started["jobRunId"])
 
     def _dashboard(self, emr: Any, run_id: str, say: Say) -> str | None:
         """The run's dashboard link, when the service gives one (not every endpoint does)."""
         try:
             url = emr.get_dashboard_for_job_run(applicationId=self.application_id, jobRunId=run_id)
-        except _AWS_ERRORS as exc:
+        except AWS_ERRORS as exc:
             why = describe_aws_error(exc, f"dashboard of run {run_id}", self.aws.where)
             say(f"  no dashboard link: {why}")
             return None
@@ -180,7 +147,7 @@ class EmrServerlessSpark(SparkRuntime):
         def observe() -> tuple[bool, str]:
             try:
                 seen.update(emr.get_job_run(applicationId=self.application_id, jobRunId=run_id))
-            except _AWS_ERRORS as exc:
+            except AWS_ERRORS as exc:
                 what = f"{self._what}, job {job.name}, run {run_id}"
                 raise SparkRunFailed(describe_aws_error(exc, what, self.aws.where)) from exc
             state = str(seen["jobRun"]["state"])
@@ -209,5 +176,5 @@ class EmrServerlessSpark(SparkRuntime):
     def _cancel(self, emr: Any, run_id: str, say: Say) -> None:
         try:
             emr.cancel_job_run(applicationId=self.application_id, jobRunId=run_id)
-        except _AWS_ERRORS as exc:
+        except AWS_ERRORS as exc:
             say(describe_aws_error(exc, f"{self._what}: cancelling run {run_id}", self.aws.where))

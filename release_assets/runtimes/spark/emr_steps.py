@@ -11,32 +11,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-import botocore.exceptions
 from pydantic import Field
 
-from release_assets.config.release_config import SparkJob
-from release_assets.runtimes.aws import AwsClients, describe_aws_error
+from release_assets.runtimes.aws import describe_aws_error
 from release_assets.runtimes.processes import TimeoutExpired, watch
-from release_assets.runtimes.spark.base import Say, SparkRuntime, check_release, default_say
-from release_assets.runtimes.spark.s3_staging import S3Staging
+from release_assets.runtimes.spark.base import Say, check_release, default_say
+from release_assets.runtimes.spark.emr_base import AWS_ERRORS, EmrSpark
 from release_assets.runtimes.spark.types import (
-    SparkError,
     SparkRunFailed,
     SparkRunResult,
     SparkRunTimeout,
     StagedJob,
 )
 
-_AWS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 # EMR step states (API reference, StepStatus.State).
 COMPLETED = "COMPLETED"
 ENDED = frozenset({COMPLETED, "CANCELLED", "FAILED", "INTERRUPTED"})
 
 
-class EmrStepsSpark(SparkRuntime):
+class EmrStepsSpark(EmrSpark):
     """An environment's Spark jobs as steps of the running EMR cluster ``cluster_id``.
 
     ``bucket``/``prefix``: where code is staged (as ``EmrServerlessSpark``); logs are where the
@@ -46,41 +41,16 @@ class EmrStepsSpark(SparkRuntime):
     """
 
     cluster_id: str
-    bucket: str
-    prefix: str = "release-assets"
     spark_submit_args: list[str] = Field(default_factory=list)
-    poll_interval_s: float = 10.0
-    aws: AwsClients
 
     @property
     def _what(self) -> str:
         return f"{self.environment} spark (EMR cluster {self.cluster_id})"
 
-    def _client(self, service: str) -> Any:
-        """A boto3 client of ``service`` (tests override this to stub one service); raises
-        SparkError naming the environment and runtime when it cannot be made (e.g. the
-        ``aws.profile`` does not exist)."""
-        try:
-            return self.aws.client(service)
-        except (botocore.exceptions.ProfileNotFound, botocore.exceptions.NoRegionError) as exc:
-            raise SparkError(describe_aws_error(exc, self._what, self.aws.where)) from None
-
-    def _staging(self) -> S3Staging:
-        return S3Staging(self._client("s3"), self.bucket, self.prefix, self._what, self.aws.where)
-
-    def stage(
-        self, release_id: str, bundle_dir: Path, jobs: Sequence[SparkJob]
-    ) -> dict[str, StagedJob]:
-        """See ``SparkRuntime.stage`` (the same S3 layout as ``EmrServerlessSpark``)."""
-        return self._staging().stage(release_id, bundle_dir, jobs)
-
-    def _fail(self, exc: BaseException, what: str) -> SparkRunFailed:
-        return SparkRunFailed(describe_aws_error(exc, f"{self._what}, {what}", self.aws.where))
-
     def _log_root(self, emr: Any, job: str) -> str:
         try:
             cluster = emr.describe_cluster(ClusterId=self.cluster_id)["Cluster"]
-        except _AWS_ERRORS as exc:
+        except AWS_ERRORS as exc:
             raise self._fail(exc, f"job {job}") from exc
         state = cluster.get("Status", {}).get("State")
         if state not in {"WAITING", "RUNNING"}:
@@ -121,7 +91,7 @@ class EmrStepsSpark(SparkRuntime):
             step_id = str(
                 emr.add_job_flow_steps(JobFlowId=self.cluster_id, Steps=[step])["StepIds"][0]
             )
-        except _AWS_ERRORS as exc:
+        except AWS_ERRORS as exc:
             raise self._fail(exc, f"job {job.name}") from exc
         logs = f"{log_root}{self.cluster_id}/steps/{step_id}/" if log_root else "(no LogUri)"
         say(f"{self._what}: added step {step_id} for job {job.name} ({release_id}); logs: {logs}")
@@ -130,7 +100,7 @@ class EmrStepsSpark(SparkRuntime):
         def observe() -> tuple[bool, str]:
             try:
                 seen.update(emr.describe_step(ClusterId=self.cluster_id, StepId=step_id)["Step"])
-            except _AWS_ERRORS as exc:
+            except AWS_ERRORS as exc:
                 raise self._fail(exc, f"job {job.name}, step {step_id}") from exc
             state = str(seen["Status"]["State"])
             return state in ENDED, f"step {step_id} {state}"
@@ -163,5 +133,5 @@ class EmrStepsSpark(SparkRuntime):
     def _cancel(self, emr: Any, step_id: str, say: Say) -> None:
         try:
             emr.cancel_steps(ClusterId=self.cluster_id, StepIds=[step_id])
-        except _AWS_ERRORS as exc:
+        except AWS_ERRORS as exc:
             say(describe_aws_error(exc, f"{self._what}: cancelling step {step_id}", self.aws.where))
