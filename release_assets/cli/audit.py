@@ -7,6 +7,8 @@ bound as the definitions bind it. docs/auditors-guide.md explains the output.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,6 +63,29 @@ class _Since(click.ParamType[datetime, object]):
         return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+STORE_FAILED = 2
+"""Exit code when the audit store could not be read (unreachable, credentials rejected, a
+folder that cannot be listed): the tool could not check the trail. Exit 1 stays "the trail
+is not intact"."""
+
+
+@contextmanager
+def _store_failures(store: AuditStore) -> Iterator[None]:
+    """Turn a failed read of ``store`` inside the block into one line on stderr naming the
+    store (bucket/prefix or folder) and the cause, and exit ``STORE_FAILED``; never a
+    traceback. ``AuditError`` already names the location and the cause (read from the AWS
+    failure by ``describe_aws_error``); an ``OSError`` of a local folder gets them added."""
+    try:
+        yield
+    except AuditError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(STORE_FAILED)
+    except OSError as exc:
+        cause = exc.strerror or type(exc).__name__
+        click.echo(f"error: audit trail {store.location} cannot be read: {cause}", err=True)
+        sys.exit(STORE_FAILED)
+
+
 def _when(time: datetime | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC") if time is not None else "-"
 
@@ -74,16 +99,19 @@ def audit() -> None:
 def verify_command() -> None:
     """Check every record against its hash and the one before it, and the head.
 
-    Exit 0 when intact; exit 1 listing each edited, removed, reordered or unreadable record.
+    Exit 0 when intact; exit 1 listing each edited, removed, reordered or unreadable record;
+    exit 2 with one line naming the store and the cause when the store cannot be read.
     """
     store = audit_store()
-    problems = verify_chain(store.entries())
+    with _store_failures(store):
+        problems = verify_chain(store.entries())
     if problems:
         for line in problems:
             click.echo(line)
         click.echo(f"audit trail NOT intact: {len(problems)} problem(s) ({store.location})")
         sys.exit(1)
-    summary = chain_summary(store.records())
+    with _store_failures(store):
+        summary = chain_summary(store.records())
     if summary.count == 0:
         click.echo(f"audit trail intact: 0 records, nothing appended yet ({store.location})")
         return
@@ -111,11 +139,13 @@ def export_command(
     """Export records for an auditor: one release's chain (PRs, commits, gate verdicts,
     approvals, artifact digests, each environment's actions with times) and its records.
 
-    Exit 2 for a release the trail does not name; exit 1 when the trail does not verify (the
-    export is still written, with the problems in its ``chain``).
+    Exit 2 for a release the trail does not name or a store that cannot be read (one line
+    naming the store and the cause); exit 1 when the trail does not verify (the export is
+    still written, with the problems in its ``chain``) or has a record that cannot be parsed.
     """
     store = audit_store()
-    problems = verify_chain(store.entries())
+    with _store_failures(store):
+        problems = verify_chain(store.entries())
     try:
         records = store.records()
     except AuditError as exc:

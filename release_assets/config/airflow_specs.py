@@ -11,6 +11,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, HttpUrl, field_validator
 
+from release_assets.config.aws_specs import refuse_credentials
 from release_assets.config.deployment_specs import (
     STATE_DIR_PLACEHOLDER,
     SecretRef,
@@ -20,7 +21,8 @@ from release_assets.config.deployment_specs import (
 )
 
 
-def _url(value: str) -> str:
+def _url(value: str, hint: str) -> str:
+    refuse_credentials(value, hint)  # before HttpUrl, which would accept user:password@
     HttpUrl(value)  # raises a pydantic validation error naming the field
     return value.rstrip("/")
 
@@ -62,7 +64,11 @@ class SelfHostedAirflowSpec(_Spec):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        return _url(value)
+        return _url(
+            value,
+            "give them in `auth` (kind basic: username and password as a secret reference, "
+            "{env: NAME} or {aws_secret: ID}; or kind token)",
+        )
 
     def resolve(self, state_dir: Path, env: str) -> Self:
         """``dags_folder`` made absolute (relative to the state directory)."""
@@ -104,7 +110,11 @@ class Airflow3Spec(_Spec):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        return _url(value)
+        return _url(
+            value,
+            "give them in `username` and `password` (a secret reference, {env: NAME} or "
+            "{aws_secret: ID})",
+        )
 
     def resolve(self, state_dir: Path, env: str) -> Self:
         """``bundle.repo`` defaults to ``{state_dir}/envs/<env>/deploy.git``; made absolute."""

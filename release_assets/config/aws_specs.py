@@ -8,7 +8,33 @@ in production.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+AWS_CREDENTIALS_HINT = (
+    "AWS credentials come from boto3's default chain (task role, instance profile, "
+    "AWS_PROFILE) or the `aws.profile` field, never from the file"
+)
+"""Where AWS credentials go instead of a URL (the hint of ``refuse_credentials``)."""
+
+
+def refuse_credentials(url: str, hint: str) -> str:
+    """``url`` if it carries no user name or password (``https://user:pw@host`` is refused);
+    raises ValueError with ``hint`` (where the credentials go instead) and without the URL,
+    so the password is never echoed. Any URL field of the deployment file is checked with it
+    at load: a URL is printed in messages, logs and the Dagster UI."""
+    try:
+        parts = urlsplit(url)
+        has_credentials = parts.username is not None or parts.password is not None
+    except ValueError:  # an unparsable netloc: judged by the "@" before the path
+        has_credentials = "@" in url.partition("://")[2].split("/", 1)[0]
+    if has_credentials:
+        raise ValueError(
+            f"the URL carries a user name or password, which would be printed wherever the "
+            f"URL is shown; remove them from the URL: {hint}"
+        )
+    return url
 
 
 class AwsConnectionSpec(BaseModel):
@@ -23,3 +49,8 @@ class AwsConnectionSpec(BaseModel):
     endpoint_url: str | None = Field(default=None, pattern=r"^https?://")
     profile: str | None = None
     max_attempts: int = Field(default=3, ge=1, le=10)
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        return None if value is None else refuse_credentials(value, AWS_CREDENTIALS_HINT)

@@ -10,9 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from release_assets.config.aws_specs import AwsConnectionSpec
+from release_assets.config.aws_specs import (
+    AWS_CREDENTIALS_HINT,
+    AwsConnectionSpec,
+    refuse_credentials,
+)
 
 
 class _Spec(BaseModel):
@@ -39,6 +43,11 @@ class MwaaAirflowSpec(_Spec):
     aws: AwsConnectionSpec
     dags: MwaaDagsSpec
     mwaa_endpoint_url: str | None = Field(default=None, pattern=r"^https?://")
+
+    @field_validator("mwaa_endpoint_url")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        return None if value is None else refuse_credentials(value, AWS_CREDENTIALS_HINT)
 
     def resolve(self, state_dir: Path, env: str) -> Self:
         """Nothing to fill in: every field is given or has a default."""

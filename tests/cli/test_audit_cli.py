@@ -1,7 +1,8 @@
 """`release-assets audit verify | export` as an auditor runs them, against the trail of the
 deployment configuration (``{state_dir}/audit``): verify passes, then names a tampered
 record with exit 1; export gives one release's chain as JSON or CSV, `--since` the later
-records; an unknown release is one line listing the known ones (exit 2); never a traceback."""
+records; an unknown release is one line listing the known ones (exit 2), and so is an audit
+store that cannot be read (exit 2, naming the store and the cause); never a traceback."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from release_assets.cli.main import main
 from release_assets.core.audit import AuditEvent
 from release_assets.runtimes.audit.local import LocalAuditStore
 from release_assets.settings import Settings, settings
+from tests.aws_server import free_port
 
 DIGEST = "sha256:" + "d1" * 32
 
@@ -153,4 +156,31 @@ def test_a_since_that_is_not_a_time_is_refused_naming_the_option(
     assert result.exit_code == 2
     assert "Invalid value for '--since': 'yesterday' is not an ISO 8601 date or time" in (
         result.output
+    )
+
+
+@pytest.mark.parametrize("command", [["verify"], ["export", "--release", "v2"]])
+def test_an_unreachable_audit_store_is_one_line_naming_it_exit_2(
+    command: list[str], isolated_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    deployment = yaml.safe_load(isolated_settings.deployment_file.read_text())
+    deployment["audit_store"] = {
+        "kind": "s3",
+        "aws": {"region": "eu-west-1", "endpoint_url": endpoint},
+        "bucket": "ns-audit",
+        "prefix": "trail",
+        "object_lock": {"mode": "COMPLIANCE", "retention_days": 30},
+    }
+    isolated_settings.deployment_file.write_text(yaml.safe_dump(deployment))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+    result = _run(*command)
+
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: audit trail s3://ns-audit/trail: {endpoint} is unreachable "
+        "(EndpointConnectionError); check the endpoint and network\n"
     )

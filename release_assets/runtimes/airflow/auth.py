@@ -10,6 +10,8 @@ Airflow 3's token: ``POST <url>/auth/token`` with ``{"username", "password"}`` a
 ``{"access_token": <JWT>}`` (SimpleAuthManager and FAB alike); the JWT's ``exp`` claim says
 when it expires (``[api_auth] jwt_expiration_time``, 86400 s by default). Tokens are cached per
 process until 30 s before expiry; a 401 drops the cached token (``headers(refresh=True)``).
+A failed token request is told by its status and at most the ``msg``/``loc`` of FastAPI's error
+items, the password scrubbed: the body itself is never quoted (a 422 echoes the request).
 """
 
 from __future__ import annotations
@@ -124,6 +126,41 @@ def token_expiry(token: str, now: float) -> float:
         return now + _DEFAULT_TOKEN_LIFETIME_S
 
 
+_HIDDEN = "***"
+_BODY_NOT_SHOWN = "(body not shown: the token endpoint may echo the credentials)"
+
+
+def scrub(text: str, *secrets: str) -> str:
+    """``text`` with every non-empty value of ``secrets`` replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _HIDDEN)
+    return text
+
+
+def token_error_detail(response: requests.Response, password: str) -> str:
+    """What may be told of a failed ``POST /auth/token``: only the ``msg`` and ``loc`` of each
+    item of a FastAPI error's ``detail`` list (``body.username: String should have at most 64
+    characters``), with ``password`` scrubbed; never the body as such, because FastAPI's 422
+    answer echoes the request (``input``: the username and password sent). A body without
+    such items gives a fixed note."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    parts: list[str] = []
+    for item in detail if isinstance(detail, list) else []:
+        if not isinstance(item, dict):
+            continue
+        loc = item.get("loc")
+        where = ".".join(str(p) for p in loc) if isinstance(loc, list) else ""
+        msg = item.get("msg")
+        text = f"{where}: {msg}" if where and isinstance(msg, str) else str(msg or where)
+        if text:
+            parts.append(" ".join(text.split()))
+    return scrub("; ".join(parts), password) if parts else _BODY_NOT_SHOWN
+
+
 class JwtPasswordAuth(AirflowAuth):
     """Airflow 3: a JWT from ``POST <url>/auth/token`` for ``username`` and the password
     behind ``password_ref``, cached until shortly before it expires."""
@@ -165,7 +202,11 @@ class JwtPasswordAuth(AirflowAuth):
             )
         if response.status_code >= 400:
             raise AirflowApiError(
-                environment, "POST", "/auth/token", response.status_code, response.text
+                environment,
+                "POST",
+                "/auth/token",
+                response.status_code,
+                token_error_detail(response, password),
             )
         try:
             token = str(response.json()["access_token"])

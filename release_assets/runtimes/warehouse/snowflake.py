@@ -30,9 +30,10 @@ import snowflake.connector.errors
 from dagster_snowflake import SnowflakeResource
 from pydantic import Field
 
-from release_assets.runtimes.secrets.base import SecretNotFound, SecretsBackend
+from release_assets.runtimes.secrets.base import SecretsBackend
 from release_assets.runtimes.warehouse import snowflake_sql as q
 from release_assets.runtimes.warehouse.base import Pointer, Warehouse, WarehouseError
+from release_assets.runtimes.warehouse.snowflake_keys import resolve_credentials
 
 _CONNECTOR_ERRORS = (snowflake.connector.errors.Error,)
 _NO_CURRENT_DATABASE = 90105
@@ -103,19 +104,13 @@ class SnowflakeWarehouse(Warehouse):
     def _resource(self) -> tuple[SnowflakeResource, list[str]]:
         """The dagster-snowflake resource for one connection, and the secret values in it (to
         keep them out of messages)."""
-        refs = [r for r in (self.password_ref, self.private_key_ref) if r]
-        if len(refs) != 1:
-            raise WarehouseError(f"{self.where}: give exactly one of password_ref, private_key_ref")
-        try:
-            password = self.secrets.resolve(self.password_ref) if self.password_ref else None
-            key = self.secrets.resolve(self.private_key_ref) if self.private_key_ref else None
-            passphrase = (
-                self.secrets.resolve(self.private_key_passphrase_ref)
-                if self.private_key_ref and self.private_key_passphrase_ref
-                else None
-            )
-        except SecretNotFound as exc:
-            raise WarehouseError(f"{self.where}: credential missing: {exc.args[0]}") from None
+        creds = resolve_credentials(
+            self.secrets,
+            self.where,
+            password_ref=self.password_ref,
+            private_key_ref=self.private_key_ref,
+            passphrase_ref=self.private_key_passphrase_ref,
+        )
         emulator = {
             k: v
             for k, v in (("host", self.host), ("port", self.port), ("protocol", self.protocol))
@@ -126,9 +121,8 @@ class SnowflakeWarehouse(Warehouse):
         resource = SnowflakeResource(
             account=self.account,
             user=self.user,
-            password=password,
-            private_key=key,
-            private_key_password=passphrase,
+            password=creds.password,
+            private_key=creds.private_key,  # decrypted: the passphrase never goes further
             database=self.database,
             role=self.role,
             warehouse=self.warehouse,
@@ -138,7 +132,7 @@ class SnowflakeWarehouse(Warehouse):
             network_timeout=self.network_timeout_s,
             additional_snowflake_connection_args=emulator or None,
         )
-        return resource, [v for v in (password, key, passphrase) if v]
+        return resource, list(creds.hidden)
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
@@ -150,7 +144,7 @@ class SnowflakeWarehouse(Warehouse):
             conn: Any = manager.__enter__()
         except _CONNECTOR_ERRORS as exc:
             raise self._fail(f"cannot connect to {self.endpoint}", exc, hide) from None
-        except ValueError as exc:  # an unreadable private key (never echoed by the resource)
+        except ValueError as exc:  # the connector refused the loaded key (never echoed)
             raise self._fail("cannot use the private key", exc, hide) from None
         try:
             cur = conn.cursor()

@@ -3,6 +3,7 @@ and the database, the cause read from Snowflake's answer, never the credential."
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Iterator
@@ -151,3 +152,58 @@ def test_an_unreadable_private_key_is_reported_without_the_key() -> None:
     message = str(failure.value)
     assert "'staging'" in message and "cannot use the private key" in message
     assert "PRIVATE KEY" not in message and "wrong" not in message
+
+
+PASSPHRASE = "open sesame 4711"
+
+
+@pytest.mark.parametrize(
+    ("key", "passphrase_ref", "named", "cause"),
+    [
+        (_pem(PASSPHRASE.encode()), "SF_KEY_PASS_WRONG", "with the passphrase 'SF_KEY_PASS_WRONG'",
+         "Incorrect password, could not decrypt key"),
+        (_pem(), "SF_KEY_PASS", "with the passphrase 'SF_KEY_PASS'",
+         "Password was given but private key is not encrypted."),
+        (_pem(PASSPHRASE.encode()), None, "without a passphrase (private_key_passphrase not set)",
+         "Password was not given but private key is encrypted"),
+        ("not a key at all", None, "without a passphrase",
+         "Unable to load PEM file"),
+    ],
+    ids=["wrong passphrase", "passphrase for a plain key", "no passphrase", "not a key"],
+)  # fmt: skip
+def test_a_key_that_its_passphrase_does_not_open_names_both_references_and_the_cause(
+    key: str, passphrase_ref: str | None, named: str, cause: str
+) -> None:
+    secrets = FakeSecrets(
+        values={"SF_KEY": key, "SF_KEY_PASS": PASSPHRASE, "SF_KEY_PASS_WRONG": "Wr0ng-Phrase"}
+    )
+    wh = _warehouse(
+        secrets=secrets,
+        password_ref=None,
+        private_key_ref="SF_KEY",
+        private_key_passphrase_ref=passphrase_ref,
+    )
+    with pytest.raises(WarehouseError) as failure:
+        wh.query("select 1")  # refused before any connection: no server needed
+    message = str(failure.value)
+    assert message.startswith(
+        "warehouse 'staging' (Snowflake database NORTHSTAR_STAGING, account xy12345): "
+        f"cannot use the private key 'SF_KEY' {named}"
+    )
+    assert cause in message and "\n" not in message
+    assert "base64 encode" not in message  # dagster-snowflake's guessed cause
+    for secret in ("PRIVATE KEY", "MII", PASSPHRASE, "Wr0ng-Phrase"):
+        assert secret not in message
+
+
+def test_key_pair_auth_connects_with_a_base64_encoded_key() -> None:
+    key = base64.b64encode(_pem(PASSPHRASE.encode()).encode()).decode()
+    secrets = FakeSecrets(values={"SF_KEY": key, "SF_KEY_PASS": PASSPHRASE})
+    wh = _warehouse(
+        secrets=secrets,
+        password_ref=None,
+        private_key_ref="SF_KEY",
+        private_key_passphrase_ref="SF_KEY_PASS",
+    )
+    with fakesnow.patch():
+        assert wh.query("select 1") == [(1,)]
