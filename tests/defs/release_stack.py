@@ -8,8 +8,10 @@ two modules one after the other on one worker, nor ``tests/local`` (18500-18599)
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +46,47 @@ from tests.postgres_server import postgres_instance, running_postgres
 PORT_BASE = 18600
 SLOTS = 2
 POINTER = "select source from _release_assets.pointers where table_name = '{table}'"
+# A file to append where the slow modules spend their time (phases, steps, gates), when set.
+TIMINGS = "RELEASE_STACK_TIMINGS"
+
+
+def note_time(line: str) -> None:
+    """Append ``line`` to the file ``$RELEASE_STACK_TIMINGS`` names (nothing when unset)."""
+    path = os.environ.get(TIMINGS)
+    if path:
+        with open(path, "a") as out:
+            out.write(f"{os.environ.get('PYTEST_XDIST_WORKER', '-')} {line}\n")
+
+
+@contextmanager
+def phase(name: str) -> Iterator[None]:
+    """Time the block as ``name`` (see ``note_time``)."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        note_time(f"{time.monotonic() - started:8.1f}s {name}")
+
+
+def note_run(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult) -> None:
+    """Each step's seconds in the run of ``result``, and each validation gate's (see
+    ``note_time``; nothing is read when ``$RELEASE_STACK_TIMINGS`` is unset)."""
+    if not os.environ.get(TIMINGS):
+        return
+    started: dict[str, float] = {}
+    for entry in instance.all_logs(result.run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = entry.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+            begun = started.get(event.step_key, entry.timestamp)
+            note_time(f"{entry.timestamp - begun:8.1f}s   step {event.step_key}")
+    for e in result.all_events:
+        data = e.event_type_value == "ASSET_CHECK_EVALUATION" and e.asset_check_evaluation_data
+        if data and data.check_name in GATES and "seconds" in data.metadata:
+            note_time(f"{data.metadata['seconds'].value:8.1f}s     gate {data.check_name}")
 
 
 @dataclass
@@ -81,13 +124,16 @@ class ReleaseStack:
         assert request.partition_key == tag and request.tags["release"] == tag
         assert request.tags["commit"] == self.repo.git("rev-parse", f"{tag}^{{commit}}").strip()
         job = defs().resolve_job_def(request.job_name or "release")
-        return job.execute_in_process(
-            run_config=request.run_config,
-            partition_key=tag,
-            instance=self.instance,
-            tags=request.tags,
-            raise_on_error=False,
-        )
+        with phase(f"release {tag}"):
+            run = job.execute_in_process(
+                run_config=request.run_config,
+                partition_key=tag,
+                instance=self.instance,
+                tags=request.tags,
+                raise_on_error=False,
+            )
+        note_run(self.instance, run)
+        return run
 
     def approve(self, tag: str, principal: str) -> str:
         """``release-assets approve <tag> --environment prod`` as ``principal`` (one of
@@ -116,13 +162,19 @@ class ReleaseStack:
         assert isinstance(result, dg.SensorResult), result
         (request,) = result.run_requests or []
         assert request.partition_key == tag and request.job_name == "promote"
-        return (
-            defs()
-            .resolve_job_def("promote")
-            .execute_in_process(
-                partition_key=tag, instance=self.instance, tags=request.tags, raise_on_error=False
+        with phase(f"promote {tag}"):
+            run = (
+                defs()
+                .resolve_job_def("promote")
+                .execute_in_process(
+                    partition_key=tag,
+                    instance=self.instance,
+                    tags=request.tags,
+                    raise_on_error=False,
+                )
             )
-        )
+        note_run(self.instance, run)
+        return run
 
     def record_gates_passed(self, tag: str) -> None:
         """Append to the audit trail a pass of every validation gate for ``tag``, as the
@@ -225,6 +277,7 @@ def release_stack(
     repo = make_pipelines_git(root / "northstar-git", allowed_signers(keys))
     with (
         pytest.MonkeyPatch.context() as mp,
+        phase("release_stack, from PostgreSQL up to its stop"),
         running_postgres() as pg,
         # The orchestrator's storage as in production (deploy/production): PostgreSQL.
         postgres_instance(pg, pg.create_database("release_stack")) as instance,
@@ -243,19 +296,23 @@ def release_stack(
         settings_cache.cache_clear()
         settings = load_settings()
         try:
-            stack.up(settings)
+            with phase("stack.up"):
+                stack.up(settings)
             runtime = stack.runtime_for(settings)
             generator = NORTHSTAR / "tools" / "generate_sources.py"
-            for env in ("staging", "prod"):
-                layout = environments.layout(settings, env)
-                subprocess.run(
-                    [sys.executable, str(generator), "--out", str(layout.source_root)],
-                    check=True,
-                    timeout=120,
-                )
+            with phase("generate sources"):
+                for env in ("staging", "prod"):
+                    layout = environments.layout(settings, env)
+                    subprocess.run(
+                        [sys.executable, str(generator), "--out", str(layout.source_root)],
+                        check=True,
+                        timeout=120,
+                    )
             prod = environments.layout(settings, "prod")
-            seed_environment(prod, runtime, NORTHSTAR / "dags", PROD_INGESTION, "2026-11-01")
+            with phase("seed prod"):
+                seed_environment(prod, runtime, NORTHSTAR / "dags", PROD_INGESTION, "2026-11-01")
             yield ReleaseStack(settings, repo, instance, keys)
         finally:
-            stack.down(settings)
+            with phase("stack.down"):
+                stack.down(settings)
             settings_cache.cache_clear()

@@ -24,6 +24,8 @@ from tests.defs.release_stack import (
     failures,
     gate_findings,
     gate_results,
+    note_run,
+    phase,
     release_stack,
 )
 from tests.fakes import metadata_of
@@ -44,12 +46,16 @@ def live(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> Iterat
         env.repo.commit(MESSAGES["v2"])
         env.repo.tag("v2")
         env.sensor()
-        candidate = materialize_release(env.instance, RELEASE_ASSETS[:1], "v2")
+        with phase("v2 candidate (no gates)"):
+            candidate = materialize_release(env.instance, RELEASE_ASSETS[:1], "v2")
+        note_run(env.instance, candidate)
         assert candidate.success, failures(candidate)
         # The baseline skips the gates (a first release's full validation takes minutes and is
         # covered by test_release_graph.py); the later steps need their verdict on record.
         env.record_gates_passed("v2")
-        baseline = materialize_release(env.instance, RELEASE_ASSETS[1:], "v2")
+        with phase("v2 artifact to prod swap"):
+            baseline = materialize_release(env.instance, RELEASE_ASSETS[1:], "v2")
+        note_run(env.instance, baseline)
         assert baseline.success, failures(baseline)
         assert env.served("prod") == {"v2"}
         yield env
