@@ -14,7 +14,7 @@ from release_assets.validation.context import SourceSchemas, ValidationContext
 from release_assets.validation.findings import Finding, GateResult
 from release_assets.validation.inputs.contract_changes import contract_changes
 from release_assets.validation.inputs.contract_schema import Contract, check_contract, duplicates
-from release_assets.validation.inputs.sql_types import normalize_type
+from release_assets.validation.inputs.sql_types import stored_as
 
 GATE = "contracts"
 SourceReader = Callable[[], SourceSchemas]
@@ -122,8 +122,12 @@ def source_drift(
             )
             continue
         actual_type = columns[key][1]
-        if col.canonical and normalize_type(actual_type) != col.canonical:
-            changed = before is not None and before.canonical == normalize_type(actual_type)
+        if col.canonical and not stored_as(col.canonical, actual_type):
+            changed = (
+                before is not None
+                and before.canonical is not None
+                and stored_as(before.canonical, actual_type)
+            )
             what = (
                 f"contract {contract.name} retypes column {col.name}"
                 if changed

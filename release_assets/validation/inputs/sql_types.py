@@ -82,6 +82,31 @@ def normalize_type(raw: str) -> str | None:
     return None
 
 
+# How Snowflake's information_schema reports a column (DATA_TYPE, without precision): every
+# fixed-point type is NUMBER (INTEGER/BIGINT/... are NUMBER(38,0), DECIMAL(p,s) NUMBER(p,s)),
+# TIMESTAMP is TIMESTAMP_NTZ by default (Snowflake docs, "Numeric data types", "Date & time
+# data types": TIMESTAMP_TYPE_MAPPING). These names are not DuckDB's, so a type reported under
+# one of them is read as Snowflake's, and matches each canonical type it stores.
+_SNOWFLAKE_STORED: dict[str, frozenset[str]] = {
+    "NUMBER": frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DECIMAL"}),
+    "FIXED": frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DECIMAL"}),
+    "TIMESTAMP_NTZ": frozenset({"TIMESTAMP"}),
+    "TIMESTAMP_TZ": frozenset({"TIMESTAMP WITH TIME ZONE"}),
+    "TIMESTAMP_LTZ": frozenset({"TIMESTAMP WITH TIME ZONE"}),
+}
+
+
+def stored_as(canonical: str, actual: str) -> bool:
+    """Whether a column declared with ``canonical`` (a ``normalize_type`` result) is what a
+    warehouse reporting ``actual`` holds: the same canonical type, or, for a Snowflake type
+    name (``NUMBER``, ``TIMESTAMP_NTZ``...), a type Snowflake stores under it (the precision of
+    a ``NUMBER`` is not in the name: a DECIMAL's scale is not compared there)."""
+    if normalize_type(actual) == canonical:
+        return True
+    name = " ".join(str(actual).strip().upper().split()).split("(")[0].strip()
+    return canonical.split("(")[0] in _SNOWFLAKE_STORED.get(name, frozenset())
+
+
 def same_type(declared: str, actual: str) -> bool:
     """Whether a column declared ``declared`` and holding ``actual`` have the same type."""
     left, right = normalize_type(declared), normalize_type(actual)

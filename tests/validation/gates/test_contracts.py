@@ -349,3 +349,38 @@ def test_a_contract_column_the_source_lacks_yet_is_named_as_the_change(
     assert finding.obj == "column:raw.orders.coupon_code"
     assert "contract orders adds column coupon_code" in finding.message
     assert finding.line == _line_of(northstar_copy, "{name: coupon_code")
+
+
+def test_a_snowflake_staging_source_matches_the_types_it_stores(
+    northstar_copy: Path, make_context: MakeContext, tmp_path: Path
+) -> None:
+    """Snowflake reports BIGINT/INTEGER/DECIMAL columns as NUMBER and TIMESTAMP as
+    TIMESTAMP_NTZ: the loaders' tables match their contracts; a real retype is still found."""
+    import fakesnow
+
+    from tests.runtimes.warehouse.test_snowflake import snowflake
+
+    with fakesnow.patch():
+        warehouse = snowflake("staging", "NORTHSTAR_STAGING")
+        statements = ["create schema raw"]
+        for file in sorted((northstar_copy / "contracts").glob("*.yaml")):
+            contract = yaml.safe_load(file.read_text())
+            cols = ", ".join(
+                f"{c['name']} {c['type'].upper()}" + (" NOT NULL" if not c["nullable"] else "")
+                for c in contract["columns"]
+                if not (contract["table"] == "raw.orders" and c["name"] == "customer_id")
+            )
+            if contract["table"] == "raw.orders":
+                cols += ", customer_id VARCHAR NOT NULL"
+            statements.append(f"create table {contract['table']} ({cols})")
+        warehouse.execute(statements)
+        assert ("order_id", "NUMBER") in warehouse.columns("raw.orders")
+        ctx = make_context(
+            northstar_copy, source_schemas=source_reader(warehouse, northstar_copy, "contracts")
+        )
+
+        result = run_gate("contracts", ctx)
+
+    assert set(_by_obj(result)) == {"column:raw.orders.customer_id"}, result.findings
+    retyped = _by_obj(result)["column:raw.orders.customer_id"]
+    assert "upstream retyped column customer_id" in retyped.message and "TEXT" in retyped.message
