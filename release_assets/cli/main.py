@@ -217,3 +217,7 @@ main.add_command(rollback_command)
 main.add_command(redeploy_command)
 main.add_command(status_command)
 main.add_command(deploy_group)
+
+
+if __name__ == "__main__":  # python -m release_assets.cli.main
+    main()

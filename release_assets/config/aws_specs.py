@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import Url
 
 AWS_CREDENTIALS_HINT = (
     "AWS credentials come from boto3's default chain (task role, instance profile, "
@@ -24,11 +25,20 @@ def refuse_credentials(url: str, hint: str) -> str:
     raises ValueError with ``hint`` (where the credentials go instead) and without the URL,
     so the password is never echoed. Any URL field of the deployment file is checked with it
     at load: a URL is printed in messages, logs and the Dagster UI."""
+    has_credentials = False
     try:
         parts = urlsplit(url)
         has_credentials = parts.username is not None or parts.password is not None
     except ValueError:  # an unparsable netloc: judged by the "@" before the path
         has_credentials = "@" in url.partition("://")[2].split("/", 1)[0]
+    try:
+        # Judged also as the URL standard parses it (pydantic's HttpUrl, browsers, requests'
+        # own parsing): it reads a user in forms urlsplit does not, e.g. ``https:u:p@host``,
+        # ``https:///u:p@host``, ``https:\\u:p@host``.
+        parsed = Url(url.strip())
+        has_credentials = has_credentials or bool(parsed.username or parsed.password)
+    except ValueError:
+        pass
     if has_credentials:
         raise ValueError(
             f"the URL carries a user name or password, which would be printed wherever the "

@@ -184,3 +184,21 @@ def test_an_unreachable_audit_store_is_one_line_naming_it_exit_2(
         f"error: audit trail s3://ns-audit/trail: {endpoint} is unreachable "
         "(EndpointConnectionError); check the endpoint and network\n"
     )
+
+
+@pytest.mark.parametrize("command", [["verify"], ["export"]])
+def test_an_audit_root_that_is_not_a_folder_is_not_an_intact_trail(
+    command: list[str], isolated_settings: Settings
+) -> None:
+    deployment = yaml.safe_load(isolated_settings.deployment_file.read_text())
+    deployment["audit_store"] = {"kind": "local", "root": str(isolated_settings.deployment_file)}
+    isolated_settings.deployment_file.write_text(yaml.safe_dump(deployment))
+
+    result = _run(*command)
+
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: audit trail {isolated_settings.deployment_file}: not a folder; "
+        "audit_store.root must name the trail's folder\n"
+    )

@@ -68,6 +68,26 @@ CASES = {
         "environments[1].airflow.url",
         "in `auth`",
     ),
+    # Forms urlsplit finds no user in, but the URL standard (pydantic's HttpUrl, requests)
+    # reads as user:password@host.
+    "airflow3 url without //": (
+        _deployment(MWAA, _with(AIRFLOW3, url=f"https:svc:{SECRET}@airflow.prod.internal")),
+        "environments[1].airflow.url",
+        "`username` and `password` (a secret reference",
+    ),
+    "self-hosted url with a backslash authority": (
+        _deployment(MWAA, _with(SELF_HOSTED, url=f"https:\\\\svc:{SECRET}@10.0.0.5")),
+        "environments[1].airflow.url",
+        "in `auth`",
+    ),
+    "aws endpoint_url with ///": (
+        _deployment(
+            _with(MWAA, aws={**AWS, "endpoint_url": f"https:///key:{SECRET}@127.0.0.1:9"}),
+            AIRFLOW3,
+        ),
+        "environments[0].airflow.aws.endpoint_url",
+        "`aws.profile`",
+    ),
     "mwaa_endpoint_url": (
         _deployment(_with(MWAA, mwaa_endpoint_url=f"http://u:{SECRET}@127.0.0.1:5001"), AIRFLOW3),
         "environments[0].airflow.mwaa_endpoint_url",

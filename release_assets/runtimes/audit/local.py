@@ -85,6 +85,14 @@ class LocalAuditStore(AuditStore):
         return str(self.root_dir)
 
     def _record_paths(self) -> list[Path]:
+        """The record files, sorted; none when the folder does not exist yet (nothing was
+        appended). Raises AuditError when ``root`` exists but is not a folder (a wrong path
+        must not pass as an empty, intact trail)."""
+        if self.root_dir.exists() and not self.root_dir.is_dir():
+            raise AuditError(
+                f"audit trail {self.root_dir}: not a folder; audit_store.root must name the "
+                "trail's folder"
+            )
         if not self.root_dir.is_dir():
             return []
         return sorted(
