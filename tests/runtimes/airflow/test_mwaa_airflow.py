@@ -149,11 +149,14 @@ def test_releases_reach_mwaa_through_s3_run_and_switch_whole(stack: Stack, tmp_p
     assert seen[-1]["orders"] == "v2"
     assert target.import_errors() == []
 
-    # An environment mid-update: every deploy step is refused, the live release untouched.
+    # An environment mid-update: publishing a new release or canaries is refused, the live
+    # release untouched (going back to a release live before stays allowed: test_mwaa.py).
     stack.environment.status = "UPDATING"
     try:
         with pytest.raises(MwaaEnvironmentNotReady, match=r"is UPDATING; last update PENDING"):
-            target.activate("v1")
+            target.publish("v3", _bundle(tmp_path / "v3", {"a.py": "orders"}))
+        with pytest.raises(MwaaEnvironmentNotReady, match=r"is UPDATING; last update PENDING"):
+            target.publish_canary("v2", ["orders"])
     finally:
         stack.environment.status = "AVAILABLE"
     assert target.live_release() == "v2"
