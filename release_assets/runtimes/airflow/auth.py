@@ -29,7 +29,7 @@ import dagster as dg
 import requests
 
 from release_assets.runtimes.airflow.types import AirflowApiError, AirflowError, AirflowUnreachable
-from release_assets.runtimes.secrets.base import SecretsBackend
+from release_assets.runtimes.secrets.base import SecretsBackend, scrub
 
 _EXPIRY_MARGIN_S = 30.0
 _DEFAULT_TOKEN_LIFETIME_S = 300.0  # when a token carries no readable ``exp`` claim
@@ -126,16 +126,7 @@ def token_expiry(token: str, now: float) -> float:
         return now + _DEFAULT_TOKEN_LIFETIME_S
 
 
-_HIDDEN = "***"
 _BODY_NOT_SHOWN = "(body not shown: the token endpoint may echo the credentials)"
-
-
-def scrub(text: str, *secrets: str) -> str:
-    """``text`` with every non-empty value of ``secrets`` replaced by ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, _HIDDEN)
-    return text
 
 
 def token_error_detail(response: requests.Response, password: str) -> str:

@@ -11,6 +11,18 @@ from abc import ABC, abstractmethod
 
 import dagster as dg
 
+HIDDEN = "***"
+"""What a secret value is replaced with in any text shown (``scrub``)."""
+
+
+def scrub(text: str, *values: str) -> str:
+    """``text`` with every non-empty one of ``values`` (resolved secrets) replaced by ``***``:
+    for messages that quote another system's answer, which may echo a credential."""
+    for value in values:
+        if value:
+            text = text.replace(value, HIDDEN)
+    return text
+
 
 class SecretNotFound(KeyError):
     """A referenced secret does not exist; the message names the reference, never a value."""

@@ -30,7 +30,7 @@ import snowflake.connector.errors
 from dagster_snowflake import SnowflakeResource
 from pydantic import Field
 
-from release_assets.runtimes.secrets.base import SecretsBackend
+from release_assets.runtimes.secrets.base import SecretsBackend, scrub
 from release_assets.runtimes.warehouse import snowflake_sql as q
 from release_assets.runtimes.warehouse.base import Pointer, Warehouse, WarehouseError
 from release_assets.runtimes.warehouse.snowflake_keys import resolve_credentials
@@ -96,9 +96,7 @@ class SnowflakeWarehouse(Warehouse):
         if getattr(exc, "errno", None) == _NO_CURRENT_DATABASE:
             return self._missing_database()
         detail = getattr(exc, "raw_msg", None) or getattr(exc, "msg", None) or str(exc)
-        text = " ".join(str(detail).split())
-        for value in hide:
-            text = text.replace(value, "***")
+        text = scrub(" ".join(str(detail).split()), *hide)
         return WarehouseError(f"{self.where}: {what}: {text}")
 
     def _resource(self) -> tuple[SnowflakeResource, list[str]]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
-from release_assets.runtimes.secrets.base import SecretNotFound, SecretsBackend
+from release_assets.runtimes.secrets.base import SecretNotFound, SecretsBackend, scrub
 from release_assets.runtimes.warehouse.base import WarehouseError
 
 _PEM_BEGIN = "-----BEGIN"
@@ -82,12 +82,6 @@ class Credentials:
     hidden: tuple[str, ...]
 
 
-def _scrub(text: str, hidden: tuple[str, ...]) -> str:
-    for value in hidden:
-        text = text.replace(value, "***")
-    return text
-
-
 def resolve_credentials(
     secrets: SecretsBackend,
     where: str,
@@ -127,6 +121,6 @@ def resolve_credentials(
         )
         raise WarehouseError(
             f"{where}: cannot use the private key {private_key_ref!r} {opened}: "
-            f"{_scrub(str(exc), hidden)}"
+            f"{scrub(str(exc), *hidden)}"
         ) from None
     return Credentials(None, pem, (*hidden, pem))
