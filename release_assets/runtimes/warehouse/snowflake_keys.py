@@ -33,6 +33,10 @@ class PrivateKeyError(ValueError):
     exception (never key material or the passphrase)."""
 
 
+class NotAKeyError(PrivateKeyError):
+    """The text is neither a PEM private key nor base64 of one (no passphrase is involved)."""
+
+
 def _load(data: bytes, passphrase: str | None) -> PrivateKeyTypes:
     password = passphrase.encode() if passphrase is not None else None
     try:
@@ -41,30 +45,30 @@ def _load(data: bytes, passphrase: str | None) -> PrivateKeyTypes:
         raise PrivateKeyError(" ".join(str(exc).split()) or type(exc).__name__) from None
 
 
+def _pem_bytes(key_text: str) -> bytes:
+    """The PEM in ``key_text`` (PEM text, or base64 of it); raises NotAKeyError."""
+    stripped = key_text.strip()
+    if _PEM_BEGIN in stripped:
+        return stripped.encode()
+    try:
+        decoded = base64.b64decode(stripped, validate=True)
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if _PEM_BEGIN.encode() not in decoded:
+        raise NotAKeyError("it is neither a PEM private key nor base64 of one")
+    return decoded
+
+
 def unencrypted_pem(key_text: str, passphrase: str | None) -> str:
     """``key_text`` (PEM, or base64 of a PEM) decrypted with ``passphrase`` (None: the key is
     not encrypted), as an unencrypted PKCS#8 PEM for the Snowflake connector.
 
-    Raises ``PrivateKeyError`` with cryptography's cause: "Incorrect password, could not
-    decrypt key", "Password was given but private key is not encrypted.", "Password was not
-    given but private key is encrypted", "Unable to load PEM file ..." (not a key); for text
-    that is neither PEM nor base64 the PEM failure, marked as such.
+    Raises ``NotAKeyError`` for text that is neither, ``PrivateKeyError`` with cryptography's
+    cause otherwise: "Incorrect password, could not decrypt key", "Password was given but
+    private key is not encrypted.", "Password was not given but private key is encrypted",
+    "Could not deserialize key data..." (a damaged key).
     """
-    stripped = key_text.strip()
-    if _PEM_BEGIN in stripped:
-        key = _load(stripped.encode(), passphrase)
-    else:
-        try:
-            decoded = base64.b64decode(stripped, validate=True)
-        except (binascii.Error, ValueError):
-            decoded = b""
-        if _PEM_BEGIN.encode() not in decoded:
-            try:
-                _load(stripped.encode(), passphrase)
-            except PrivateKeyError as exc:
-                raise PrivateKeyError(f"{exc} (it is neither PEM nor base64 of a PEM)") from None
-            raise PrivateKeyError("it is neither PEM nor base64 of a PEM")  # pragma: no cover
-        key = _load(decoded, passphrase)
+    key = _load(_pem_bytes(key_text), passphrase)
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -113,6 +117,10 @@ def resolve_credentials(
         return Credentials(password, None, hidden)
     try:
         pem = unencrypted_pem(key, passphrase)
+    except NotAKeyError as exc:
+        raise WarehouseError(
+            f"{where}: cannot use the private key {private_key_ref!r}: {exc}"
+        ) from None
     except PrivateKeyError as exc:
         opened = (
             f"with the passphrase {passphrase_ref!r}"

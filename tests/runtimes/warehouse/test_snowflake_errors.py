@@ -160,14 +160,14 @@ PASSPHRASE = "open sesame 4711"
 @pytest.mark.parametrize(
     ("key", "passphrase_ref", "named", "cause"),
     [
-        (_pem(PASSPHRASE.encode()), "SF_KEY_PASS_WRONG", "with the passphrase 'SF_KEY_PASS_WRONG'",
+        (_pem(PASSPHRASE.encode()), "SF_KEY_PASS_WRONG", " with the passphrase 'SF_KEY_PASS_WRONG'",
          "Incorrect password, could not decrypt key"),
-        (_pem(), "SF_KEY_PASS", "with the passphrase 'SF_KEY_PASS'",
+        (_pem(), "SF_KEY_PASS", " with the passphrase 'SF_KEY_PASS'",
          "Password was given but private key is not encrypted."),
-        (_pem(PASSPHRASE.encode()), None, "without a passphrase (private_key_passphrase not set)",
+        (_pem(PASSPHRASE.encode()), None, " without a passphrase (private_key_passphrase not set)",
          "Password was not given but private key is encrypted"),
-        ("not a key at all", None, "without a passphrase",
-         "Unable to load PEM file"),
+        ("not a key at all", "SF_KEY_PASS", ": it is neither a PEM private key nor base64 of one",
+         "neither a PEM private key"),
     ],
     ids=["wrong passphrase", "passphrase for a plain key", "no passphrase", "not a key"],
 )  # fmt: skip
@@ -188,7 +188,7 @@ def test_a_key_that_its_passphrase_does_not_open_names_both_references_and_the_c
     message = str(failure.value)
     assert message.startswith(
         "warehouse 'staging' (Snowflake database NORTHSTAR_STAGING, account xy12345): "
-        f"cannot use the private key 'SF_KEY' {named}"
+        f"cannot use the private key 'SF_KEY'{named}"
     )
     assert cause in message and "\n" not in message
     assert "base64 encode" not in message  # dagster-snowflake's guessed cause
