@@ -158,20 +158,6 @@ def moto_command(port: int) -> list[str]:
     return [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
 
 
-def fakesnow_command(port: int, db_dir: Path) -> list[str]:
-    """fakesnow's server on 127.0.0.1:``port``, databases kept as files under ``db_dir``."""
-    return [
-        str(BIN / "fakesnow"),
-        "-s",
-        "--host",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "-d",
-        str(db_dir),
-    ]
-
-
 def _as_postgres(cmd: list[str]) -> list[str]:
     """``cmd`` run as the ``postgres`` OS user when we are root (the server refuses root)."""
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd

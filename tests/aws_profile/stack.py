@@ -38,6 +38,7 @@ from tests.aws_profile.instance import settings_env, write_env_file, write_insta
 from tests.aws_profile.servers import ProfilePaths
 from tests.aws_profile.state import ENVIRONMENTS, SERVERS, down
 from tests.aws_server import FAKE_CREDENTIALS, REGION
+from tests.fakesnow_server import fakesnow_command, fakesnow_ready
 
 AIRFLOW_TIMEOUT_S = 300.0
 
@@ -135,9 +136,9 @@ def _start_servers(paths: ProfilePaths, ports: dict[str, int], say: Say) -> dict
     took["fakesnow"] = servers.start_server(
         paths,
         "fakesnow",
-        servers.fakesnow_command(ports["fakesnow"], paths.fakesnow_dir),
+        fakesnow_command(ports["fakesnow"], paths.fakesnow_dir),
         env,
-        lambda: servers.port_open(ports["fakesnow"]),
+        lambda: fakesnow_ready(paths.log_file("fakesnow"), ports["fakesnow"]),
         say,
     )
     servers.init_postgres(paths)

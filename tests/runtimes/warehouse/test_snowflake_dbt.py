@@ -4,11 +4,6 @@ fakesnow server, and the Snowflake warehouse switches the stable names to what i
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +14,7 @@ from release_assets.core.dbt_cli import run_dbt
 from release_assets.core.release_schemas import release_sources
 from release_assets.runtimes.secrets.fake import FakeSecrets
 from release_assets.runtimes.warehouse.snowflake import SnowflakeWarehouse
-from tests.aws_server import free_port
+from tests.fakesnow_server import running_fakesnow
 
 ROOT = Path(__file__).resolve().parents[3]
 DBT_PROJECT = ROOT / "examples" / "northstar" / "dbt"
@@ -66,33 +61,8 @@ SEED = [
 @pytest.fixture(scope="module")
 def fakesnow_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """A fakesnow server on 127.0.0.1 in a session of its own, stopped by process group."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("fakesnow") / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            ["setsid", str(Path(sys.executable).with_name("fakesnow")), "-s", "-p", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"fakesnow did not listen on {port}: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
+    with running_fakesnow(tmp_path_factory.mktemp("fakesnow")) as port:
         yield port
-    finally:
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
 
 
 @pytest.mark.slow

@@ -1,0 +1,92 @@
+"""fakesnow in server mode for the tests: its command line, a readiness check that cannot be
+fooled by another process on the same port, and a context manager that starts one.
+
+A TCP connect alone is not proof that *our* fakesnow listens: between ``free_port()`` and the
+server's bind, another test process may take the port, fakesnow then exits with "address
+already in use" and the connect reaches the other server (a CI run failed that way, with the
+Snowflake connector giving up "after 2 attempt(s)"). Readiness is therefore read from
+fakesnow's own log: uvicorn's "Uvicorn running on http://127.0.0.1:PORT" line after the last
+"Started server process" line.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.aws_server import free_port
+
+BIN = Path(sys.executable).parent
+START_TIMEOUT_S = 60.0
+ATTEMPTS = 3
+
+
+def fakesnow_command(port: int, db_dir: Path | None = None) -> list[str]:
+    """fakesnow's server on 127.0.0.1:``port``; databases kept as files under ``db_dir`` when
+    given, else in memory."""
+    command = [str(BIN / "fakesnow"), "-s", "--host", "127.0.0.1", "-p", str(port)]
+    return command + (["-d", str(db_dir)] if db_dir is not None else [])
+
+
+def fakesnow_ready(log: Path, port: int) -> bool:
+    """True when the last server started with output to ``log`` says it serves on ``port``."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return False
+    last_start = text.rfind("Started server process")
+    if last_start < 0:
+        return False
+    return f"Uvicorn running on http://127.0.0.1:{port}" in text[last_start:]
+
+
+@contextmanager
+def running_fakesnow(log_dir: Path) -> Iterator[int]:
+    """A fakesnow server (in memory) in a session of its own on a free port; yields the port
+    and stops the process group on exit. A port taken by someone else between choosing and
+    binding is retried on a new port (at most ``ATTEMPTS`` times). Raises RuntimeError with the
+    log's tail when no attempt listens within ``START_TIMEOUT_S`` seconds."""
+    for attempt in range(1, ATTEMPTS + 1):
+        port = free_port()
+        log = log_dir / f"fakesnow-{attempt}.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen(
+                ["setsid", *fakesnow_command(port)], stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while not fakesnow_ready(log, port):
+                if server.poll() is not None:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"fakesnow did not listen on {port} within {START_TIMEOUT_S:.0f} s: "
+                        f"{log.read_text(errors='replace')[-2000:]}"
+                    )
+                time.sleep(0.2)
+            else:
+                yield port
+                return
+        finally:
+            _stop(server)
+        if "address already in use" not in log.read_text(errors="replace"):
+            raise RuntimeError(f"fakesnow exited: {log.read_text(errors='replace')[-2000:]}")
+    raise RuntimeError(f"fakesnow found no free port in {ATTEMPTS} attempts")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop ``server``'s process group: TERM, then KILL after 10 s."""
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
