@@ -13,6 +13,7 @@ from release_assets.runtimes.airflow.base import (
     AirflowApiError,
     AirflowHealth,
     AirflowTarget,
+    AirflowUnreachable,
     DagImportError,
     DagInfo,
     DagRunResult,
@@ -23,6 +24,10 @@ from release_assets.runtimes.processes import TimeoutExpired
 _FINISHED = {"success", "failed"}
 _LOG_EXCERPT_CHARS = 3000
 _RUN_POLL_S = 1.0  # how often a DAG run's state is read while waiting for it (s)
+# Reads of a run's state that may fail in a row (timeout, refused connection) before the wait
+# reports Airflow unreachable: an api-server busy parsing a new bundle was seen to miss one
+# 10 s read while the run went on; three misses in a row are ~30 s without an answer.
+_UNREACHABLE_POLLS = 3
 
 
 class RestAirflowTarget(AirflowTarget):
@@ -106,15 +111,30 @@ class RestAirflowTarget(AirflowTarget):
             for ti in tis
         }
 
+    def _run_state(self, dag_id: str, run_id: str, misses: int) -> tuple[str | None, int]:
+        """The run's state and the count of reads missed in a row (``state`` None on a miss);
+        re-raises ``AirflowUnreachable`` on the ``_UNREACHABLE_POLLS``-th miss in a row."""
+        try:
+            return self.client.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"], 0
+        except AirflowUnreachable:
+            if misses + 1 >= _UNREACHABLE_POLLS:
+                raise
+            return None, misses + 1
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float) -> DagRunResult:
+        """Poll the run every ``_RUN_POLL_S`` s until it finishes; a read that fails (timeout,
+        refused) is retried, ``_UNREACHABLE_POLLS`` failed reads in a row raise
+        ``AirflowUnreachable``; ``TimeoutExpired`` after ``timeout_s`` seconds."""
         deadline = time.monotonic() + timeout_s
+        state: str | None = None
+        misses = 0
         while True:
-            state = self.client.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            state, misses = self._run_state(dag_id, run_id, misses)
             if state in _FINISHED:
                 break
             if time.monotonic() >= deadline:
                 raise TimeoutExpired(
-                    f"{self.environment}: run {run_id} of {dag_id} still {state} after "
+                    f"{self.environment}: run {run_id} of {dag_id} still {state or 'unread'} after "
                     f"{timeout_s:.0f}s"
                 )
             time.sleep(_RUN_POLL_S)

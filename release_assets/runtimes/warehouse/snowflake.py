@@ -205,15 +205,17 @@ class SnowflakeWarehouse(Warehouse):
         return sorted(self._objects())
 
     def columns(self, table: str) -> list[tuple[str, str]]:
-        """``(column, Snowflake type)`` of ``schema.name`` in order (``NUMBER``, ``TEXT``,
-        ``TIMESTAMP_NTZ``...); [] when it does not exist."""
+        """``(column, Snowflake type)`` of ``schema.name`` in order (``NUMBER(38,0)``,
+        ``NUMBER(12,2)``, ``TEXT``, ``TIMESTAMP_NTZ``...: information_schema's DATA_TYPE, with
+        NUMERIC_PRECISION and NUMERIC_SCALE for a NUMBER); [] when it does not exist."""
         schema, _, name = table.partition(".")
         rows = self.query(
-            "select column_name, data_type from information_schema.columns "
+            "select column_name, data_type, numeric_precision, numeric_scale "
+            "from information_schema.columns "
             "where table_schema = ? and table_name = ? order by ordinal_position",
             [_stored(schema), _stored(name)],
         )
-        return [(_name(r[0]), str(r[1])) for r in rows]
+        return [(_name(r[0]), _type_name(r[1], r[2], r[3])) for r in rows]
 
     def quote_identifier(self, name: str) -> str:
         """``name`` as ``columns``/``tables`` report it, as Snowflake stores it, double-quoted:
@@ -341,3 +343,12 @@ def _name(stored: str) -> str:
 def _stored(name: str) -> str:
     """How Snowflake stores an unquoted identifier: upper case."""
     return name.upper() if name == name.lower() else name
+
+
+def _type_name(data_type: object, precision: object, scale: object) -> str:
+    """A column's type as Snowflake declares it: ``NUMBER(p,s)`` when information_schema gives
+    a NUMBER's precision and scale, else its DATA_TYPE as is."""
+    name = str(data_type)
+    if name.upper() == "NUMBER" and precision is not None and scale is not None:
+        return f"{name}({int(str(precision))},{int(str(scale))})"
+    return name

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from release_assets.validation.inputs.contract_schema import check_contract
+from release_assets.validation.inputs.sql_types import snowflake_in_duckdb
 
 Columns = list[tuple[str, str]]
 
@@ -105,13 +106,17 @@ def create_sources(
 ) -> SourceTables:
     """Create the sources ``source_ids`` of ``manifest`` as empty tables in the DuckDB file
     ``warehouse`` (tables that already exist are kept); ``actual`` reads the staging
-    warehouse's schemas (``{"raw.orders": {"order_id": "BIGINT"}}``), None when unreachable."""
+    warehouse's schemas (``{"raw.orders": {"order_id": "BIGINT"}}``; Snowflake's type names
+    are translated, ``snowflake_in_duckdb``), None when unreachable."""
     import duckdb
 
     known: dict[str, Columns] = {}
     if actual is not None:
         try:
-            known = {t.lower(): list(c.items()) for t, c in actual().items()}
+            known = {
+                t.lower(): [(n, snowflake_in_duckdb(ty)) for n, ty in c.items()]
+                for t, c in actual().items()
+            }
         except Exception:  # staging not reachable: fall back to the contracts
             known = {}
     contracts = contract_tables(repo, contracts_dir)

@@ -96,15 +96,57 @@ _SNOWFLAKE_STORED: dict[str, frozenset[str]] = {
 }
 
 
+# A Snowflake column type -> the DuckDB type that holds the same values, for building a
+# Snowflake warehouse's tables in DuckDB offline (Snowflake docs, "Data types": INT, INTEGER,
+# BIGINT... are NUMBER(38,0); TIMESTAMP defaults to
+# TIMESTAMP_NTZ; VARIANT/OBJECT/ARRAY hold semi-structured values, JSON in DuckDB).
+_SNOWFLAKE_IN_DUCKDB: dict[str, str] = {
+    "TEXT": "VARCHAR",
+    "TIMESTAMP_NTZ": "TIMESTAMP",
+    "TIMESTAMP_TZ": "TIMESTAMP WITH TIME ZONE",
+    "TIMESTAMP_LTZ": "TIMESTAMP WITH TIME ZONE",
+    "VARIANT": "JSON",
+    "OBJECT": "JSON",
+    "ARRAY": "JSON",
+    "BINARY": "BLOB",
+}
+_SNOWFLAKE_NUMBER = re.compile(r"(?:number|fixed)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?")
+
+
+def snowflake_in_duckdb(snowflake_type: str) -> str:
+    """The DuckDB type for a column a Snowflake warehouse reports as ``snowflake_type``:
+    ``NUMBER(38,0)`` (what INTEGER and BIGINT are) -> ``BIGINT``, ``NUMBER(12,2)`` ->
+    ``DECIMAL(12,2)``, ``NUMBER`` -> ``DECIMAL(38,0)``, ``TIMESTAMP_NTZ`` -> ``TIMESTAMP``,
+    ``VARIANT`` -> ``JSON``...; any other name is returned as given (DuckDB reads ``BOOLEAN``,
+    ``DATE``, ``VARCHAR`` itself)."""
+    text = " ".join(snowflake_type.strip().split())
+    number = _SNOWFLAKE_NUMBER.fullmatch(text.lower())
+    if number:
+        precision, scale = int(number.group(1) or 38), int(number.group(2) or 0)
+        if number.group(1) is not None and (precision, scale) == (38, 0):
+            return "BIGINT"
+        return f"DECIMAL({precision},{scale})"
+    return _SNOWFLAKE_IN_DUCKDB.get(text.upper(), text)
+
+
 def stored_as(canonical: str, actual: str) -> bool:
     """Whether a column declared with ``canonical`` (a ``normalize_type`` result) is what a
     warehouse reporting ``actual`` holds: the same canonical type, or, for a Snowflake type
-    name (``NUMBER``, ``TIMESTAMP_NTZ``...), a type Snowflake stores under it (the precision of
-    a ``NUMBER`` is not in the name: a DECIMAL's scale is not compared there)."""
+    name (``NUMBER``, ``TIMESTAMP_NTZ``...), a type Snowflake stores under it. When a NUMBER's
+    precision is reported (``NUMBER(12,2)``) a DECIMAL must have the same precision and scale
+    and an integer type scale 0; a bare ``NUMBER`` matches any of them."""
     if normalize_type(actual) == canonical:
         return True
-    name = " ".join(str(actual).strip().upper().split()).split("(")[0].strip()
-    return canonical.split("(")[0] in _SNOWFLAKE_STORED.get(name, frozenset())
+    text = " ".join(str(actual).strip().upper().split())
+    if canonical.split("(")[0] not in _SNOWFLAKE_STORED.get(text.split("(")[0].strip(), set()):
+        return False
+    number = _SNOWFLAKE_NUMBER.fullmatch(text.lower())
+    if number is None or number.group(1) is None:
+        return True
+    precision, scale = int(number.group(1)), int(number.group(2) or 0)
+    if canonical.startswith("DECIMAL("):
+        return canonical == f"DECIMAL({precision},{scale})"
+    return scale == 0
 
 
 def same_type(declared: str, actual: str) -> bool:

@@ -54,7 +54,7 @@ def test_execute_is_all_or_nothing(wh: SnowflakeWarehouse) -> None:
     assert "NORTHSTAR_PROD" in str(failure.value)
     assert wh.query("select count(*) from raw.orders") == [(0,)]
     assert wh.tables() == ["raw.orders"]
-    assert wh.columns("raw.orders") == [("order_id", "NUMBER"), ("amount", "FLOAT")]
+    assert wh.columns("raw.orders") == [("order_id", "NUMBER(38,0)"), ("amount", "FLOAT")]
     assert wh.query("select order_id from raw.orders where order_id = ?", [1]) == []
 
 

@@ -354,8 +354,9 @@ def test_a_contract_column_the_source_lacks_yet_is_named_as_the_change(
 def test_a_snowflake_staging_source_matches_the_types_it_stores(
     northstar_copy: Path, make_context: MakeContext, tmp_path: Path
 ) -> None:
-    """Snowflake reports BIGINT/INTEGER/DECIMAL columns as NUMBER and TIMESTAMP as
-    TIMESTAMP_NTZ: the loaders' tables match their contracts; a real retype is still found."""
+    """Snowflake reports BIGINT/INTEGER columns as NUMBER(38,0), DECIMAL(p,s) as NUMBER(p,s)
+    and TIMESTAMP as TIMESTAMP_NTZ: the loaders' tables match their contracts; a real retype
+    (to text, or a decimal's scale) is still found."""
     import fakesnow
 
     from tests.runtimes.warehouse.test_snowflake import snowflake
@@ -368,19 +369,27 @@ def test_a_snowflake_staging_source_matches_the_types_it_stores(
             cols = ", ".join(
                 f"{c['name']} {c['type'].upper()}" + (" NOT NULL" if not c["nullable"] else "")
                 for c in contract["columns"]
-                if not (contract["table"] == "raw.orders" and c["name"] == "customer_id")
+                if not (
+                    contract["table"] == "raw.orders"
+                    and c["name"] in {"customer_id", "shipping_amount"}
+                )
             )
             if contract["table"] == "raw.orders":
-                cols += ", customer_id VARCHAR NOT NULL"
+                cols += ", customer_id VARCHAR NOT NULL, shipping_amount NUMBER(10,4) NOT NULL"
             statements.append(f"create table {contract['table']} ({cols})")
         warehouse.execute(statements)
-        assert ("order_id", "NUMBER") in warehouse.columns("raw.orders")
+        assert ("order_id", "NUMBER(38,0)") in warehouse.columns("raw.orders")
         ctx = make_context(
             northstar_copy, source_schemas=source_reader(warehouse, northstar_copy, "contracts")
         )
 
         result = run_gate("contracts", ctx)
 
-    assert set(_by_obj(result)) == {"column:raw.orders.customer_id"}, result.findings
+    assert set(_by_obj(result)) == {
+        "column:raw.orders.customer_id",
+        "column:raw.orders.shipping_amount",
+    }, result.findings
     retyped = _by_obj(result)["column:raw.orders.customer_id"]
     assert "upstream retyped column customer_id" in retyped.message and "TEXT" in retyped.message
+    rescaled = _by_obj(result)["column:raw.orders.shipping_amount"].message
+    assert "NUMBER(10,4)" in rescaled, rescaled
