@@ -244,6 +244,9 @@ def up(root: Path, runtimes_dir: Path, say: Say = print) -> Profile:
             assert isinstance(warehouse, SnowflakeWarehouse)
             tables = provision.provision_snowflake(warehouse)
             say(f"{name}: Snowflake database {warehouse.database}: {len(tables)} tables")
+            sources = provision.provision_sources(layouts[name])
+            positions = provision.provision_lake(warehouse, sources)
+            say(f"{name}: sources in {sources}; {positions} lake positions (EMR stand-in)")
             spec = deployment.environment(name).warehouse
             assert isinstance(spec, SnowflakeWarehouseSpec)
             snowflake = provision.snowflake_worker_settings(spec, passwords[name])
@@ -253,6 +256,10 @@ def up(root: Path, runtimes_dir: Path, say: Say = print) -> Profile:
             "staging": airflows.staging_runtime(runtimes_dir),
             "prod": airflows.airflow3_runtime(runtimes_dir, paths.root),
         }
+        if provision.seed_prod(
+            layouts["prod"], runtimes["staging"], workers["prod"], load_settings().integration_date
+        ):
+            say(f"prod: raw tables seeded by {', '.join(provision.PROD_INGESTION)}")
         airflow_began = time.monotonic()
         with ThreadPoolExecutor(max_workers=2) as pool:
             staging_f = pool.submit(

@@ -2,7 +2,12 @@
 product's resources built from the deployment file it writes: MWAA (the stand-in in front of
 Airflow 2.11) and Airflow 3, Snowflake (fakesnow), the S3 artifact store and audit trail
 (object lock), Secrets Manager, SSM flags, EMR Serverless staging; and the on-call commands
-run against it."""
+run against it. Then a release of the example goes from a git tag to prod through the profile
+and is rolled back, as a user drives it (``tests/aws_profile/release.py``).
+
+The emulator's limit: moto's EMR Serverless marks the Spark job run SUCCESS without running it;
+the profile's provisioning writes what the job would have written (``LAKE.INVENTORY_POSITIONS``,
+see ``provision.provision_lake``), which the dbt models read."""
 
 from __future__ import annotations
 
@@ -11,21 +16,28 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from click.testing import CliRunner
 
+from release_assets.cli.demo import change_v2
 from release_assets.cli.main import main
+from release_assets.config.aws_specs import AwsConnectionSpec
 from release_assets.core.audit import verify_chain
-from release_assets.runtimes.audit.types import AuditEvent
+from release_assets.runtimes.audit.types import AuditEvent, AuditRecord
+from release_assets.runtimes.aws import AwsClients
 from release_assets.settings import settings
 from tests.aws_profile import servers, state
 from tests.aws_profile.provision import NAMES
+from tests.aws_profile.release import ProfileRelease, environment, failures, release_env
 from tests.aws_profile.stack import Profile, running_profile
-from tests.aws_server import FAKE_CREDENTIALS
+from tests.aws_server import FAKE_CREDENTIALS, REGION
 from tests.paths import SHARED_RUNTIMES
 from tests.runtimes.spark.bundles import JOB, spark_bundle, spark_jobs
 
-pytestmark = pytest.mark.slow
+# The profile comes up in the first test's setup; the release test takes two releases (v1's
+# validation in full) to prod and rolls one back, on a loaded 2-core machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 RAW_TABLES = {"raw.orders", "raw.order_items", "raw.inventory_movements", "raw.customers"}
 
@@ -123,3 +135,78 @@ def test_every_runtime_answers_through_the_written_deployment_file(
         f"\nAWS-shaped profile up in {profile.up_s:.1f}s ({starts}); "
         f"memory {rss / 2**20:.0f} MiB RSS over every session"
     )
+
+
+def _pointed(release: ProfileRelease) -> dict[str, str]:
+    """Prod's stable names (Snowflake, through the fakesnow server) -> the release whose
+    relation each points at."""
+    warehouse = release.resources()["env_prod"].warehouse
+    return {table: p.release for table, p in warehouse.pointers().items()}
+
+
+def _locked_manifest(profile: Profile, tag: str) -> dict[str, object]:
+    """``head_object`` of ``tag``'s manifest in the S3 artifact store."""
+    spec = AwsConnectionSpec(region=REGION, endpoint_url=profile.endpoints["moto"])
+    head: dict[str, object] = (
+        AwsClients.of(spec)
+        .client("s3")
+        .head_object(Bucket=NAMES["artifacts_bucket"], Key=f"releases/manifests/{tag}.json")
+    )
+    return head
+
+
+def test_a_release_goes_from_tag_to_prod_and_rolls_back(
+    profile: Profile, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    root = tmp_path_factory.mktemp("release")
+    repo, keys = ProfileRelease.prepare(profile, root)
+    with (
+        environment(release_env(profile, root, repo.path)),
+        dg.DagsterInstance.get() as instance,
+    ):
+        release = ProfileRelease(profile, repo, keys, instance)
+
+        # v1: validated in full, integration run on MWAA, canary on Airflow 3, approved for prod
+        # (a first release changes every critical table), swapped in.
+        for run in release.to_prod("v1"):
+            assert run.success, failures(run)
+        assert release.served() == {"v1"}
+        v1_pointers = _pointed(release)
+        assert v1_pointers and set(v1_pointers.values()) == {"v1"}, v1_pointers
+        prod = release.resources()["env_prod"].warehouse
+        assert prod.query("select count(*) from marts.fct_inventory_positions")[0][0] > 0
+
+        # v2: one DAG and one dbt model change (the demo's), approved and swapped in.
+        change_v2(repo.path)
+        repo.commit("v2: documented revenue grain")
+        for run in release.to_prod("v2"):
+            assert run.success, failures(run)
+        assert release.served() == {"v2"}
+        v2_pointers = _pointed(release)
+        assert v2_pointers["marts.fct_daily_revenue"] == "v2", v2_pointers
+
+        # Each release's artifact is in the S3 store, under COMPLIANCE object lock.
+        for tag in ("v1", "v2"):
+            head = _locked_manifest(profile, tag)
+            assert head["ObjectLockMode"] == "COMPLIANCE" and head["ObjectLockRetainUntilDate"]
+
+        # The on-call rollback: prod serves v1 again, its stable names point back at v1.
+        code, output = release.rollback("v2")
+        assert code == 0, output
+        assert release.served() == {"v1"}
+        assert _pointed(release) == v1_pointers
+
+        # The audit trail in S3 verifies and records each step of each release.
+        code, output = _cli(profile, "audit", "verify")
+        assert code == 0, output
+        # Records only (the trail also holds its head object, which has no prev_hash).
+        records = [
+            AuditRecord.model_validate_json(e.text).event
+            for e in release.resources()["audit"].entries()
+            if '"prev_hash"' in e.text
+        ]
+        done = {(e.release, e.step or e.action) for e in records if e.outcome != "failed"}
+        for tag in ("v1", "v2"):
+            for step in ("validation_gates", "staging_integration_run", "prod_swap"):
+                assert (tag, step) in done, (tag, step, sorted(done, key=str))
+        assert any(e.action == "rollback" and e.release == "v2" for e in records), records

@@ -1,9 +1,11 @@
-"""Build and test the Northstar dbt project against the DuckDB warehouse.
+"""Build and test the Northstar dbt project against the environment's warehouse.
 
 Runs once the raw orders, raw customers and the lake inventory positions have all been updated.
 dbt writes its artifacts and logs to ``{scratch_root}/dbt/<dag>/<run>``, never into the
 (read-only) deployed project. Canary runs pass ``--vars '{"schema_suffix": ...}'`` so every model
 lands in ``<schema><suffix>`` while sources are still read from ``raw`` and the base lake.
+The dbt target is the ``warehouse_kind`` Variable: ``duckdb`` (default) or ``snowflake`` (whose
+profile reads the worker's ``SNOWFLAKE_*`` environment).
 """
 
 from __future__ import annotations
@@ -12,10 +14,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from airflow import DAG
-from airflow.decorators import task
-from airflow.operators.bash import BashOperator
-
+# DAG, task and operators from Airflow 2.x or 3.x, whichever runs this file.
+from northstar_common.compat import DAG, BashOperator, task
 from northstar_common.datasets import INVENTORY_POSITIONS, MARTS, RAW_CUSTOMERS, RAW_ORDERS
 from northstar_common.defaults import PLATFORM_OWNER, START_DATE, default_args
 
@@ -26,7 +26,7 @@ DBT_BUILD = f"""set -euo pipefail
 dbt build \\
   --project-dir {_PROJECT} \\
   --profiles-dir {_PROJECT} \\
-  --target duckdb \\
+  --target "$NORTHSTAR_DBT_TARGET" \\
   --target-path "$DBT_TARGET_PATH" \\
   --log-path "$DBT_LOG_PATH" \\
   --vars "{{\\"schema_suffix\\": \\"$NORTHSTAR_SCHEMA_SUFFIX\\"}}" \\

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow import DAG
-from airflow.decorators import task
-
+# DAG, task and operators from Airflow 2.x or 3.x, whichever runs this file.
+from northstar_common.compat import DAG, task
 from northstar_common.datasets import RAW_CUSTOMERS
 from northstar_common.defaults import COMMERCE_OWNER, START_DATE, default_args
 
@@ -28,13 +27,13 @@ with DAG(
 
     @task(outlets=[RAW_CUSTOMERS])
     def upsert_customers(**context: Any) -> int:
+        from northstar_common.adapters import open_warehouse
         from northstar_common.loaders import upsert_customers as upsert
         from northstar_common.runtime import load_run
         from northstar_common.settings import Settings
-        from northstar_common.warehouse import connect
 
         settings = Settings.from_airflow()
-        with connect(settings.warehouse_path) as con:
-            return upsert(con, settings.source_root, load_run(context, settings))
+        with open_warehouse(settings) as warehouse:
+            return upsert(warehouse, settings.source_root, load_run(context, settings))
 
     upsert_customers()

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow import DAG
-from airflow.decorators import task
-
+# DAG, task and operators from Airflow 2.x or 3.x, whichever runs this file.
+from northstar_common.compat import DAG, task
 from northstar_common.datasets import RAW_INVENTORY_MOVEMENTS
 from northstar_common.defaults import START_DATE, SUPPLY_OWNER, default_args
 
@@ -28,13 +27,16 @@ with DAG(
 
     @task(outlets=[RAW_INVENTORY_MOVEMENTS])
     def load_inventory_movements(**context: Any) -> int:
+        from northstar_common.adapters import open_warehouse
         from northstar_common.loaders import load_inventory_drop
-        from northstar_common.runtime import load_run
+        from northstar_common.runtime import load_run, record_data_date
         from northstar_common.settings import Settings
-        from northstar_common.warehouse import connect
 
         settings = Settings.from_airflow()
-        with connect(settings.warehouse_path) as con:
-            return load_inventory_drop(con, settings.source_root, load_run(context, settings))
+        run = load_run(context, settings)
+        with open_warehouse(settings) as warehouse:
+            rows = load_inventory_drop(warehouse, settings.source_root, run)
+        record_data_date(context, RAW_INVENTORY_MOVEMENTS, run.load_date)
+        return rows
 
     load_inventory_movements()

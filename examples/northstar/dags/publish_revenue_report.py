@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow import DAG
-from airflow.decorators import task
-
+# DAG, task and operators from Airflow 2.x or 3.x, whichever runs this file.
+from northstar_common.compat import DAG, task
 from northstar_common.datasets import DAILY_REVENUE_EXPORT, MARTS
 from northstar_common.defaults import COMMERCE_OWNER, START_DATE, default_args
 
@@ -33,19 +32,19 @@ with DAG(
 
     @task(outlets=[DAILY_REVENUE_EXPORT])
     def export_daily_revenue(**context: Any) -> str:
+        from northstar_common.adapters import open_warehouse
         from northstar_common.canary import release_input_schema, schema_suffix_from_context
         from northstar_common.commands import exports_dir
         from northstar_common.exports import export_daily_revenue as export
         from northstar_common.runtime import run_date
         from northstar_common.settings import Settings
-        from northstar_common.warehouse import connect
 
         settings = Settings.from_airflow()
         suffix = schema_suffix_from_context(context)
         target_dir = exports_dir(settings, suffix)
-        with connect(settings.warehouse_path, read_only=True) as con:
-            marts = release_input_schema(con, "marts", suffix)
-            path, rows = export(con, target_dir, run_date(context), marts)
+        with open_warehouse(settings, read_only=True) as warehouse:
+            marts = release_input_schema(warehouse, "marts", suffix)
+            path, rows = export(warehouse, target_dir, run_date(context), marts)
         log.info("published %s rows of daily revenue to %s", rows, path)
         return str(path)
 

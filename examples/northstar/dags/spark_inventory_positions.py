@@ -4,6 +4,10 @@ Triggered by the inventory movements Dataset. Runs ``spark/jobs/inventory_positi
 ``spark-submit --master local[1]`` over the S3 inventory drops and overwrites the
 ``as_of=<date>`` partition of ``{lake_root}/inventory_positions`` (idempotent). The as-of date is
 the partition of the upstream ingest run that triggered this one (``ds`` for manual runs).
+
+The ``spark_runner`` Variable picks the runner when the run starts: ``local`` (default,
+``spark-submit`` on the worker) or ``emr_serverless`` (the job the release staged to S3, listed in
+``_release/spark_jobs.json``, runs on EMR Serverless; the task waits for the job run to end).
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from airflow import DAG
-from airflow.decorators import task
-from airflow.operators.bash import BashOperator
+from airflow.providers.amazon.aws.operators.emr import EmrServerlessStartJobOperator
 
+# DAG, task and operators from Airflow 2.x or 3.x, whichever runs this file.
+from northstar_common.compat import DAG, BashOperator, task
 from northstar_common.datasets import INVENTORY_POSITIONS, RAW_INVENTORY_MOVEMENTS
 from northstar_common.defaults import START_DATE, SUPPLY_OWNER, default_args
 
@@ -50,6 +54,15 @@ with DAG(
     doc_md=__doc__,
 ):
 
+    @task.branch
+    def choose_spark_runner() -> str:
+        """The planning task of the runner the ``spark_runner`` Variable names."""
+        from northstar_common.settings import Settings
+
+        if Settings.from_airflow().spark_runner == "emr_serverless":
+            return "plan_emr_positions_run"
+        return "plan_positions_run"
+
     @task
     def plan_positions_run(**context: Any) -> dict[str, str]:
         """Resolve input/output/as-of for spark-submit from Variables and the run conf."""
@@ -66,10 +79,45 @@ with DAG(
             run_id=context["run_id"],
         )
 
+    @task(multiple_outputs=True)
+    def plan_emr_positions_run(**context: Any) -> dict[str, Any]:
+        """The EMR Serverless job run: the staged entry point, same arguments as locally."""
+        from northstar_common.canary import schema_suffix_from_context
+        from northstar_common.commands import spark_positions_env
+        from northstar_common.emr import positions_job_run
+        from northstar_common.runtime import triggering_partition_date
+        from northstar_common.settings import Settings
+
+        settings = Settings.from_airflow()
+        env = spark_positions_env(
+            settings,
+            schema_suffix_from_context(context),
+            triggering_partition_date(context),
+            dag_id=context["dag"].dag_id,
+            run_id=context["run_id"],
+        )
+        return positions_job_run(settings, env)
+
+    runner = choose_spark_runner()
+    local_plan = plan_positions_run()
+    emr_plan = plan_emr_positions_run()
+    runner >> [local_plan, emr_plan]
+
     BashOperator(
         task_id="spark_submit_positions",
         bash_command=SPARK_SUBMIT,
-        env=plan_positions_run(),
+        env=local_plan,
         append_env=True,
+        outlets=[INVENTORY_POSITIONS],
+    )
+    EmrServerlessStartJobOperator(
+        task_id="emr_serverless_positions",
+        application_id=emr_plan["application_id"],
+        execution_role_arn=emr_plan["execution_role_arn"],
+        name=emr_plan["name"],
+        job_driver=emr_plan["job_driver"],
+        wait_for_completion=True,
+        waiter_delay=30,
+        waiter_max_attempts=120,
         outlets=[INVENTORY_POSITIONS],
     )

@@ -13,7 +13,8 @@ import pendulum
 import pytest
 from airflow.models import DagBag
 from airflow.models.dag import DAG
-from airflow.operators.bash import BashOperator
+
+from northstar_common.compat import BashOperator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DAGS_DIR = REPO_ROOT / "dags"
@@ -117,7 +118,7 @@ def test_bash_tasks_use_repo_relative_code_and_runtime_env(dagbag: DagBag) -> No
     dbt_dir = str(REPO_ROOT / "dbt")
     assert f"--project-dir {dbt_dir}" in dbt_task.bash_command
     assert f"--profiles-dir {dbt_dir}" in dbt_task.bash_command
-    assert "--target duckdb" in dbt_task.bash_command
+    assert '--target "$NORTHSTAR_DBT_TARGET"' in dbt_task.bash_command
     assert '"$DBT_TARGET_PATH"' in dbt_task.bash_command
     assert (REPO_ROOT / "dbt" / "dbt_project.yml").is_file()
 

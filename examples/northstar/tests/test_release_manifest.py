@@ -39,7 +39,8 @@ def test_requirements_are_pinned_and_leave_airflow_to_the_platform(
     lines = (REPO_ROOT / manifest["airflow"]["requirements"]).read_text().splitlines()
     requirements = [line for line in lines if line.strip() and not line.startswith("#")]
     assert requirements and all(re.fullmatch(r"[a-z0-9-]+==[0-9.]+", r) for r in requirements)
-    assert not [r for r in requirements if r.startswith("apache-airflow")]
+    # Airflow itself is the platform's pin; providers the DAGs import are the team's.
+    assert not [r for r in requirements if r.split("==")[0] == "apache-airflow"]
 
 
 def test_dbt_profile_and_targets(manifest: dict[str, Any]) -> None:

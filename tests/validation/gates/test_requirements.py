@@ -27,9 +27,12 @@ def _write(repo: Path, *lines: str) -> None:
     (repo / REQS).write_text("# runtime requirements\n" + "\n".join(lines) + "\n")
 
 
-def _append(repo: Path, *lines: str) -> None:
+def _append(repo: Path, *lines: str) -> int:
+    """Append ``lines`` to the example's requirements.txt; the line number of the first."""
+    first = len((repo / REQS).read_text().splitlines()) + 1
     with (repo / REQS).open("a") as f:
         f.write("".join(f"{line}\n" for line in lines))
+    return first
 
 
 def _constraint_line(repo: Path, name: str) -> tuple[int, str]:
@@ -167,17 +170,17 @@ def test_a_requirement_the_constraints_forbid_names_pin_and_constraint(
     line, protobuf = _constraint_line(northstar_copy, "protobuf")
     airflow = f"the constraints for Airflow 2.11.2 ({CONSTRAINTS}:{line})"
     if case == "the example: a pin":
-        _append(northstar_copy, "protobuf==6.31.1")
-        expected = f"requirements.txt:7 pins protobuf==6.31.1; {airflow} pin {protobuf}"
+        at = _append(northstar_copy, "protobuf==6.31.1")
+        expected = f"requirements.txt:{at} pins protobuf==6.31.1; {airflow} pin {protobuf}"
         obj = "package:protobuf"
     elif case == "a range":
-        _append(northstar_copy, "protobuf<6.33")
-        expected = f"requirements.txt:7 requires protobuf<6.33; {airflow} pin {protobuf}"
+        at = _append(northstar_copy, "protobuf<6.33")
+        expected = f"requirements.txt:{at} requires protobuf<6.33; {airflow} pin {protobuf}"
         obj = "package:protobuf"
     elif case == "a dependency":
-        _append(northstar_copy, "proto-plus==1.22.3")
+        at = _append(northstar_copy, "proto-plus==1.22.3")
         expected = (
-            f"requirements.txt:7 pins proto-plus==1.22.3, which {airflow} rule out: it depends "
+            f"requirements.txt:{at} pins proto-plus==1.22.3, which {airflow} rule out: it depends "
             f"on protobuf>=3.19.0,<5.0.0.dev0 and they pin {protobuf}"
         )
         obj = "package:proto-plus"
@@ -249,7 +252,7 @@ def test_the_constraint_is_read_from_the_resolvers_words_not_from_the_name(
     northstar_copy: Path,
 ) -> None:
     """uv names two pins of protobuf; the one matching a constraints line is the constraint."""
-    _append(northstar_copy, "protobuf==6.31.1")
+    appended = _append(northstar_copy, "protobuf==6.31.1")
     line, protobuf = _constraint_line(northstar_copy, "protobuf")
     path = northstar_copy / REQS
     lines = read_requirements(path)
@@ -267,9 +270,9 @@ def test_the_constraint_is_read_from_the_resolvers_words_not_from_the_name(
         REQS, lines, Resolution(False, explanation=[unrelated]), pins, "2.11.2", "3.11"
     )
 
-    assert finding is not None and finding.line == 7
+    assert finding is not None and finding.line == appended
     assert finding.message.startswith(
-        f"requirements.txt:7 pins protobuf==6.31.1; the constraints for Airflow 2.11.2 "
+        f"requirements.txt:{appended} pins protobuf==6.31.1; the constraints for Airflow 2.11.2 "
         f"({CONSTRAINTS}:{line}) pin {protobuf}"
     )
     assert neither is None  # no line of the constraints file: not a constraint conflict

@@ -45,14 +45,14 @@ def suffixed_schema(base_schema: str, suffix: str) -> str:
 def release_input_schema(con: Any, base_schema: str, suffix: str) -> str:
     """The schema a canary reads a model from: the release's own copy when this canary run
     rebuilt it (the release changed the model), else the live one -- which is what prod will
-    read after the swap, since only rebuilt models switch. ``con`` is a DuckDB connection."""
+    read after the swap, since only rebuilt models switch. ``con`` is a warehouse adapter or a
+    DuckDB connection."""
     if not suffix:
         return base_schema
+    from northstar_common.adapters import as_warehouse
+
     candidate = suffixed_schema(base_schema, suffix)
-    row = con.execute(
-        "select count(*) from information_schema.schemata where schema_name = ?", [candidate]
-    ).fetchone()
-    return candidate if row and row[0] else base_schema
+    return candidate if as_warehouse(con).schema_exists(candidate) else base_schema
 
 
 def suffixed_path(base_path: Path, suffix: str) -> Path:

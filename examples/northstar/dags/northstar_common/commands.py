@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import sys
 from datetime import date
-from pathlib import Path
 
 from northstar_common.canary import suffixed_path
 from northstar_common.settings import Settings
@@ -24,12 +23,19 @@ def path_safe(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", value).strip("._-") or "run"
 
 
-def positions_output(settings: Settings, suffix: str) -> Path:
-    return suffixed_path(settings.lake_root / POSITIONS_DIR, suffix)
+def lake_location(settings: Settings, name: str, suffix: str) -> str:
+    """``<lake_root>/<name><suffix>``: a local folder, or an ``s3://`` prefix."""
+    if settings.lake_root.startswith("s3://"):
+        return f"{settings.lake_root}/{name}{suffix}"
+    return str(suffixed_path(settings.lake_path / name, suffix))
 
 
-def exports_dir(settings: Settings, suffix: str) -> Path:
-    return suffixed_path(settings.lake_root / EXPORTS_DIR, suffix)
+def positions_output(settings: Settings, suffix: str) -> str:
+    return lake_location(settings, POSITIONS_DIR, suffix)
+
+
+def exports_dir(settings: Settings, suffix: str) -> str:
+    return lake_location(settings, EXPORTS_DIR, suffix)
 
 
 def spark_positions_env(
@@ -38,7 +44,7 @@ def spark_positions_env(
     scratch = settings.scratch_root / "spark" / path_safe(dag_id) / path_safe(run_id)
     return {
         "NORTHSTAR_INVENTORY_INPUT": str(settings.source_root / INVENTORY_MOVEMENTS.location),
-        "NORTHSTAR_POSITIONS_OUTPUT": str(positions_output(settings, suffix)),
+        "NORTHSTAR_POSITIONS_OUTPUT": positions_output(settings, suffix),
         "NORTHSTAR_AS_OF": as_of.isoformat(),
         "NORTHSTAR_RELEASE_ID": settings.release_id,
         "SPARK_LOCAL_DIRS": str(scratch),
@@ -51,8 +57,9 @@ def spark_positions_env(
 def dbt_env(settings: Settings, suffix: str, dag_id: str, run_id: str) -> dict[str, str]:
     scratch = settings.scratch_root / "dbt" / path_safe(dag_id) / path_safe(run_id)
     return {
-        "NORTHSTAR_DUCKDB_PATH": str(settings.warehouse_path),
-        "NORTHSTAR_LAKE_ROOT": str(settings.lake_root),
+        "NORTHSTAR_DUCKDB_PATH": str(settings.warehouse_path or ""),
+        "NORTHSTAR_LAKE_ROOT": settings.lake_root,
+        "NORTHSTAR_DBT_TARGET": settings.warehouse_kind,
         "NORTHSTAR_RELEASE_ENV": settings.release_env,
         "NORTHSTAR_RELEASE_ID": settings.release_id,
         "NORTHSTAR_SCHEMA_SUFFIX": suffix,

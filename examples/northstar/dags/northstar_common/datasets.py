@@ -1,8 +1,12 @@
-"""Datasets that wire the Northstar DAGs together (producer outlets -> consumer schedules)."""
+"""Datasets that wire the Northstar DAGs together (producer outlets -> consumer schedules).
+
+Assets on Airflow 3.x (``northstar_common.compat``); the URIs are the same on both, whichever
+warehouse and lake the environment uses (they name the data, not where it is stored).
+"""
 
 from __future__ import annotations
 
-from airflow.datasets import Dataset
+from northstar_common.compat import Dataset
 
 RAW_ORDERS = Dataset("duckdb://warehouse/raw.orders")
 RAW_ORDER_ITEMS = Dataset("duckdb://warehouse/raw.order_items")

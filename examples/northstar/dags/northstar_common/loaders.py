@@ -1,4 +1,4 @@
-"""Idempotent loads of the landed source files into the DuckDB ``raw`` schema.
+"""Idempotent loads of the landed source files into the warehouse's ``raw`` schema.
 
 * Postgres extracts and S3 drops are partitioned by load date: each load deletes the rows of its
   date and inserts the file contents in one transaction, so re-running a day never duplicates.
@@ -6,7 +6,9 @@
   wins, and replaying the same batches changes nothing.
 
 Every load stamps ``_load_date``/``_release_id``/``_loaded_at`` on its rows and writes one row
-per table to the ``_loads`` audit table of the same schema.
+per table to the ``_loads`` audit table of the same schema. The SQL is written once against
+``adapters.Warehouse`` (DuckDB or Snowflake, the ``warehouse_kind`` Variable): tables and the
+file's rows are prepared first (DDL), then the partition is replaced in one transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 
+from northstar_common.adapters import Warehouse, as_warehouse
 from northstar_common.canary import suffixed_schema
 from northstar_common.tables import (
     CUSTOMERS,
@@ -27,12 +30,15 @@ from northstar_common.tables import (
     ORDER_ITEMS,
     ORDERS,
     RAW_SCHEMA,
+    Column,
     TableSpec,
 )
-from northstar_common.warehouse import qualified, quote_ident, quote_literal, transaction
+from northstar_common.warehouse import quote_literal
 
 AUDIT_TABLE = "_loads"
-_METADATA_NAMES = "_load_date, _release_id, _loaded_at"
+_METADATA = ("_load_date", "_release_id", "_loaded_at")
+Connection = Warehouse | duckdb.DuckDBPyConnection
+"""What the loaders accept: an adapter, or a DuckDB connection (wrapped)."""
 
 
 class SourceMissingError(FileNotFoundError):
@@ -63,35 +69,33 @@ def _utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def ensure_raw_objects(
-    con: duckdb.DuckDBPyConnection, schema: str, specs: Iterable[TableSpec]
-) -> None:
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+def ensure_raw_objects(con: Connection, schema: str, specs: Iterable[TableSpec]) -> None:
+    """Create the schema, the tables and the ``_loads`` audit table when missing (DDL)."""
+    wh = as_warehouse(con)
+    wh.execute(f"CREATE SCHEMA IF NOT EXISTS {wh.quote_ident(schema)}")
     for spec in specs:
-        columns = ", ".join(column.ddl() for column in spec.columns)
-        con.execute(f"CREATE TABLE IF NOT EXISTS {qualified(schema, spec.name)} ({columns})")
-    con.execute(
-        f"""
-        CREATE TABLE IF NOT EXISTS {qualified(schema, AUDIT_TABLE)} (
-            load_id VARCHAR NOT NULL,
-            table_name VARCHAR NOT NULL,
-            load_date DATE NOT NULL,
-            rows_loaded BIGINT NOT NULL,
-            release_id VARCHAR NOT NULL,
-            release_env VARCHAR NOT NULL,
-            dag_id VARCHAR NOT NULL,
-            run_id VARCHAR NOT NULL,
-            loaded_at TIMESTAMP NOT NULL
-        )
-        """
-    )
+        columns = ", ".join(wh.column_ddl(column) for column in spec.columns)
+        wh.execute(f"CREATE TABLE IF NOT EXISTS {wh.qualified(schema, spec.name)} ({columns})")
+    audit = ", ".join(wh.column_ddl(column) for column in _AUDIT_COLUMNS)
+    wh.execute(f"CREATE TABLE IF NOT EXISTS {wh.qualified(schema, AUDIT_TABLE)} ({audit})")
 
 
-def _record_load(
-    con: duckdb.DuckDBPyConnection, run: LoadRun, table: str, rows: int, loaded_at: datetime
-) -> None:
-    con.execute(
-        f"INSERT INTO {qualified(run.schema, AUDIT_TABLE)} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # nosec B608 (quoted identifiers, bound values)
+_AUDIT_COLUMNS = (
+    Column("load_id", "varchar", nullable=False),
+    Column("table_name", "varchar", nullable=False),
+    Column("load_date", "date", nullable=False),
+    Column("rows_loaded", "bigint", nullable=False),
+    Column("release_id", "varchar", nullable=False),
+    Column("release_env", "varchar", nullable=False),
+    Column("dag_id", "varchar", nullable=False),
+    Column("run_id", "varchar", nullable=False),
+    Column("loaded_at", "timestamp", nullable=False),
+)
+
+
+def _record_load(wh: Warehouse, run: LoadRun, table: str, rows: int, loaded_at: datetime) -> None:
+    wh.execute(
+        f"INSERT INTO {wh.qualified(run.schema, AUDIT_TABLE)} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # nosec B608 (quoted identifiers, bound values)
         [
             str(uuid.uuid4()),
             table,
@@ -121,26 +125,53 @@ def _json_relation(pattern: Path, spec: TableSpec, *, with_filename: bool = Fals
     )
 
 
-def _column_list(spec: TableSpec) -> str:
-    return ", ".join(quote_ident(name) for name in spec.source_column_names)
+def _column_list(wh: Warehouse, names: Iterable[str]) -> str:
+    return ", ".join(wh.quote_ident(name) for name in names)
+
+
+def _inserted(result: object) -> int:
+    row = result.fetchone()  # type: ignore[attr-defined]
+    return int(row[0]) if row else 0
 
 
 def _replace_partition(
-    con: duckdb.DuckDBPyConnection,
-    spec: TableSpec,
-    relation: str,
-    run: LoadRun,
-    loaded_at: datetime,
+    wh: Warehouse, spec: TableSpec, batch: str, run: LoadRun, loaded_at: datetime
 ) -> int:
-    target = qualified(run.schema, spec.name)
-    columns = _column_list(spec)
-    con.execute(f"DELETE FROM {target} WHERE _load_date = ?", [run.load_date])  # nosec B608 (quoted identifiers, bound values)
-    inserted = con.execute(
-        f"INSERT INTO {target} ({columns}, {_METADATA_NAMES}) "  # nosec B608 (quoted identifiers, bound values)
-        f"SELECT {columns}, ?, ?, ? FROM {relation}",
-        [run.load_date, run.release_id, loaded_at],
-    ).fetchone()
-    return int(inserted[0]) if inserted else 0
+    """Delete the run's ``_load_date`` rows and insert the staged ``batch``; inside the
+    caller's transaction. Returns the rows inserted."""
+    target = wh.qualified(run.schema, spec.name)
+    columns = _column_list(wh, spec.source_column_names)
+    wh.execute(f"DELETE FROM {target} WHERE {wh.quote_ident('_load_date')} = ?", [run.load_date])  # nosec B608 (quoted identifiers, bound values)
+    return _inserted(
+        wh.execute(
+            f"INSERT INTO {target} ({columns}, {_column_list(wh, _METADATA)}) "  # nosec B608 (quoted identifiers, bound values)
+            f"SELECT {columns}, ?, ?, ? FROM {batch}",
+            [run.load_date, run.release_id, loaded_at],
+        )
+    )
+
+
+def _load_partitions(
+    con: Connection, run: LoadRun, relations: dict[TableSpec, str]
+) -> dict[str, int]:
+    """Stage each relation, then replace every table's partition in one transaction."""
+    wh = as_warehouse(con)
+    ensure_raw_objects(wh, run.schema, relations)
+    batches = {
+        spec: wh.stage(run.schema, f"_batch_{spec.name}", spec.source_columns, relation)
+        for spec, relation in relations.items()
+    }
+    loaded_at = _utc_now()
+    rows: dict[str, int] = {}
+    try:
+        with wh.transaction():
+            for spec, batch in batches.items():
+                rows[spec.name] = _replace_partition(wh, spec, batch, run, loaded_at)
+                _record_load(wh, run, spec.name, rows[spec.name], loaded_at)
+    finally:
+        for batch in batches.values():
+            wh.execute(f"DROP TABLE IF EXISTS {batch}")
+    return rows
 
 
 def validate_csv_header(path: Path, spec: TableSpec) -> None:
@@ -172,43 +203,29 @@ def check_orders_extract(source_root: Path, load_date: date) -> dict[str, Path]:
     return {spec.name: path for spec, path in paths.items()}
 
 
-def load_orders_extract(
-    con: duckdb.DuckDBPyConnection, source_root: Path, run: LoadRun
-) -> dict[str, int]:
+def load_orders_extract(con: Connection, source_root: Path, run: LoadRun) -> dict[str, int]:
     """Replace the day's orders and order items together, in a single transaction."""
     paths = orders_extract_paths(source_root, run.load_date)
     check_orders_extract(source_root, run.load_date)
-    loaded_at = _utc_now()
-    rows: dict[str, int] = {}
-    with transaction(con):
-        ensure_raw_objects(con, run.schema, paths)
-        for spec, path in paths.items():
-            rows[spec.name] = _replace_partition(
-                con, spec, _csv_relation(path, spec), run, loaded_at
-            )
-            _record_load(con, run, spec.name, rows[spec.name], loaded_at)
-    return rows
+    return _load_partitions(
+        con, run, {spec: _csv_relation(path, spec) for spec, path in paths.items()}
+    )
 
 
 def inventory_drop_pattern(source_root: Path, load_date: date) -> Path:
     return source_root / INVENTORY_MOVEMENTS.location / f"dt={load_date.isoformat()}" / "*.json"
 
 
-def load_inventory_drop(con: duckdb.DuckDBPyConnection, source_root: Path, run: LoadRun) -> int:
+def load_inventory_drop(con: Connection, source_root: Path, run: LoadRun) -> int:
     """Replace the day's inventory movements with the contents of its S3 drop."""
     pattern = inventory_drop_pattern(source_root, run.load_date)
     if not any(pattern.parent.glob(pattern.name)):
         raise SourceMissingError(f"no inventory drop files match {pattern}")
-    loaded_at = _utc_now()
-    with transaction(con):
-        ensure_raw_objects(con, run.schema, [INVENTORY_MOVEMENTS])
-        relation = _json_relation(pattern, INVENTORY_MOVEMENTS)
-        rows = _replace_partition(con, INVENTORY_MOVEMENTS, relation, run, loaded_at)
-        _record_load(con, run, INVENTORY_MOVEMENTS.name, rows, loaded_at)
-    return rows
+    relation = _json_relation(pattern, INVENTORY_MOVEMENTS)
+    return _load_partitions(con, run, {INVENTORY_MOVEMENTS: relation})[INVENTORY_MOVEMENTS.name]
 
 
-def upsert_customers(con: duckdb.DuckDBPyConnection, source_root: Path, run: LoadRun) -> int:
+def upsert_customers(con: Connection, source_root: Path, run: LoadRun) -> int:
     """Upsert the newest record per customer from every landed Kafka batch.
 
     A stored row is replaced only by a strictly newer ``updated_at``; replays are no-ops.
@@ -217,44 +234,45 @@ def upsert_customers(con: duckdb.DuckDBPyConnection, source_root: Path, run: Loa
     pattern = source_root / CUSTOMERS.location / "*.jsonl"
     if not any(pattern.parent.glob(pattern.name)):
         raise SourceMissingError(f"no customer batches match {pattern}")
-    target = qualified(run.schema, CUSTOMERS.name)
-    columns = _column_list(CUSTOMERS)
+    wh = as_warehouse(con)
+    ensure_raw_objects(wh, run.schema, [CUSTOMERS])
+    target = wh.qualified(run.schema, CUSTOMERS.name)
+    columns = _column_list(wh, CUSTOMERS.source_column_names)
+    key, updated = wh.quote_ident("customer_id"), wh.quote_ident("updated_at")
+    latest = (
+        f"(SELECT * FROM {_json_relation(pattern, CUSTOMERS, with_filename=True)} "  # nosec B608 (quoted path literal)
+        "QUALIFY row_number() OVER "
+        "(PARTITION BY customer_id ORDER BY updated_at DESC, filename DESC) = 1)"
+    )
+    batch = wh.stage(run.schema, "_batch_customers", CUSTOMERS.source_columns, latest)
     loaded_at = _utc_now()
-    with transaction(con):
-        ensure_raw_objects(con, run.schema, [CUSTOMERS])
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE customer_batch AS
-            SELECT {columns}
-            FROM {_json_relation(pattern, CUSTOMERS, with_filename=True)}
-            QUALIFY row_number() OVER (
-                PARTITION BY customer_id ORDER BY updated_at DESC, filename DESC
-            ) = 1
-            """  # nosec B608 (quoted identifiers, bound values)
-        )
-        con.execute(
-            f"""
-            DELETE FROM {target}
-            WHERE customer_id IN (
-                SELECT batch.customer_id
-                FROM customer_batch AS batch
-                JOIN {target} AS stored USING (customer_id)
-                WHERE batch.updated_at > stored.updated_at
+    try:
+        with wh.transaction():
+            wh.execute(
+                f"""
+                DELETE FROM {target}
+                WHERE {key} IN (
+                    SELECT batch.{key}
+                    FROM {batch} AS batch
+                    JOIN {target} AS stored ON stored.{key} = batch.{key}
+                    WHERE batch.{updated} > stored.{updated}
+                )
+                """  # nosec B608 (quoted identifiers, bound values)
             )
-            """  # nosec B608 (quoted identifiers, bound values)
-        )
-        inserted = con.execute(
-            f"""
-            INSERT INTO {target} ({columns}, {_METADATA_NAMES})
-            SELECT {columns}, ?, ?, ?
-            FROM customer_batch AS batch
-            WHERE NOT EXISTS (
-                SELECT 1 FROM {target} AS stored WHERE stored.customer_id = batch.customer_id
+            rows = _inserted(
+                wh.execute(
+                    f"""
+                    INSERT INTO {target} ({columns}, {_column_list(wh, _METADATA)})
+                    SELECT {columns}, ?, ?, ?
+                    FROM {batch} AS batch
+                    WHERE NOT EXISTS (
+                        SELECT 1 FROM {target} AS stored WHERE stored.{key} = batch.{key}
+                    )
+                    """,  # nosec B608 (quoted identifiers, bound values)
+                    [run.load_date, run.release_id, loaded_at],
+                )
             )
-            """,  # nosec B608 (quoted identifiers, bound values)
-            [run.load_date, run.release_id, loaded_at],
-        ).fetchone()
-        rows = int(inserted[0]) if inserted else 0
-        con.execute("DROP TABLE customer_batch")
-        _record_load(con, run, CUSTOMERS.name, rows, loaded_at)
+            _record_load(wh, run, CUSTOMERS.name, rows, loaded_at)
+    finally:
+        wh.execute(f"DROP TABLE IF EXISTS {batch}")
     return rows

@@ -7,8 +7,12 @@ from datetime import date
 from typing import Any
 
 from northstar_common.canary import schema_suffix_from_context
+from northstar_common.compat import TRIGGERING_EVENTS_KEY
 from northstar_common.loaders import LoadRun
 from northstar_common.settings import Settings
+
+DATA_DATE_EXTRA = "data_date"
+"""The Dataset event extra naming the partition date the producing run wrote."""
 
 
 def run_date(context: Mapping[str, Any]) -> date:
@@ -19,7 +23,10 @@ def run_date(context: Mapping[str, Any]) -> date:
     override = conf.get("data_date")
     if override:
         return date.fromisoformat(str(override))
-    return date.fromisoformat(context["ds"])
+    if context.get("ds"):
+        return date.fromisoformat(context["ds"])
+    # Airflow 3: an Asset-triggered run has no logical date (no ``ds``): the day it ran after.
+    return context["dag_run"].run_after.date()  # type: ignore[no-any-return]
 
 
 def triggering_partition_date(context: Mapping[str, Any]) -> date:
@@ -27,16 +34,33 @@ def triggering_partition_date(context: Mapping[str, Any]) -> date:
 
     A Dataset-triggered run's own ``ds`` is the moment it was triggered (usually the next day);
     the data it processes belongs to the upstream runs' logical dates. Manual and test runs have
-    no triggering events and fall back to ``ds``.
+    no triggering events and fall back to ``ds``. Airflow 3's events carry no source run: there
+    the date comes from the event's ``data_date`` extra, which producers set
+    (``record_data_date``).
     """
-    events = context.get("triggering_dataset_events") or {}
+    events = context.get(TRIGGERING_EVENTS_KEY) or {}
     upstream = [
-        event.source_dag_run.logical_date.date()
-        for dataset_events in events.values()
-        for event in dataset_events
-        if getattr(event, "source_dag_run", None) is not None
+        _event_date(event) for dataset_events in events.values() for event in dataset_events
     ]
-    return max(upstream) if upstream else run_date(context)
+    known = [day for day in upstream if day is not None]
+    return max(known) if known else run_date(context)
+
+
+def _event_date(event: Any) -> date | None:
+    source = getattr(event, "source_dag_run", None)
+    if source is not None and getattr(source, "logical_date", None) is not None:
+        return source.logical_date.date()  # type: ignore[no-any-return]
+    extra = getattr(event, "extra", None) or {}
+    value = extra.get(DATA_DATE_EXTRA)
+    return date.fromisoformat(str(value)) if value else None
+
+
+def record_data_date(context: Mapping[str, Any], dataset: Any, day: date) -> None:
+    """Stamp the partition a producer wrote on its Dataset event (``extra.data_date``), so a
+    consumer finds it on Airflow 3, where the triggering events carry no upstream run."""
+    outlet_events = context.get("outlet_events")
+    if outlet_events is not None:
+        outlet_events[dataset].extra = {DATA_DATE_EXTRA: day.isoformat()}
 
 
 def load_run(context: Mapping[str, Any], settings: Settings) -> LoadRun:

@@ -2,6 +2,15 @@
 
 The release platform sets the Variables as ``AIRFLOW_VAR_<NAME>`` environment variables on local
 instances and through a secrets backend in production; the DAG code never hard-codes a path.
+
+Two Variables choose the runtimes; when they are absent the DAGs behave as on the local stack:
+
+* ``warehouse_kind``: ``duckdb`` (default; the file ``warehouse_path``) or ``snowflake`` (the
+  connection comes from the worker's ``SNOWFLAKE_*`` environment, as dbt's profile reads it;
+  ``warehouse_path`` is then not needed);
+* ``spark_runner``: ``local`` (default; ``spark-submit`` on the worker) or ``emr_serverless``
+  (the job staged by the release runs on the application ``emr_application_id`` with the role
+  ``emr_execution_role_arn``; ``lake_root`` may then be an ``s3://`` URI).
 """
 
 from __future__ import annotations
@@ -12,11 +21,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RELEASE_ENVS = frozenset({"staging", "prod"})
-PATH_VARIABLES = ("warehouse_path", "source_root", "lake_root", "scratch_root")
-REQUIRED_VARIABLES = ("release_env", *PATH_VARIABLES)
-OPTIONAL_VARIABLES = ("release_id",)
+WAREHOUSE_KINDS = ("duckdb", "snowflake")
+SPARK_RUNNERS = ("local", "emr_serverless")
+PATH_VARIABLES = ("source_root", "scratch_root")
+REQUIRED_VARIABLES = ("release_env", "warehouse_path", "source_root", "lake_root", "scratch_root")
+OPTIONAL_VARIABLES = (
+    "release_id",
+    "warehouse_kind",
+    "spark_runner",
+    "emr_application_id",
+    "emr_execution_role_arn",
+)
+EMR_VARIABLES = ("emr_application_id", "emr_execution_role_arn")
 DEFAULT_RELEASE_ID = "unreleased"
 _RELEASE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+_S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?")
 
 
 class SettingsError(ValueError):
@@ -25,17 +44,42 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """One environment's Variables, validated.
+
+    ``lake_root`` is an absolute path, or an ``s3://`` URI when ``spark_runner`` is
+    ``emr_serverless``; ``warehouse_path`` is ``None`` on Snowflake when the Variable is unset.
+    """
+
     release_env: str
-    warehouse_path: Path
+    warehouse_path: Path | None
     source_root: Path
-    lake_root: Path
+    lake_root: str
     scratch_root: Path
     release_id: str = DEFAULT_RELEASE_ID
+    warehouse_kind: str = "duckdb"
+    spark_runner: str = "local"
+    emr_application_id: str = ""
+    emr_execution_role_arn: str = ""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str | None]) -> Settings:
+        """Validate the Variables; raises ``SettingsError`` naming each Variable at fault."""
         cleaned = {name: (values.get(name) or "").strip() for name in values}
-        missing = [name for name in REQUIRED_VARIABLES if not cleaned.get(name)]
+        kind = cleaned.get("warehouse_kind") or "duckdb"
+        runner = cleaned.get("spark_runner") or "local"
+        for name, value, allowed in (
+            ("warehouse_kind", kind, WAREHOUSE_KINDS),
+            ("spark_runner", runner, SPARK_RUNNERS),
+        ):
+            if value not in allowed:
+                raise SettingsError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+        required = [
+            name
+            for name in REQUIRED_VARIABLES
+            if not (name == "warehouse_path" and kind == "snowflake")
+        ]
+        required += list(EMR_VARIABLES) if runner == "emr_serverless" else []
+        missing = [name for name in required if not cleaned.get(name)]
         if missing:
             raise SettingsError(f"missing Airflow Variables: {', '.join(missing)}")
 
@@ -45,7 +89,21 @@ class Settings:
                 f"release_env={release_env!r} is not one of {', '.join(sorted(RELEASE_ENVS))}"
             )
         paths = {name: Path(cleaned[name]) for name in PATH_VARIABLES}
+        warehouse = cleaned.get("warehouse_path") or ""
+        if warehouse:
+            paths["warehouse_path"] = Path(warehouse)
         relative = [name for name, path in paths.items() if not path.is_absolute()]
+        lake_root = cleaned["lake_root"].rstrip("/") or "/"
+        if lake_root.startswith("s3://"):
+            if runner != "emr_serverless":
+                raise SettingsError(
+                    f"lake_root={lake_root!r} is on S3, which only spark_runner=emr_serverless "
+                    "writes; set an absolute path for spark_runner=local"
+                )
+            if not _S3_URI.fullmatch(lake_root):
+                raise SettingsError(f"lake_root={lake_root!r} is not a valid s3:// URI")
+        elif not Path(lake_root).is_absolute():
+            relative.append("lake_root")
         if relative:
             raise SettingsError(f"Variables must be absolute paths: {', '.join(relative)}")
 
@@ -53,12 +111,37 @@ class Settings:
         if not _RELEASE_ID_PATTERN.fullmatch(release_id):
             raise SettingsError(f"release_id={release_id!r} is not a valid release identifier")
 
-        return cls(release_env=release_env, release_id=release_id, **paths)
+        return cls(
+            release_env=release_env,
+            release_id=release_id,
+            warehouse_path=paths.get("warehouse_path"),
+            source_root=paths["source_root"],
+            lake_root=lake_root,
+            scratch_root=paths["scratch_root"],
+            warehouse_kind=kind,
+            spark_runner=runner,
+            emr_application_id=cleaned.get("emr_application_id", ""),
+            emr_execution_role_arn=cleaned.get("emr_execution_role_arn", ""),
+        )
 
     @classmethod
     def from_airflow(cls) -> Settings:
         """Read the Variables now; call this inside a task callable only."""
-        from airflow.models import Variable
+        from northstar_common.compat import get_variable
 
         names = (*REQUIRED_VARIABLES, *OPTIONAL_VARIABLES)
-        return cls.from_mapping({name: Variable.get(name, default_var=None) for name in names})
+        return cls.from_mapping({name: get_variable(name) for name in names})
+
+    @property
+    def lake_path(self) -> Path:
+        """``lake_root`` as a local folder; ``SettingsError`` when the lake is on S3."""
+        if self.lake_root.startswith("s3://"):
+            raise SettingsError(f"lake_root={self.lake_root!r} is on S3, not a local folder")
+        return Path(self.lake_root)
+
+    @property
+    def duckdb_path(self) -> Path:
+        """The DuckDB warehouse file; ``SettingsError`` when ``warehouse_path`` is unset."""
+        if self.warehouse_path is None:
+            raise SettingsError("missing Airflow Variables: warehouse_path")
+        return self.warehouse_path

@@ -1,7 +1,9 @@
--- Daily net revenue must equal the sum of the revenue orders of that day, to the cent.
+-- Daily net revenue must equal the sum of the revenue orders of that day, to the cent (both
+-- sides as fct_daily_revenue types it, decimal(14, 2): an engine that sums a NUMBER(12,2) as a
+-- double, as the fakesnow emulator does, would otherwise differ in the last binary digit).
 with from_orders as (
 
-    select order_date, sum(net_amount) as net_revenue
+    select order_date, cast(sum(net_amount) as decimal(14, 2)) as net_revenue
     from {{ ref('fct_orders') }}
     where is_revenue
     group by order_date
