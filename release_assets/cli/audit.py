@@ -24,7 +24,7 @@ from release_assets.core.audit_export import (
     to_csv,
     to_json,
 )
-from release_assets.runtimes.audit.base import AuditStore
+from release_assets.runtimes.audit.base import AuditStore, parse_records
 from release_assets.runtimes.audit.types import AuditError, format_time
 from release_assets.settings import settings
 
@@ -145,9 +145,10 @@ def export_command(
     """
     store = audit_store()
     with _store_failures(store):
-        problems = verify_chain(store.entries())
+        entries = store.entries()  # read once: what is verified is what is exported
+    problems = verify_chain(entries)
     try:
-        records = store.records()
+        records = parse_records(entries, store.location)
     except AuditError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

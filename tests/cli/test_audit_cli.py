@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from release_assets.cli.main import main
 from release_assets.core.audit import AuditEvent
 from release_assets.runtimes.audit.local import LocalAuditStore
+from release_assets.runtimes.audit.types import AuditError, StoredEntry
 from release_assets.settings import Settings, settings
 from tests.aws_server import free_port
 
@@ -202,3 +203,29 @@ def test_an_audit_root_that_is_not_a_folder_is_not_an_intact_trail(
         f"error: audit trail {isolated_settings.deployment_file}: not a folder; "
         "audit_store.root must name the trail's folder\n"
     )
+
+
+def test_export_verifies_and_exports_the_same_read_of_the_trail(
+    trail: LocalAuditStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trail is read once: a store that stops answering after that read cannot turn an
+    intact export into "NOT intact" (exit 1), nor can records appended in between go out
+    unverified."""
+    reads = {"count": 0}
+
+    class AnswersOnce(LocalAuditStore):
+        def entries(self) -> list[StoredEntry]:
+            reads["count"] += 1
+            if reads["count"] > 1:
+                raise AuditError(f"audit trail {self.location}: unreachable on a second read")
+            return super().entries()
+
+    monkeypatch.setattr(
+        "release_assets.cli.audit.audit_store", lambda: AnswersOnce(root=trail.root)
+    )
+
+    result = _run("export", "--release", "v2")
+
+    assert result.exit_code == 0, result.output
+    exported = json.loads(result.stdout)
+    assert exported["chain"]["intact"] is True and exported["chain"]["records"] == 5

@@ -16,7 +16,14 @@ from release_assets.runtimes.audit.types import (
     parse_record,
 )
 
-__all__ = ["AuditError", "AuditEvent", "AuditRecord", "AuditStore", "StoredEntry"]
+__all__ = [
+    "AuditError",
+    "AuditEvent",
+    "AuditRecord",
+    "AuditStore",
+    "StoredEntry",
+    "parse_records",
+]
 
 
 class AuditStore(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
@@ -45,15 +52,22 @@ class AuditStore(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
     def records(self) -> list[AuditRecord]:
         """Every record, parsed, in chain order (by seq). Hashes are not checked here (that is
         ``verify_chain``); raises AuditError naming the first unreadable record."""
-        out: list[AuditRecord] = []
-        for entry in self.entries():
-            if entry.name == HEAD_NAME:
-                continue
-            try:
-                out.append(parse_record(entry.text))
-            except ValueError as exc:
-                raise AuditError(
-                    f"audit record {entry.name} in {self.location} is unreadable: {exc}; "
-                    "run `release-assets audit verify`"
-                ) from None
-        return sorted(out, key=lambda rec: rec.seq)
+        return parse_records(self.entries(), self.location)
+
+
+def parse_records(entries: list[StoredEntry], location: str) -> list[AuditRecord]:
+    """The records among ``entries`` (what ``AuditStore.entries`` read from ``location``),
+    parsed, in chain order (by seq); ``HEAD`` is skipped. Raises AuditError naming the first
+    unreadable record."""
+    out: list[AuditRecord] = []
+    for entry in entries:
+        if entry.name == HEAD_NAME:
+            continue
+        try:
+            out.append(parse_record(entry.text))
+        except ValueError as exc:
+            raise AuditError(
+                f"audit record {entry.name} in {location} is unreadable: {exc}; "
+                "run `release-assets audit verify`"
+            ) from None
+    return sorted(out, key=lambda rec: rec.seq)
