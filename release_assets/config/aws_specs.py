@@ -8,7 +8,7 @@ in production.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import Url
@@ -21,7 +21,8 @@ AWS_CREDENTIALS_HINT = (
 
 
 def refuse_credentials(url: str, hint: str) -> str:
-    """``url`` if it carries no user name or password (``https://user:pw@host`` is refused);
+    """``url`` if it carries no user name or password (``https://user:pw@host`` is refused)
+    and no credential in its query (``?access_token=...``, ``?X-Amz-Signature=...``);
     raises ValueError with ``hint`` (where the credentials go instead) and without the URL,
     so the password is never echoed. Any URL field of the deployment file is checked with it
     at load: a URL is printed in messages, logs and the Dagster UI."""
@@ -44,7 +45,36 @@ def refuse_credentials(url: str, hint: str) -> str:
             f"the URL carries a user name or password, which would be printed wherever the "
             f"URL is shown; remove them from the URL: {hint}"
         )
+    secret_params = _credential_parameters(url)
+    if secret_params:
+        raise ValueError(
+            f"the URL's query carries a credential ({', '.join(secret_params)}), which would "
+            f"be printed wherever the URL is shown; remove it from the URL: {hint}"
+        )
     return url
+
+
+# Query parameter names that carry credentials: OAuth's access_token (RFC 6750 section 2.3),
+# S3 presigned URLs' X-Amz-Signature/-Credential/-Security-Token, and the usual API-key names.
+_CREDENTIAL_PARAM_WORDS = ("token", "password", "passwd", "secret", "signature", "credential")
+_CREDENTIAL_PARAM_NAMES = frozenset({"key", "api_key", "apikey", "pwd", "sig", "auth"})
+
+
+def _credential_parameters(url: str) -> list[str]:
+    """The names (never the values) of ``url``'s query parameters that carry a credential."""
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        query = url.partition("?")[2]
+    names = [name for name, _ in parse_qsl(query, keep_blank_values=True)]
+    return sorted(
+        {
+            name
+            for name in names
+            if name.lower() in _CREDENTIAL_PARAM_NAMES
+            or any(word in name.lower() for word in _CREDENTIAL_PARAM_WORDS)
+        }
+    )
 
 
 class AwsConnectionSpec(BaseModel):

@@ -137,6 +137,40 @@ def test_a_url_with_credentials_is_refused_naming_the_field_never_the_password(
     assert SECRET not in str(refused.value)
 
 
+QUERY_CASES = {
+    "airflow3 url with ?access_token=": (
+        _with(AIRFLOW3, url=f"https://airflow.prod.internal/?access_token={SECRET}"),
+        "access_token",
+    ),
+    "self-hosted url with ?api_key= and ?view=": (
+        _with(SELF_HOSTED, url=f"http://10.0.0.5:8080/?view=grid&api_key={SECRET}"),
+        "api_key",
+    ),
+    "presigned-looking url": (
+        _with(SELF_HOSTED, url=f"https://x.internal/?X-Amz-Signature={SECRET}&X-Amz-Date=1"),
+        "X-Amz-Signature",
+    ),
+}
+
+
+@pytest.mark.parametrize(("prod", "parameter"), QUERY_CASES.values(), ids=QUERY_CASES.keys())
+def test_a_credential_in_a_url_query_is_refused_naming_the_parameter_never_its_value(
+    tmp_path: Path, prod: dict[str, Any], parameter: str
+) -> None:
+    path = tmp_path / "deployment.yaml"
+    path.write_text(yaml.safe_dump(_deployment(MWAA, prod), sort_keys=False))
+
+    with pytest.raises(DeploymentConfigError) as refused:
+        load_deployment(path)
+
+    (problem,) = refused.value.problems
+    assert problem.startswith(
+        f"environments[1].airflow.url: Value error, the URL's query carries a credential "
+        f"({parameter}), which would be printed wherever the URL is shown"
+    )
+    assert SECRET not in str(refused.value)
+
+
 def test_the_same_urls_without_credentials_load(tmp_path: Path) -> None:
     path = tmp_path / "deployment.yaml"
     config = _deployment(_with(MWAA, mwaa_endpoint_url="http://127.0.0.1:5001"), SELF_HOSTED)
