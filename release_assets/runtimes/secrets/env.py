@@ -11,7 +11,11 @@ class EnvSecrets(SecretsBackend):
     """Resolves a reference as the environment variable of that name, through ``dg.EnvVar``."""
 
     def resolve(self, reference: str) -> str:
+        """The variable's value; ``SecretNotFound`` when it is unset or set to an empty string
+        (the message says which, never a value)."""
         value = dg.EnvVar(reference).get_value()
-        if not value:
+        if value is None:
             raise SecretNotFound(f"secret {reference!r}: environment variable is not set")
+        if not value:
+            raise SecretNotFound(f"secret {reference!r}: environment variable is set but empty")
         return value
