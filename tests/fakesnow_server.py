@@ -27,17 +27,19 @@ START_TIMEOUT_S = 60.0
 ATTEMPTS = 3
 
 
-def fakesnow_command(port: int, db_dir: Path | None = None) -> list[str]:
-    """fakesnow's server on 127.0.0.1:``port``; databases kept as files under ``db_dir`` when
-    given, else in memory."""
-    command = [str(BIN / "fakesnow"), "-s", "--host", "127.0.0.1", "-p", str(port)]
-    return command + (["-d", str(db_dir)] if db_dir is not None else [])
+def fakesnow_command(port: int) -> list[str]:
+    """fakesnow's server on 127.0.0.1:``port``. Its databases live in memory: fakesnow 0.12
+    ignores ``-d`` in server mode (``fakesnow/cli.py``), so a restarted server starts empty."""
+    return [str(BIN / "fakesnow"), "-s", "--host", "127.0.0.1", "-p", str(port)]
 
 
-def fakesnow_ready(log: Path, port: int) -> bool:
-    """True when the last server started with output to ``log`` says it serves on ``port``."""
+def fakesnow_ready(log: Path, port: int, after: int = 0) -> bool:
+    """True when the last server started with output to ``log`` says it serves on ``port``;
+    only what was written after byte ``after`` counts (a log appended to by several starts)."""
     try:
-        text = log.read_text(errors="replace")
+        with log.open("rb") as stream:
+            stream.seek(after)
+            text = stream.read().decode(errors="replace")
     except OSError:
         return False
     last_start = text.rfind("Started server process")

@@ -8,45 +8,31 @@ The Snowflake ``raw`` tables follow the example's loader specs
 (``examples/northstar/dags/northstar_common/tables.py``), created with unquoted names, so they
 are stored upper-case as Snowflake stores unquoted identifiers.
 
-The emulator's limit on Spark: moto's EMR Serverless marks a job run SUCCESS at once without
-running its code, so ``spark_inventory_positions`` writes nothing. The dbt models read the job's
-output as the source ``lake.inventory_positions``; on AWS that is an external table over the
-job's S3 output, here ``provision_lake`` writes what the job would have written (the job's
-aggregation, ``spark/jobs/inventory_positions.py``, repeated in SQL over the environment's
-generated inventory drops, one ``as_of`` snapshot per drop day) into ``LAKE.INVENTORY_POSITIONS``
-of each environment's Snowflake database. This stands in for the job's output only: the release
-platform and the example's DAGs run unchanged (the job run itself is still submitted to EMR
-Serverless and waited for).
+What the environments hold as data before the first release (sources, the Spark job's output,
+prod's raw tables) is ``seed``'s.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import secrets
-import subprocess
 import sys
 from pathlib import Path
 from string import Template
 from types import ModuleType
 from typing import Any
 
-import duckdb
-
 from release_assets.config.deployment import Deployment
 from release_assets.config.mwaa_specs import MwaaAirflowSpec
 from release_assets.config.s3_specs import S3ArtifactStoreSpec, S3AuditStoreSpec
 from release_assets.config.snowflake_specs import SnowflakeWarehouseSpec
 from release_assets.config.spark_specs import EmrServerlessSparkSpec
-from release_assets.local.seed import seed_environment
-from release_assets.runtimes.airflow.venv import RuntimeVenv
 from release_assets.runtimes.artifacts.s3 import S3ArtifactStore
 from release_assets.runtimes.artifacts.types import ArtifactError
 from release_assets.runtimes.audit.s3 import S3AuditStore
 from release_assets.runtimes.audit.types import AuditError
 from release_assets.runtimes.aws import AwsClients, error_code
-from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.runtimes.s3_objects import ObjectLock, bucket_problems, create_locked_bucket
 from release_assets.runtimes.warehouse.snowflake import SnowflakeWarehouse
 from tests.paths import NORTHSTAR
@@ -278,130 +264,3 @@ def snowflake_worker_settings(spec: SnowflakeWarehouseSpec, password: str) -> di
         "protocol": spec.protocol,
         "insecure_mode": "true" if spec.protocol == "http" else "false",
     }
-
-
-SOURCES_MARKER = ".generated"
-LAKE_SCHEMA = "lake"
-LAKE_TABLE = "inventory_positions"
-LAKE_COLUMNS = (
-    ("store_id", "varchar"),
-    ("sku", "varchar"),
-    ("on_hand_qty", "bigint"),
-    ("units_in", "bigint"),
-    ("units_out", "bigint"),
-    ("movement_count", "bigint"),
-    ("last_movement_ts", "timestamp"),
-    ("as_of", "date"),
-    ("_release_id", "varchar"),
-)
-"""The job's output columns (``POSITION_COLUMNS`` of the job, then ``_release_id``)."""
-LAKE_RELEASE_ID = "aws-profile-provisioned"
-"""The ``_release_id`` stamped on the provisioned positions (the job stamps its release)."""
-# spark/jobs/inventory_positions.py's ``MOVEMENT_SIGNS`` and ``compute_positions`` in SQL: up
-# to the end of each as_of day, known movement types, a redelivered movement counted once.
-_POSITIONS_SQL = """
-with movements as (
-    select distinct on (movement_id) movement_id, store_id, sku, movement_type, quantity,
-        movement_ts, cast(dt as date) as dt
-    from read_json('{drops}', format = 'newline_delimited', hive_partitioning = true,
-        columns = {{movement_id: 'varchar', store_id: 'varchar', sku: 'varchar',
-            movement_type: 'varchar', quantity: 'integer', unit_cost: 'decimal(10,2)',
-            reference_id: 'varchar', movement_ts: 'timestamp', dt: 'varchar'}})
-    order by movement_id, dt
-),
-signed as (
-    select *, quantity * case movement_type
-        when 'receipt' then 1 when 'return' then 1 when 'transfer_in' then 1
-        when 'sale' then -1 when 'transfer_out' then -1 when 'shrink' then -1 end as signed_qty
-    from movements
-    where movement_type in ('receipt', 'return', 'transfer_in', 'sale', 'transfer_out', 'shrink')
-),
-days as (select distinct dt as as_of from movements)
-select store_id, sku, cast(sum(signed_qty) as bigint) as on_hand_qty,
-    cast(sum(greatest(signed_qty, 0)) as bigint) as units_in,
-    cast(sum(greatest(-signed_qty, 0)) as bigint) as units_out,
-    cast(count(*) as bigint) as movement_count, max(movement_ts) as last_movement_ts,
-    days.as_of
-from days join signed on signed.movement_ts < days.as_of + interval 1 day
-group by days.as_of, store_id, sku
-order by days.as_of, store_id, sku
-"""
-
-
-def provision_sources(layout: EnvironmentLayout) -> Path:
-    """The example's generated sources (``tools/generate_sources.py``, its defaults) in the
-    environment's ``source_root`` (the Airflow Variable the loaders read), made once."""
-    root = layout.source_root
-    if not (root / SOURCES_MARKER).exists():
-        generator = NORTHSTAR / "tools" / "generate_sources.py"
-        subprocess.run(
-            [sys.executable, str(generator), "--out", str(root)],
-            check=True,
-            timeout=300,
-            capture_output=True,
-        )
-        (root / SOURCES_MARKER).write_text("generated by tests.aws_profile.provision\n")
-    return root
-
-
-def lake_positions(source_root: Path) -> list[tuple[Any, ...]]:
-    """What ``spark/jobs/inventory_positions.py`` writes for each drop day of ``source_root``
-    (``LAKE_COLUMNS`` order, ``_release_id`` = ``LAKE_RELEASE_ID``)."""
-    drops = source_root / "s3" / "inventory" / "dt=*" / "*.json"
-    with duckdb.connect() as con:
-        rows = con.execute(_POSITIONS_SQL.format(drops=drops)).fetchall()
-    return [(*row, LAKE_RELEASE_ID) for row in rows]
-
-
-def provision_lake(warehouse: SnowflakeWarehouse, source_root: Path) -> int:
-    """``LAKE.INVENTORY_POSITIONS`` in the environment's Snowflake database holding
-    ``lake_positions(source_root)`` (replaced whole: idempotent); returns its row count.
-    See the module's docstring: the emulator's EMR Serverless does not run the job."""
-    rows = lake_positions(source_root)
-    columns = ", ".join(f"{name} {kind}" for name, kind in LAKE_COLUMNS)
-    table = f"{LAKE_SCHEMA}.{LAKE_TABLE}"
-    marks = "(" + ", ".join(["?"] * len(LAKE_COLUMNS)) + ")"
-    with warehouse.connect() as conn:
-        cur = conn.cursor()
-        cur.execute(f"create schema if not exists {LAKE_SCHEMA}")
-        cur.execute(f"create or replace table {table} ({columns})")
-        for start in range(0, len(rows), 500):
-            batch = rows[start : start + 500]
-            values = ", ".join([marks] * len(batch))
-            cur.execute(
-                f"insert into {table} values {values}",
-                [value for row in batch for value in row],
-            )
-        conn.commit()
-    return len(rows)
-
-
-SEEDED_MARKER = ".seeded"
-PROD_INGESTION = ["ingest_orders", "ingest_inventory", "ingest_customers"]
-"""The DAGs whose output production already has before the first release (as the local
-stack's prod is seeded: ``release_assets.cli.demo.PROD_INGESTION``); the Spark job's output is
-``provision_lake``'s."""
-
-
-def seed_prod(
-    layout: EnvironmentLayout, runtime: RuntimeVenv, worker_env: dict[str, str], data_date: str
-) -> bool:
-    """Give prod's Snowflake database the raw data production would already have: the
-    example's ingestion DAGs run once for ``data_date`` (``seed_environment``: ``airflow dags
-    test`` in ``runtime``) with the workers' environment (``SNOWFLAKE_*``, AWS). A canary reads
-    these base tables and writes only to its own schemas. Made once; returns whether it ran."""
-    marker = layout.root / SEEDED_MARKER
-    if marker.exists():
-        return False
-    saved = {key: os.environ.get(key) for key in worker_env}
-    os.environ.update(worker_env)
-    try:
-        seed_environment(layout, runtime, NORTHSTAR / "dags", PROD_INGESTION, data_date)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    marker.write_text(f"seeded for {data_date}\n")
-    return True

@@ -13,7 +13,6 @@ caller restores the environment (``pytest.MonkeyPatch``, or ``environment()``).
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,10 +25,10 @@ from release_assets.cli.demo_approvals import allowed_signers
 from release_assets.cli.main import main
 from release_assets.defs.approval_sensor import approval_sensor
 from release_assets.defs.definitions import bound_resources, defs
-from release_assets.defs.sensors import merged_tag_sensor
 from release_assets.settings import settings as settings_cache
 from tests.aws_profile.stack import Profile
-from tests.defs.release_stack import APPROVERS, approver_keys
+from tests.defs.release_stack import APPROVERS, approver_keys, evaluate_tag_sensor
+from tests.environ import patched_environ
 from tests.pipelines_git import PipelinesGit, make_pipelines_git
 
 CANARY = "__canary_"
@@ -39,18 +38,12 @@ CANARY = "__canary_"
 def environment(values: Mapping[str, str]) -> Iterator[None]:
     """``values`` in this process's environment for the duration (settings re-read on enter
     and exit); restores what was there."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    settings_cache.cache_clear()
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with patched_environ(values):
         settings_cache.cache_clear()
+        try:
+            yield
+        finally:
+            settings_cache.cache_clear()
 
 
 def release_env(profile: Profile, root: Path, repo: Path) -> dict[str, str]:
@@ -86,18 +79,7 @@ class ProfileRelease:
 
     def sensor(self) -> dg.SensorResult | dg.SkipReason:
         """Evaluate ``merged_tag_sensor`` once from the current cursor (which advances)."""
-        with dg.build_sensor_context(
-            instance=self.instance, resources=defs().resources, cursor=self.cursor
-        ) as context:
-            result = merged_tag_sensor(context)
-        assert isinstance(result, dg.SensorResult | dg.SkipReason)
-        if isinstance(result, dg.SensorResult):
-            self.cursor = result.cursor
-            for request in result.dynamic_partitions_requests or []:
-                assert isinstance(request, dg.AddDynamicPartitionsRequest)
-                self.instance.add_dynamic_partitions(
-                    request.partitions_def_name, list(request.partition_keys)
-                )
+        result, self.cursor = evaluate_tag_sensor(self.instance, self.cursor)
         return result
 
     def release(self, tag: str) -> dg.ExecuteInProcessResult:

@@ -61,11 +61,6 @@ class ProfilePaths:
         return self.root / "dagster"
 
     @property
-    def fakesnow_dir(self) -> Path:
-        """fakesnow's database files (one DuckDB file per Snowflake database)."""
-        return self.root / "fakesnow"
-
-    @property
     def postgres_dir(self) -> Path:
         """The cluster's folder (owned by the ``postgres`` user when run as root)."""
         return self.root / "postgres"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -32,12 +31,13 @@ from release_assets.runtimes.aws import AwsClients
 from release_assets.runtimes.processes import Say
 from release_assets.runtimes.warehouse.snowflake import SnowflakeWarehouse
 from release_assets.settings import CHECKOUT_ROOT, Settings, load_settings
-from tests.aws_profile import airflows, provision, servers
+from tests.aws_profile import airflows, provision, seed, servers
 from tests.aws_profile.airflows import ProfileLayout
 from tests.aws_profile.instance import settings_env, write_env_file, write_instance
 from tests.aws_profile.servers import ProfilePaths
 from tests.aws_profile.state import ENVIRONMENTS, SERVERS, down
 from tests.aws_server import FAKE_CREDENTIALS, REGION
+from tests.environ import patched_environ
 from tests.fakesnow_server import fakesnow_command, fakesnow_ready
 
 AIRFLOW_TIMEOUT_S = 300.0
@@ -87,21 +87,10 @@ class Profile:
         _record(self.paths).write_text(json.dumps({"status": status}))
 
 
-@contextlib.contextmanager
-def fake_aws_credentials() -> Iterator[None]:
+def fake_aws_credentials() -> contextlib.AbstractContextManager[None]:
     """moto's fake credentials in this process's environment (boto3's default chain) for the
     duration; restores what was there."""
-    saved = {k: os.environ.get(k) for k in (*FAKE_CREDENTIALS, "AWS_PROFILE")}
-    os.environ.update(FAKE_CREDENTIALS)
-    os.environ.pop("AWS_PROFILE", None)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return patched_environ(FAKE_CREDENTIALS, remove=["AWS_PROFILE"])
 
 
 def _record(paths: ProfilePaths) -> Path:
@@ -132,13 +121,14 @@ def _start_servers(paths: ProfilePaths, ports: dict[str, int], say: Say) -> dict
             say,
         )
     }
-    paths.fakesnow_dir.mkdir(parents=True, exist_ok=True)
+    log = paths.log_file("fakesnow")
+    logged = log.stat().st_size if log.exists() else 0  # what an earlier server wrote
     took["fakesnow"] = servers.start_server(
         paths,
         "fakesnow",
-        fakesnow_command(ports["fakesnow"], paths.fakesnow_dir),
+        fakesnow_command(ports["fakesnow"]),
         env,
-        lambda: fakesnow_ready(paths.log_file("fakesnow"), ports["fakesnow"]),
+        lambda: fakesnow_ready(log, ports["fakesnow"], after=logged),
         say,
     )
     servers.init_postgres(paths)
@@ -244,8 +234,8 @@ def up(root: Path, runtimes_dir: Path, say: Say = print) -> Profile:
             assert isinstance(warehouse, SnowflakeWarehouse)
             tables = provision.provision_snowflake(warehouse)
             say(f"{name}: Snowflake database {warehouse.database}: {len(tables)} tables")
-            sources = provision.provision_sources(layouts[name])
-            positions = provision.provision_lake(warehouse, sources)
+            sources = seed.provision_sources(layouts[name])
+            positions = seed.provision_lake(warehouse, sources)
             say(f"{name}: sources in {sources}; {positions} lake positions (EMR stand-in)")
             spec = deployment.environment(name).warehouse
             assert isinstance(spec, SnowflakeWarehouseSpec)
@@ -256,10 +246,16 @@ def up(root: Path, runtimes_dir: Path, say: Say = print) -> Profile:
             "staging": airflows.staging_runtime(runtimes_dir),
             "prod": airflows.airflow3_runtime(runtimes_dir, paths.root),
         }
-        if provision.seed_prod(
-            layouts["prod"], runtimes["staging"], workers["prod"], load_settings().integration_date
+        prod_warehouse = resources["env_prod"].warehouse
+        assert isinstance(prod_warehouse, SnowflakeWarehouse)
+        if seed.seed_prod(
+            layouts["prod"],
+            runtimes["staging"],
+            workers["prod"],
+            load_settings().integration_date,
+            prod_warehouse,
         ):
-            say(f"prod: raw tables seeded by {', '.join(provision.PROD_INGESTION)}")
+            say(f"prod: raw tables seeded by {', '.join(seed.PROD_INGESTION)}")
         airflow_began = time.monotonic()
         with ThreadPoolExecutor(max_workers=2) as pool:
             staging_f = pool.submit(

@@ -89,6 +89,24 @@ def note_run(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult) ->
             note_time(f"{data.metadata['seconds'].value:8.1f}s     gate {data.check_name}")
 
 
+def evaluate_tag_sensor(
+    instance: dg.DagsterInstance, cursor: str | None
+) -> tuple[dg.SensorResult | dg.SkipReason, str | None]:
+    """Evaluate ``merged_tag_sensor`` once from ``cursor`` as the daemon does: the release
+    partitions it requests are added to ``instance``; returns the result and the new cursor."""
+    with dg.build_sensor_context(
+        instance=instance, resources=defs().resources, cursor=cursor
+    ) as context:
+        result = merged_tag_sensor(context)
+    assert isinstance(result, dg.SensorResult | dg.SkipReason)
+    if isinstance(result, dg.SkipReason):
+        return result, cursor
+    for request in result.dynamic_partitions_requests or []:
+        assert isinstance(request, dg.AddDynamicPartitionsRequest)
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return result, result.cursor
+
+
 @dataclass
 class ReleaseStack:
     """One module's environments, pipelines repository, Dagster instance and sensor cursor."""
@@ -101,18 +119,7 @@ class ReleaseStack:
 
     def sensor(self) -> dg.SensorResult | dg.SkipReason:
         """Evaluate ``merged_tag_sensor`` once from the current cursor (the cursor advances)."""
-        with dg.build_sensor_context(
-            instance=self.instance, resources=defs().resources, cursor=self.cursor
-        ) as context:
-            result = merged_tag_sensor(context)
-        assert isinstance(result, dg.SensorResult | dg.SkipReason)
-        if isinstance(result, dg.SensorResult):
-            self.cursor = result.cursor
-            for request in result.dynamic_partitions_requests or []:
-                assert isinstance(request, dg.AddDynamicPartitionsRequest)
-                self.instance.add_dynamic_partitions(
-                    request.partitions_def_name, list(request.partition_keys)
-                )
+        result, self.cursor = evaluate_tag_sensor(self.instance, self.cursor)
         return result
 
     def release(self, tag: str) -> dg.ExecuteInProcessResult:

@@ -90,6 +90,9 @@ def normalize_type(raw: str) -> str | None:
 _SNOWFLAKE_STORED: dict[str, frozenset[str]] = {
     "NUMBER": frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DECIMAL"}),
     "FIXED": frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DECIMAL"}),
+    # Snowflake's FLOAT is 64-bit and reports DOUBLE/REAL columns as FLOAT too; DuckDB reports
+    # its 32-bit REAL as FLOAT, so against DuckDB a DOUBLE declared over a REAL is not caught.
+    "FLOAT": frozenset({"FLOAT", "DOUBLE"}),
     "TIMESTAMP_NTZ": frozenset({"TIMESTAMP"}),
     "TIMESTAMP_TZ": frozenset({"TIMESTAMP WITH TIME ZONE"}),
     "TIMESTAMP_LTZ": frozenset({"TIMESTAMP WITH TIME ZONE"}),

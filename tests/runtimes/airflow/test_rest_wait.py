@@ -13,27 +13,28 @@ import pytest
 
 from release_assets.runtimes.airflow.airflow3 import Airflow3Target
 from release_assets.runtimes.airflow.auth import BasicAuth
-from release_assets.runtimes.airflow.types import AirflowUnreachable
+from release_assets.runtimes.airflow.types import AirflowApiError, AirflowUnreachable
 from release_assets.runtimes.secrets.fake import FakeSecrets
 
 READ_TIMEOUT_S = 0.3
 
 
 class Api:
-    """A REST v2 stand-in whose run-state reads hang (longer than the client's read timeout)
-    ``hangs`` times before answering ``state``."""
+    """A REST v2 stand-in whose run-state reads fail ``hangs`` times before answering
+    ``state``: by hanging longer than the client's read timeout, or by answering ``status``
+    (a gateway's 503, a 404...) when it is given."""
 
-    def __init__(self, hangs: int, state: str = "success") -> None:
+    def __init__(self, hangs: int, state: str = "success", status: int | None = None) -> None:
         self.hangs = hangs
         self.state = state
+        self.status = status
         self.reads = 0
         self.url = ""
 
 
 @pytest.fixture
 def api(request: pytest.FixtureRequest) -> Iterator[Api]:
-    hangs, state = request.param
-    stand_in = Api(hangs, state)
+    stand_in = Api(*request.param)
     release = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
@@ -42,11 +43,13 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
 
         def do_GET(self) -> None:
             stand_in.reads += 1
-            if stand_in.reads <= stand_in.hangs:
+            failing = stand_in.reads <= stand_in.hangs
+            if failing and stand_in.status is None:
                 release.wait(READ_TIMEOUT_S * 3)  # the client gives up first
                 return
-            body = json.dumps({"state": stand_in.state}).encode()
-            self.send_response(200)
+            status, answer = (stand_in.status, "busy") if failing else (200, stand_in.state)
+            body = json.dumps({"state": answer, "detail": answer}).encode()
+            self.send_response(status or 200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -91,3 +94,17 @@ def test_an_airflow_that_stays_silent_is_unreachable_long_before_the_run_timeout
     message = str(caught.value)
     assert "'prod'" in message and api.url in message
     assert "/dags/orders/dagRuns/run-1" in message
+
+
+@pytest.mark.parametrize("api", [(2, "success", 503)], indirect=True)
+def test_a_gateway_answering_503_twice_does_not_fail_the_wait(api: Api) -> None:
+    result = _target(api).wait_for_run("orders", "run-1", timeout_s=60)
+    assert result.state == "success"
+    assert api.reads == 3
+
+
+@pytest.mark.parametrize("api", [(1, "success", 404)], indirect=True)
+def test_a_run_that_is_not_there_fails_at_once(api: Api) -> None:
+    with pytest.raises(AirflowApiError) as caught:
+        _target(api).wait_for_run("orders", "run-1", timeout_s=60)
+    assert caught.value.status == 404 and api.reads == 1

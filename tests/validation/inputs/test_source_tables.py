@@ -10,7 +10,6 @@ import fakesnow
 
 from release_assets.validation.gates.contracts import warehouse_source_schemas
 from release_assets.validation.inputs.source_tables import create_sources
-from release_assets.validation.inputs.sql_types import snowflake_in_duckdb
 from tests.runtimes.warehouse.test_snowflake import snowflake
 
 MANIFEST = {
@@ -62,11 +61,3 @@ def test_snowflake_staging_sources_are_built_with_duckdb_types(tmp_path: Path) -
         ("payload", "JSON"),
         ("paid", "BOOLEAN"),
     ]
-
-
-def test_type_names_duckdb_reads_itself_are_kept() -> None:
-    assert snowflake_in_duckdb("DECIMAL(10,2)") == "DECIMAL(10,2)"
-    assert snowflake_in_duckdb("NUMBER") == "DECIMAL(38,0)"
-    assert snowflake_in_duckdb("NUMBER(18,0)") == "DECIMAL(18,0)"
-    assert snowflake_in_duckdb("TIMESTAMP WITH TIME ZONE") == "TIMESTAMP WITH TIME ZONE"
-    assert snowflake_in_duckdb("TIMESTAMP_LTZ") == "TIMESTAMP WITH TIME ZONE"
