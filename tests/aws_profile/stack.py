@@ -105,6 +105,9 @@ def _layout(
         ("spark_runner", "emr_serverless"),
         ("emr_application_id", emr[0]),
         ("emr_execution_role_arn", emr[1]),
+        # The job's input on S3 (EMR cannot read the worker's disk); moto's EMR Serverless
+        # runs no code, so nothing is uploaded there.
+        ("inventory_input_uri", f"s3://{provision.NAMES['emr_bucket']}/sources/{env}/s3/inventory"),
     )
     return ProfileLayout(env, paths.env_root(env), ports[f"{env}-airflow"], variables=variables)
 

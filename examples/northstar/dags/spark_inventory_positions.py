@@ -7,7 +7,9 @@ the partition of the upstream ingest run that triggered this one (``ds`` for man
 
 The ``spark_runner`` Variable picks the runner when the run starts: ``local`` (default,
 ``spark-submit`` on the worker) or ``emr_serverless`` (the job the release staged to S3, listed in
-``_release/spark_jobs.json``, runs on EMR Serverless; the task waits for the job run to end).
+``_release/spark_jobs.json``, runs on EMR Serverless over the drops at ``inventory_input_uri``;
+the task waits for the job run to end, and a retry re-attaches to the job run instead of
+starting another one: ``northstar_common.emr``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from airflow.providers.amazon.aws.operators.emr import EmrServerlessStartJobOper
 # DAG, task and operators from Airflow 2.x or 3.x, whichever runs this file.
 from northstar_common.compat import DAG, BashOperator, task
 from northstar_common.datasets import INVENTORY_POSITIONS, RAW_INVENTORY_MOVEMENTS
-from northstar_common.defaults import START_DATE, SUPPLY_OWNER, default_args
+from northstar_common.defaults import (
+    EMR_WAITER_DELAY_S,
+    EMR_WAITER_MAX_ATTEMPTS,
+    START_DATE,
+    SUPPLY_OWNER,
+    default_args,
+)
 
 SPARK_JOB = Path(__file__).resolve().parents[1] / "spark" / "jobs" / "inventory_positions.py"
 
@@ -84,19 +92,19 @@ with DAG(
         """The EMR Serverless job run: the staged entry point, same arguments as locally."""
         from northstar_common.canary import schema_suffix_from_context
         from northstar_common.commands import spark_positions_env
-        from northstar_common.emr import positions_job_run
+        from northstar_common.emr import job_run_token, positions_job_run
         from northstar_common.runtime import triggering_partition_date
         from northstar_common.settings import Settings
 
         settings = Settings.from_airflow()
+        dag_id, run_id = context["dag"].dag_id, context["run_id"]
+        as_of = triggering_partition_date(context)
         env = spark_positions_env(
-            settings,
-            schema_suffix_from_context(context),
-            triggering_partition_date(context),
-            dag_id=context["dag"].dag_id,
-            run_id=context["run_id"],
+            settings, schema_suffix_from_context(context), as_of, dag_id=dag_id, run_id=run_id
         )
-        return positions_job_run(settings, env)
+        clears = int(getattr(context["dag_run"], "clear_number", 0) or 0)
+        token = job_run_token(dag_id, run_id, as_of.isoformat(), clears)
+        return positions_job_run(settings, env, client_token=token)
 
     runner = choose_spark_runner()
     local_plan = plan_positions_run()
@@ -116,8 +124,9 @@ with DAG(
         execution_role_arn=emr_plan["execution_role_arn"],
         name=emr_plan["name"],
         job_driver=emr_plan["job_driver"],
+        config=emr_plan["config"],  # clientToken: a retry re-attaches to the same job run
         wait_for_completion=True,
-        waiter_delay=30,
-        waiter_max_attempts=120,
+        waiter_delay=EMR_WAITER_DELAY_S,
+        waiter_max_attempts=EMR_WAITER_MAX_ATTEMPTS,
         outlets=[INVENTORY_POSITIONS],
     )

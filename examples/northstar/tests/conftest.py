@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
-from support import Sources
+from support import SNOWFLAKE_ENV, Sources
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DAGS_DIR = REPO_ROOT / "dags"
@@ -33,3 +35,16 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Sources:
     generated = Sources(tmp_path_factory.mktemp("sources"), date(2026, 11, 1), 2, 40)
     generate(generated.root, generated.start, generated.days, generated.orders_per_day, seed=11)
     return generated
+
+
+@pytest.fixture
+def snowflake() -> Iterator[Any]:
+    """A ``SnowflakeWarehouse`` on fakesnow (an in-process emulator, fresh per test)."""
+    import fakesnow
+
+    from northstar_common.adapters import connect_snowflake
+
+    with fakesnow.patch():
+        warehouse = connect_snowflake(SNOWFLAKE_ENV)
+        yield warehouse
+        warehouse.close()

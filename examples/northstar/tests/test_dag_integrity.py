@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pendulum
@@ -129,3 +130,16 @@ def test_bash_tasks_use_repo_relative_code_and_runtime_env(dagbag: DagBag) -> No
     for task in (dbt_task, spark_task):
         assert task.append_env is True
         assert task.upstream_task_ids, "env must come from the planning task at run time"
+
+
+def test_emr_task_retries_reattach_and_its_wait_ends_before_the_task_timeout(
+    dagbag: DagBag,
+) -> None:
+    """The start-job operator takes the planned client token (``config``: a retry re-attaches
+    to the job run) and its waits (application start, then job run) end before Airflow's
+    execution timeout kills the task, so the operator cancels the job run itself."""
+    emr = dagbag.dags["spark_inventory_positions"].get_task("emr_serverless_positions")
+    assert "config" in emr.template_fields
+    assert emr.upstream_task_ids == {"plan_emr_positions_run"}
+    waits = timedelta(seconds=2 * emr.waiter_delay * emr.waiter_max_attempts)
+    assert emr.execution_timeout is not None and waits < emr.execution_timeout

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 from support import Sources
 
+from northstar_common.adapters import DuckDBWarehouse, Warehouse
 from northstar_common.loaders import (
     LoadRun,
     SourceMissingError,
@@ -171,3 +175,61 @@ def test_canary_writes_only_to_suffixed_schema(
     assert "raw__canary_v2" in schemas
     assert "raw" not in schemas
     assert scalar(con, "SELECT count(*) FROM raw__canary_v2.orders") == sources.orders_per_day
+
+
+def _with_bad_order_item(sources: Sources, root: Path, column: str, value: str) -> Path:
+    """A copy of the first day's orders extract whose first order item has ``column=value``."""
+    for kind in ("orders", "order_items"):
+        name = f"{kind}_{START}.csv"
+        (root / "postgres" / kind).mkdir(parents=True)
+        shutil.copy(sources.root / "postgres" / kind / name, root / "postgres" / kind / name)
+    items = root / "postgres" / "order_items" / f"order_items_{START}.csv"
+    with items.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[0][column] = value
+    with items.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return root
+
+
+def _batch_tables(wh: Warehouse) -> list[str]:
+    """Every table, TEMP included, whose name holds ``_batch_`` (case-insensitive)."""
+    sql = (
+        "SELECT table_name FROM duckdb_tables()"
+        if isinstance(wh, DuckDBWarehouse)
+        else "SELECT table_name FROM information_schema.tables"
+    )
+    return [row[0] for row in wh.execute(sql).fetchall() if "_batch_" in str(row[0]).lower()]
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "snowflake"])
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("quantity", "many"),  # the file does not read: the second staging fails
+        ("sku", ""),  # NOT NULL: Snowflake's staging insert fails, DuckDB's partition insert
+    ],
+)
+def test_a_failed_load_leaves_no_staged_source_rows(
+    kind: str,
+    column: str,
+    value: str,
+    sources: Sources,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Staged batches hold source rows (PII): a load failing anywhere after the first one was
+    staged drops every batch, and leaves the raw tables as they were."""
+    root = _with_bad_order_item(sources, tmp_path / "sources", column, value)
+    wh: Any = (
+        request.getfixturevalue("snowflake")
+        if kind == "snowflake"
+        else DuckDBWarehouse(request.getfixturevalue("con"))
+    )
+    with pytest.raises(Exception) as raised:  # the engine's own error, whichever it raises
+        load_orders_extract(wh, root, make_run())
+    assert not isinstance(raised.value, (SourceMissingError, SourceSchemaError))
+    assert _batch_tables(wh) == []
+    assert wh.execute("SELECT count(*) FROM raw.orders").fetchone()[0] == 0

@@ -39,10 +39,12 @@ SNOWFLAKE_REQUIRED = (
     "SNOWFLAKE_USER",
     "SNOWFLAKE_PASSWORD",
     "SNOWFLAKE_DATABASE",
-)
-SNOWFLAKE_OPTIONAL = (
     "SNOWFLAKE_ROLE",
     "SNOWFLAKE_WAREHOUSE",
+)
+"""What the loaders and ``dbt/profiles.yml``'s ``snowflake`` target both require (the profile
+reads each with ``env_var`` and no default): a load must not succeed where dbt then fails."""
+SNOWFLAKE_OPTIONAL = (
     "SNOWFLAKE_HOST",
     "SNOWFLAKE_PROTOCOL",
 )
@@ -82,9 +84,12 @@ class Warehouse(ABC):
         """``name`` as a quoted identifier of this engine."""
 
     def qualified(self, schema: str, table: str) -> str:
+        """``"schema"."table"``, each part quoted as this engine stores it (``quote_ident``)."""
         return f"{self.quote_ident(schema)}.{self.quote_ident(table)}"
 
     def column_ddl(self, column: Column) -> str:
+        """``column`` in a CREATE TABLE: quoted name, its contract type upper-cased
+        (``DECIMAL(10,2)``, ``VARCHAR``...), ``NOT NULL`` unless the contract allows nulls."""
         return f"{self.quote_ident(column.name)} {column.type.upper()}" + (
             "" if column.nullable else " NOT NULL"
         )
@@ -95,7 +100,8 @@ class Warehouse(ABC):
 
     @abstractmethod
     def transaction(self) -> Any:
-        """A context manager: commit when the block succeeds, roll back on any error."""
+        """A context manager: commit when the block succeeds, roll back on any error
+        (``warehouse.transaction``: the same statements on both engines)."""
 
     @abstractmethod
     def stage(self, schema: str, name: str, columns: Sequence[Column], relation: str) -> str:
@@ -104,6 +110,7 @@ class Warehouse(ABC):
         transaction."""
 
     def schema_exists(self, schema: str) -> bool:
+        """Whether ``schema`` exists in the connection's database (``information_schema``)."""
         row = self.execute(
             "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?",
             [self.stored_name(schema)],
@@ -161,15 +168,8 @@ class SnowflakeWarehouse(Warehouse):
         self._cursor.execute(sql, list(params) if params is not None else None)
         return self._cursor  # type: ignore[no-any-return]
 
-    @contextmanager
-    def transaction(self) -> Iterator[SnowflakeWarehouse]:
-        self._cursor.execute("BEGIN TRANSACTION")
-        try:
-            yield self
-        except BaseException:
-            self._cursor.execute("ROLLBACK")
-            raise
-        self._cursor.execute("COMMIT")
+    def transaction(self) -> Any:
+        return transaction(self._cursor)
 
     def stage(self, schema: str, name: str, columns: Sequence[Column], relation: str) -> str:
         names = ", ".join(quote_ident(c.name) for c in columns)
@@ -181,11 +181,16 @@ class SnowflakeWarehouse(Warehouse):
         target = ", ".join(self.quote_ident(c.name) for c in columns)
         row_marks = f"({', '.join('?' for _ in columns)})"
         chunk = max(1, INSERT_CHUNK_VALUES // max(1, len(columns)))
-        for start in range(0, len(rows), chunk):
-            batch = rows[start : start + chunk]
-            values = ", ".join(row_marks for _ in batch)
-            insert = f"INSERT INTO {table} ({target}) VALUES {values}"  # nosec B608 (quoted identifiers, bound values)
-            self._cursor.execute(insert, [_bindable(value) for row in batch for value in row])
+        try:
+            for start in range(0, len(rows), chunk):
+                batch = rows[start : start + chunk]
+                values = ", ".join(row_marks for _ in batch)
+                insert = f"INSERT INTO {table} ({target}) VALUES {values}"  # nosec B608 (quoted identifiers, bound values)
+                self._cursor.execute(insert, [_bindable(value) for row in batch for value in row])
+        except BaseException:
+            # A half-filled staging table holds source rows (PII): it must not outlive the load.
+            self._cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            raise
         return table
 
     def close(self) -> None:
@@ -207,14 +212,24 @@ def as_warehouse(con: Warehouse | duckdb.DuckDBPyConnection) -> Warehouse:
 
 def snowflake_connection_args(environ: dict[str, str] | None = None) -> dict[str, Any]:
     """The connector's arguments from ``SNOWFLAKE_*`` (as dbt's ``snowflake`` target reads
-    them); ``WarehouseConfigError`` names each required variable that is unset. Empty, ``0``
-    and ``false`` mean "not set" for the emulator settings (host, port, protocol)."""
+    them); ``WarehouseConfigError`` names each required variable that is unset, or both
+    variables when ``SNOWFLAKE_INSECURE_MODE=true`` comes without ``SNOWFLAKE_HOST``. Empty,
+    ``0`` and ``false`` mean "not set" for the emulator settings (host, port, protocol)."""
     env = dict(os.environ) if environ is None else environ
     missing = [name for name in SNOWFLAKE_REQUIRED if not env.get(name)]
     if missing:
         raise WarehouseConfigError(
             "warehouse_kind=snowflake but the worker's environment lacks "
             f"{', '.join(missing)} (the Snowflake connection the loaders and dbt use)"
+        )
+    insecure = env.get("SNOWFLAKE_INSECURE_MODE", "false").lower() == "true"
+    if insecure and not env.get("SNOWFLAKE_HOST"):
+        # The connector's insecure_mode turns off certificate revocation (OCSP) checks: only
+        # for an emulator named by SNOWFLAKE_HOST, never for <account>.snowflakecomputing.com.
+        raise WarehouseConfigError(
+            "SNOWFLAKE_INSECURE_MODE=true turns off certificate revocation checks and is "
+            "refused without SNOWFLAKE_HOST (an emulator); unset SNOWFLAKE_INSECURE_MODE to "
+            "reach Snowflake"
         )
     args: dict[str, Any] = {
         name.removeprefix("SNOWFLAKE_").lower(): env[name]
@@ -223,7 +238,7 @@ def snowflake_connection_args(environ: dict[str, str] | None = None) -> dict[str
     }
     if env.get("SNOWFLAKE_PORT", "0") not in ("", "0"):
         args["port"] = int(env["SNOWFLAKE_PORT"])
-    if env.get("SNOWFLAKE_INSECURE_MODE", "false").lower() == "true":
+    if insecure:
         args["insecure_mode"] = True
     args["login_timeout"] = int(env.get("SNOWFLAKE_LOGIN_TIMEOUT") or LOGIN_TIMEOUT_S)
     args["network_timeout"] = int(env.get("SNOWFLAKE_NETWORK_TIMEOUT") or NETWORK_TIMEOUT_S)

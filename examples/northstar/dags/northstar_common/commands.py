@@ -31,19 +31,35 @@ def lake_location(settings: Settings, name: str, suffix: str) -> str:
 
 
 def positions_output(settings: Settings, suffix: str) -> str:
+    """Where the Spark job writes positions: ``<lake_root>/inventory_positions<suffix>``, a
+    local folder or an ``s3://`` prefix (``suffix`` is the canary's, ``""`` otherwise)."""
     return lake_location(settings, POSITIONS_DIR, suffix)
 
 
 def exports_dir(settings: Settings, suffix: str) -> str:
+    """Where reports are published: ``<lake_root>/exports<suffix>``, a local folder or an
+    ``s3://`` prefix (``suffix`` is the canary's, ``""`` otherwise)."""
     return lake_location(settings, EXPORTS_DIR, suffix)
+
+
+def inventory_input(settings: Settings) -> str:
+    """The root of the ``dt=<date>/*.json`` inventory drops the Spark job reads: the
+    ``inventory_input_uri`` Variable (``s3://``) on EMR Serverless, which cannot read the
+    worker's disk, else ``<source_root>/s3/inventory`` on the worker."""
+    if settings.spark_runner == "emr_serverless":
+        return settings.inventory_input_uri
+    return str(settings.source_root / INVENTORY_MOVEMENTS.location)
 
 
 def spark_positions_env(
     settings: Settings, suffix: str, as_of: date, dag_id: str, run_id: str
 ) -> dict[str, str]:
+    """The positions job's environment (``NORTHSTAR_*`` names -> values): input root
+    (``inventory_input``), output (``positions_output``), as-of date (ISO), release id, a
+    per-run Spark scratch folder under ``scratch_root`` and this interpreter for PySpark."""
     scratch = settings.scratch_root / "spark" / path_safe(dag_id) / path_safe(run_id)
     return {
-        "NORTHSTAR_INVENTORY_INPUT": str(settings.source_root / INVENTORY_MOVEMENTS.location),
+        "NORTHSTAR_INVENTORY_INPUT": inventory_input(settings),
         "NORTHSTAR_POSITIONS_OUTPUT": positions_output(settings, suffix),
         "NORTHSTAR_AS_OF": as_of.isoformat(),
         "NORTHSTAR_RELEASE_ID": settings.release_id,
@@ -55,6 +71,9 @@ def spark_positions_env(
 
 
 def dbt_env(settings: Settings, suffix: str, dag_id: str, run_id: str) -> dict[str, str]:
+    """dbt's environment (what ``dbt/profiles.yml`` and the project read): DuckDB file (``""``
+    on Snowflake), lake root, target (``warehouse_kind``), release env/id, schema suffix, and
+    per-run target/log folders under ``scratch_root`` (the deployed project is read-only)."""
     scratch = settings.scratch_root / "dbt" / path_safe(dag_id) / path_safe(run_id)
     return {
         "NORTHSTAR_DUCKDB_PATH": str(settings.warehouse_path or ""),

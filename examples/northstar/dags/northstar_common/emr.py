@@ -3,11 +3,17 @@
 The release platform stages each Spark job of a release to S3 and lists the locations in
 ``<release root>/_release/spark_jobs.json``: ``{"<job name>": {"entry_point": "s3://...",
 "py_files": "s3://..." | null}}``. The job's arguments are the same as ``spark-submit`` gets on
-the local runner (``commands.spark_positions_env``).
+the local runner (``commands.spark_positions_env``), but its input is the ``inventory_input_uri``
+Variable (S3): EMR Serverless cannot read the worker's ``source_root``.
+
+Each job run carries a deterministic client token (``job_run_token``): Airflow's retry of the
+task re-attaches to the job run its first try started instead of starting a duplicate (EMR
+Serverless ``StartJobRun`` is idempotent per ``clientToken``, AWS API reference).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +27,15 @@ SPARK_CONF = (
     "spark.sql.shuffle.partitions=4",
     "spark.sql.session.timeZone=UTC",
 )
+
+
+def job_run_token(dag_id: str, run_id: str, as_of: str, clear_number: int = 0) -> str:
+    """EMR Serverless ``clientToken`` of one positions run: the SHA-256 hex (64 characters,
+    EMR's maximum) of the DAG, run, as-of date and how often the run was cleared. Retries of a
+    try keep it (they re-attach to the running job run); clearing a finished DAG run, which
+    Airflow counts in ``dag_run.clear_number``, starts a new job run."""
+    key = json.dumps([dag_id, run_id, as_of, clear_number])
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class StagedJobError(RuntimeError):
@@ -44,11 +59,19 @@ def staged_job(name: str, jobs_file: Path = SPARK_JOBS_FILE) -> dict[str, Any]:
 
 
 def positions_job_run(
-    settings: Settings, env: dict[str, str], jobs_file: Path = SPARK_JOBS_FILE
+    settings: Settings,
+    env: dict[str, str],
+    jobs_file: Path = SPARK_JOBS_FILE,
+    *,
+    client_token: str,
 ) -> dict[str, Any]:
     """The ``EmrServerlessStartJobOperator`` arguments for one positions run: application,
-    role, run name and the ``sparkSubmit`` job driver, from the Variables and ``env`` (the
-    output of ``commands.spark_positions_env``)."""
+    role, run name, the ``sparkSubmit`` job driver, from the Variables and ``env`` (the output
+    of ``commands.spark_positions_env``), and ``config`` carrying ``client_token``
+    (``job_run_token``) as ``clientToken``: the operator's ``client_request_token`` is not a
+    template field, so it cannot take the planning task's output, while ``config`` is and its
+    keys override the operator's random token in the ``StartJobRun`` call
+    (apache-airflow-providers-amazon 9.39.0). ``StagedJobError`` as ``staged_job``."""
     job = staged_job(POSITIONS_JOB, jobs_file)
     parameters = [f"--conf {item}" for item in SPARK_CONF]
     if job["py_files"]:
@@ -67,6 +90,7 @@ def positions_job_run(
         "application_id": settings.emr_application_id,
         "execution_role_arn": settings.emr_execution_role_arn,
         "name": f"northstar-inventory-positions-{env['NORTHSTAR_AS_OF']}",
+        "config": {"clientToken": client_token},
         "job_driver": {
             "sparkSubmit": {
                 "entryPoint": job["entry_point"],

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from northstar_common.adapters import DuckDBWarehouse, Warehouse, as_warehouse
-from northstar_common.warehouse import quote_literal
+from northstar_common.adapters import Warehouse, as_warehouse
 
 MARTS_SCHEMA = "marts"
 DAILY_REVENUE_TABLE = "fct_daily_revenue"
@@ -25,8 +24,13 @@ class EmptyExportError(RuntimeError):
     """Refuse to publish an empty report: it would silently blank a finance dashboard."""
 
 
-def daily_revenue_export_path(exports_dir: Path, report_date: date) -> Path:
-    return exports_dir / f"daily_revenue_{report_date.isoformat()}.csv"
+def daily_revenue_export_path(exports_dir: Path | str, report_date: date) -> Path | str:
+    """Where the report of ``report_date`` lands: ``<exports_dir>/daily_revenue_<ISO date>.csv``,
+    a ``Path`` for a local folder, a ``str`` URI for an ``s3://`` prefix."""
+    name = f"daily_revenue_{report_date.isoformat()}.csv"
+    if str(exports_dir).startswith("s3://"):
+        return f"{str(exports_dir).rstrip('/')}/{name}"
+    return Path(exports_dir) / name
 
 
 def export_daily_revenue(
@@ -36,45 +40,32 @@ def export_daily_revenue(
     marts_schema: str = MARTS_SCHEMA,
 ) -> tuple[Path | str, int]:
     """Write daily revenue up to ``report_date`` as CSV (header, one row per day); replaces
-    the file or object. Returns its location and row count; ``EmptyExportError`` when no row."""
+    the file or object. Returns its location and the number of rows written (the rows of the
+    one query the file is written from); ``EmptyExportError`` when there is none."""
     wh = as_warehouse(con)
     source = wh.qualified(marts_schema, DAILY_REVENUE_TABLE)
     day = wh.quote_ident("order_date")
-    count_sql = f"SELECT count(*) FROM {source} WHERE {day} <= ?"  # nosec B608 (quoted identifiers)
-    row = wh.execute(count_sql, [report_date]).fetchone()
-    rows = int(row[0]) if row else 0
-    if rows == 0:
-        raise EmptyExportError(f"{source} has no rows up to {report_date}")
-
-    query = (
-        f"SELECT * FROM {source} "  # nosec B608 (quoted identifiers, bound values)
-        f"WHERE {day} <= DATE {quote_literal(report_date.isoformat())} ORDER BY {day}"
-    )
-    name = f"daily_revenue_{report_date.isoformat()}.csv"
-    if str(exports_dir).startswith("s3://"):
-        uri = f"{str(exports_dir).rstrip('/')}/{name}"
-        _put_s3(uri, _csv_text(wh, query).encode())
-        return uri, rows
-    target = daily_revenue_export_path(Path(exports_dir), report_date)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.tmp")
-    if isinstance(wh, DuckDBWarehouse):
-        wh.execute(f"COPY ({query}) TO {quote_literal(str(staging))} (FORMAT csv, HEADER true)")
-    else:
-        staging.write_text(_csv_text(wh, query), encoding="utf-8")
-    os.replace(staging, target)
-    return target, rows
-
-
-def _csv_text(wh: Warehouse, query: str) -> str:
-    """The query's rows as CSV with a lower-case header (Snowflake reports names upper case)."""
-    result = wh.execute(query)
+    query = f"SELECT * FROM {source} WHERE {day} <= ? ORDER BY {day}"  # nosec B608 (quoted identifiers, bound values)
+    result = wh.execute(query, [report_date])
+    # Snowflake reports column names upper case; the report's header is lower case.
     header = [str(column[0]).lower() for column in result.description]  # type: ignore[attr-defined]
+    rows = result.fetchall()
+    if not rows:
+        raise EmptyExportError(f"{source} has no rows up to {report_date}")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(result.fetchall())
-    return out.getvalue()
+    writer.writerows(rows)
+
+    target = daily_revenue_export_path(exports_dir, report_date)
+    if isinstance(target, str):
+        _put_s3(target, out.getvalue().encode())
+        return target, len(rows)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.tmp")
+    staging.write_text(out.getvalue(), encoding="utf-8")
+    os.replace(staging, target)
+    return target, len(rows)
 
 
 def _put_s3(uri: str, body: bytes) -> None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import csv
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -151,26 +152,38 @@ def _replace_partition(
     )
 
 
+@contextmanager
+def _staged(
+    wh: Warehouse, schema: str, relations: Mapping[TableSpec, str]
+) -> Iterator[dict[TableSpec, str]]:
+    """Stage each relation (the source columns of its spec) as ``_batch_<table>_<8 hex>``
+    (unique per attempt: overlapping loads do not clobber each other's batch) and yield
+    ``{spec: staged table}``; every table staged is dropped when the block ends, whether it,
+    or the staging of a later relation, failed. The batches hold source rows (PII included):
+    none may outlive the load."""
+    batches: dict[TableSpec, str] = {}
+    try:
+        for spec, relation in relations.items():
+            name = f"_batch_{spec.name}_{uuid.uuid4().hex[:8]}"
+            batches[spec] = wh.stage(schema, name, spec.source_columns, relation)
+        yield batches
+    finally:
+        for batch in batches.values():
+            wh.execute(f"DROP TABLE IF EXISTS {batch}")
+
+
 def _load_partitions(
     con: Connection, run: LoadRun, relations: dict[TableSpec, str]
 ) -> dict[str, int]:
     """Stage each relation, then replace every table's partition in one transaction."""
     wh = as_warehouse(con)
     ensure_raw_objects(wh, run.schema, relations)
-    batches = {
-        spec: wh.stage(run.schema, f"_batch_{spec.name}", spec.source_columns, relation)
-        for spec, relation in relations.items()
-    }
-    loaded_at = _utc_now()
     rows: dict[str, int] = {}
-    try:
-        with wh.transaction():
-            for spec, batch in batches.items():
-                rows[spec.name] = _replace_partition(wh, spec, batch, run, loaded_at)
-                _record_load(wh, run, spec.name, rows[spec.name], loaded_at)
-    finally:
-        for batch in batches.values():
-            wh.execute(f"DROP TABLE IF EXISTS {batch}")
+    with _staged(wh, run.schema, relations) as batches, wh.transaction():
+        loaded_at = _utc_now()
+        for spec, batch in batches.items():
+            rows[spec.name] = _replace_partition(wh, spec, batch, run, loaded_at)
+            _record_load(wh, run, spec.name, rows[spec.name], loaded_at)
     return rows
 
 
@@ -186,6 +199,8 @@ def validate_csv_header(path: Path, spec: TableSpec) -> None:
 
 
 def orders_extract_paths(source_root: Path, load_date: date) -> dict[TableSpec, Path]:
+    """``{ORDERS: <source_root>/postgres/orders/orders_<date>.csv, ORDER_ITEMS: ...}``: where
+    the day's Postgres extract lands (ISO date; the files may not exist yet)."""
     return {
         spec: source_root / spec.location / f"{spec.name}_{load_date.isoformat()}.csv"
         for spec in (ORDERS, ORDER_ITEMS)
@@ -213,6 +228,8 @@ def load_orders_extract(con: Connection, source_root: Path, run: LoadRun) -> dic
 
 
 def inventory_drop_pattern(source_root: Path, load_date: date) -> Path:
+    """The glob of the day's inventory drop files,
+    ``<source_root>/s3/inventory/dt=<ISO date>/*.json`` (newline-delimited JSON)."""
     return source_root / INVENTORY_MOVEMENTS.location / f"dt={load_date.isoformat()}" / "*.json"
 
 
@@ -244,35 +261,32 @@ def upsert_customers(con: Connection, source_root: Path, run: LoadRun) -> int:
         "QUALIFY row_number() OVER "
         "(PARTITION BY customer_id ORDER BY updated_at DESC, filename DESC) = 1)"
     )
-    batch = wh.stage(run.schema, "_batch_customers", CUSTOMERS.source_columns, latest)
-    loaded_at = _utc_now()
-    try:
-        with wh.transaction():
+    with _staged(wh, run.schema, {CUSTOMERS: latest}) as batches, wh.transaction():
+        batch = batches[CUSTOMERS]
+        loaded_at = _utc_now()
+        wh.execute(
+            f"""
+            DELETE FROM {target}
+            WHERE {key} IN (
+                SELECT batch.{key}
+                FROM {batch} AS batch
+                JOIN {target} AS stored ON stored.{key} = batch.{key}
+                WHERE batch.{updated} > stored.{updated}
+            )
+            """  # nosec B608 (quoted identifiers, bound values)
+        )
+        rows = _inserted(
             wh.execute(
                 f"""
-                DELETE FROM {target}
-                WHERE {key} IN (
-                    SELECT batch.{key}
-                    FROM {batch} AS batch
-                    JOIN {target} AS stored ON stored.{key} = batch.{key}
-                    WHERE batch.{updated} > stored.{updated}
+                INSERT INTO {target} ({columns}, {_column_list(wh, _METADATA)})
+                SELECT {columns}, ?, ?, ?
+                FROM {batch} AS batch
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM {target} AS stored WHERE stored.{key} = batch.{key}
                 )
-                """  # nosec B608 (quoted identifiers, bound values)
+                """,  # nosec B608 (quoted identifiers, bound values)
+                [run.load_date, run.release_id, loaded_at],
             )
-            rows = _inserted(
-                wh.execute(
-                    f"""
-                    INSERT INTO {target} ({columns}, {_column_list(wh, _METADATA)})
-                    SELECT {columns}, ?, ?, ?
-                    FROM {batch} AS batch
-                    WHERE NOT EXISTS (
-                        SELECT 1 FROM {target} AS stored WHERE stored.{key} = batch.{key}
-                    )
-                    """,  # nosec B608 (quoted identifiers, bound values)
-                    [run.load_date, run.release_id, loaded_at],
-                )
-            )
-            _record_load(wh, run, CUSTOMERS.name, rows, loaded_at)
-    finally:
-        wh.execute(f"DROP TABLE IF EXISTS {batch}")
+        )
+        _record_load(wh, run, CUSTOMERS.name, rows, loaded_at)
     return rows

@@ -33,10 +33,13 @@ def triggering_partition_date(context: Mapping[str, Any]) -> date:
     """For a Dataset-triggered run, the newest partition date of the upstream runs.
 
     A Dataset-triggered run's own ``ds`` is the moment it was triggered (usually the next day);
-    the data it processes belongs to the upstream runs' logical dates. Manual and test runs have
-    no triggering events and fall back to ``ds``. Airflow 3's events carry no source run: there
-    the date comes from the event's ``data_date`` extra, which producers set
-    (``record_data_date``).
+    the data it processes belongs to the upstream runs. Per event, the date is the ``data_date``
+    extra the producer stamped (``record_data_date``: the partition it actually loaded, which
+    for a manual re-load triggered with ``conf.data_date`` differs from its logical date), else
+    the source run's logical date (events of producers that stamp nothing). Both Airflow 2.x and
+    3.x events carry the source run (3.x's task SDK fetches ``source_dag_run``), but an
+    Asset-triggered or manual source run on 3.x may have no logical date. Manual and test runs
+    have no triggering events and fall back to ``run_date``.
     """
     events = context.get(TRIGGERING_EVENTS_KEY) or {}
     upstream = [
@@ -47,23 +50,30 @@ def triggering_partition_date(context: Mapping[str, Any]) -> date:
 
 
 def _event_date(event: Any) -> date | None:
+    """The event's ``data_date`` extra, else its source run's logical date, else ``None``."""
+    extra = getattr(event, "extra", None) or {}
+    value = extra.get(DATA_DATE_EXTRA)
+    if value:
+        return date.fromisoformat(str(value))
     source = getattr(event, "source_dag_run", None)
     if source is not None and getattr(source, "logical_date", None) is not None:
         return source.logical_date.date()  # type: ignore[no-any-return]
-    extra = getattr(event, "extra", None) or {}
-    value = extra.get(DATA_DATE_EXTRA)
-    return date.fromisoformat(str(value)) if value else None
+    return None
 
 
 def record_data_date(context: Mapping[str, Any], dataset: Any, day: date) -> None:
-    """Stamp the partition a producer wrote on its Dataset event (``extra.data_date``), so a
-    consumer finds it on Airflow 3, where the triggering events carry no upstream run."""
+    """Stamp the partition a producer wrote on its Dataset event (``extra.data_date``): the
+    consumer reads it before the source run's logical date, which a manual re-load of another
+    day (``conf.data_date``) or an Airflow 3 run without a logical date does not give."""
     outlet_events = context.get("outlet_events")
     if outlet_events is not None:
         outlet_events[dataset].extra = {DATA_DATE_EXTRA: day.isoformat()}
 
 
 def load_run(context: Mapping[str, Any], settings: Settings) -> LoadRun:
+    """The ``LoadRun`` of a loader task: partition date (``run_date``), release id and env
+    from the Variables, DAG and run ids, and the canary's schema suffix from the run conf
+    (``InvalidSchemaSuffixError`` when the conf holds an unsafe one)."""
     return LoadRun(
         load_date=run_date(context),
         release_id=settings.release_id,

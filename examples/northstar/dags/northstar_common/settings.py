@@ -10,7 +10,9 @@ Two Variables choose the runtimes; when they are absent the DAGs behave as on th
   ``warehouse_path`` is then not needed);
 * ``spark_runner``: ``local`` (default; ``spark-submit`` on the worker) or ``emr_serverless``
   (the job staged by the release runs on the application ``emr_application_id`` with the role
-  ``emr_execution_role_arn``; ``lake_root`` may then be an ``s3://`` URI).
+  ``emr_execution_role_arn`` and reads the inventory drops at ``inventory_input_uri``, an
+  ``s3://bucket/prefix`` URI holding the ``dt=<date>/*.json`` drops, since EMR cannot read the
+  worker's ``source_root``; ``lake_root`` may then be an ``s3://`` URI).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ OPTIONAL_VARIABLES = (
     "spark_runner",
     "emr_application_id",
     "emr_execution_role_arn",
+    "inventory_input_uri",
 )
-EMR_VARIABLES = ("emr_application_id", "emr_execution_role_arn")
+EMR_VARIABLES = ("emr_application_id", "emr_execution_role_arn", "inventory_input_uri")
 DEFAULT_RELEASE_ID = "unreleased"
 _RELEASE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 _S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?")
@@ -47,7 +50,9 @@ class Settings:
     """One environment's Variables, validated.
 
     ``lake_root`` is an absolute path, or an ``s3://`` URI when ``spark_runner`` is
-    ``emr_serverless``; ``warehouse_path`` is ``None`` on Snowflake when the Variable is unset.
+    ``emr_serverless``; ``warehouse_path`` is ``None`` on Snowflake when the Variable is unset;
+    ``inventory_input_uri`` is the ``s3://`` root of the inventory drops the EMR Serverless job
+    reads (``""`` with ``spark_runner=local``, which reads ``source_root``).
     """
 
     release_env: str
@@ -60,6 +65,7 @@ class Settings:
     spark_runner: str = "local"
     emr_application_id: str = ""
     emr_execution_role_arn: str = ""
+    inventory_input_uri: str = ""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str | None]) -> Settings:
@@ -106,6 +112,13 @@ class Settings:
             relative.append("lake_root")
         if relative:
             raise SettingsError(f"Variables must be absolute paths: {', '.join(relative)}")
+        input_uri = (cleaned.get("inventory_input_uri") or "").rstrip("/")
+        if runner == "emr_serverless" and not _S3_URI.fullmatch(input_uri):
+            raise SettingsError(
+                f"inventory_input_uri={input_uri!r} is not an s3:// URI: the EMR Serverless job "
+                "reads the inventory drops from S3, not from the worker's disk; set it to the "
+                "s3://bucket/prefix holding the dt=<date>/*.json drops"
+            )
 
         release_id = cleaned.get("release_id") or DEFAULT_RELEASE_ID
         if not _RELEASE_ID_PATTERN.fullmatch(release_id):
@@ -122,6 +135,7 @@ class Settings:
             spark_runner=runner,
             emr_application_id=cleaned.get("emr_application_id", ""),
             emr_execution_role_arn=cleaned.get("emr_execution_role_arn", ""),
+            inventory_input_uri=input_uri if runner == "emr_serverless" else "",
         )
 
     @classmethod

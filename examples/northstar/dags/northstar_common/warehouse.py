@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import duckdb
 
@@ -19,14 +20,17 @@ LOCK_POLL_SECONDS = 5.0
 
 
 def quote_ident(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier (inner ``"`` doubled), case kept."""
     return '"' + name.replace('"', '""') + '"'
 
 
 def quote_literal(value: str) -> str:
+    """``value`` as a single-quoted SQL string literal (inner ``'`` doubled)."""
     return "'" + value.replace("'", "''") + "'"
 
 
 def qualified(schema: str, table: str) -> str:
+    """``"schema"."table"`` with both parts quoted as written (DuckDB)."""
     return f"{quote_ident(schema)}.{quote_ident(table)}"
 
 
@@ -54,9 +58,20 @@ def connect(
             time.sleep(LOCK_POLL_SECONDS)
 
 
+class _Executes(Protocol):
+    """A DB-API connection or cursor: anything that runs one SQL statement."""
+
+    def execute(self, query: str, /) -> object: ...
+
+
+_Con = TypeVar("_Con", bound=_Executes)
+
+
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All-or-nothing: commit when the block succeeds, roll back on any error."""
+def transaction(con: _Con) -> Iterator[_Con]:
+    """All-or-nothing on a DuckDB connection or a Snowflake cursor (the same statements on
+    both): ``BEGIN TRANSACTION``, then ``COMMIT`` when the block succeeds, ``ROLLBACK`` and
+    re-raise on any error."""
     con.execute("BEGIN TRANSACTION")
     try:
         yield con

@@ -7,6 +7,8 @@ Batch job, submitted by the ``spark_inventory_positions`` DAG::
         --output <lake_root>/inventory_positions \
         --as-of  2026-11-01 --release-id v1.4.0
 
+(on EMR Serverless, ``--input`` is the ``inventory_input_uri`` Variable, an ``s3://`` prefix).
+
 Reads every ``dt=<date>/*.json`` drop up to ``--as-of``, de-duplicates redelivered movements,
 signs quantities by movement type and aggregates them into positions. The result is written as
 parquet partitioned by ``as_of``, stamped with the ``_release_id`` of the code that computed it;
