@@ -6,6 +6,7 @@ import fnmatch
 import json
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import click
@@ -26,11 +27,18 @@ from release_assets.core.bundle import assemble_bundle
 from release_assets.local import environments, stack
 from release_assets.local.environments import UnknownEnvironment
 from release_assets.local.stack_lock import StackBusy
+from release_assets.runtimes.audit.types import AuditError
 from release_assets.settings import settings
 from release_assets.validation.entry import check_codeowners
 
-USAGE_ERRORS = (DeploymentConfigError, UnknownEnvironment, StackBusy)
-"""Errors in what the user configured or asked for: one message, exit code 2, no traceback."""
+# The Snowflake connector's vendored requests warns on import that this environment's
+# urllib3/chardet are newer than it was tested with; it says nothing a user can act on.
+warnings.filterwarnings("ignore", message=r"urllib3 .* doesn't match a supported version")
+
+USAGE_ERRORS = (DeploymentConfigError, UnknownEnvironment, StackBusy, AuditError)
+"""Errors in what the user configured or asked for, and a store the tool cannot read (the
+audit trail unreachable: often a mistyped endpoint): one message naming it, exit code 2 (the
+tool could not run), no traceback."""
 
 
 class _Commands(click.Group):

@@ -1,7 +1,8 @@
 """``python -m tests.aws_profile up|down|status [--root DIR]``: the AWS-shaped profile on this
 machine (run from the checkout). ``--root`` defaults to ``<state dir>/aws-profile``; the
 runtime virtualenvs come from the settings (``RELEASE_ASSETS_RUNTIMES_DIR``; ``make`` sets
-the checkout's ``.state/runtimes``). Exit 1 with one line when something does not come up."""
+the checkout's ``.state/runtimes``). Exit 1 with one line when something does not come up;
+``status`` exits 3 when a server of the profile is not running."""
 
 from __future__ import annotations
 
@@ -18,18 +19,27 @@ from tests.aws_profile import stack, state  # noqa: E402
 from tests.aws_profile.servers import ProfilePaths  # noqa: E402
 
 
-def _print_status(root: Path) -> None:
+def _print_status(root: Path) -> int:
+    """Print each server's port, PID and memory; the number of servers not running."""
     paths = ProfilePaths(root.resolve())
     total = 0
-    for server in state.status(root):
+    servers = state.status(root)
+    for server in servers:
         port = str(server.port) if server.port else "-"
         pid = f"pid {server.pid}" if server.pid else "stopped"
         memory = f"{server.rss_bytes / 2**20:.0f} MiB" if server.pid else ""
         total += server.rss_bytes
         print(f"  {server.name:32} port {port:>5}  {pid:12} {memory}")
     print(f"  memory (RSS, every session): {total / 2**20:.0f} MiB")
-    print(f"deployment file: {paths.deployment_file}")
-    print(f"settings:        {paths.env_file}  (set -a; . FILE; set +a)")
+    stopped = [server.name for server in servers if not server.pid]
+    if not paths.deployment_file.exists():
+        print("no deployment file: the profile is down (make aws-profile)")
+    else:
+        print(f"deployment file: {paths.deployment_file}")
+        print(f"settings:        {paths.env_file}  (set -a; . FILE; set +a)")
+    if stopped:
+        print(f"not running: {', '.join(stopped)} (make aws-profile starts what is missing)")
+    return len(stopped)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "down":
             stopped = state.down(root)
             print(f"AWS-shaped profile down ({len(stopped)} process groups stopped)")
-        else:
-            _print_status(root)
+        elif _print_status(root):
+            return 3
     except Exception as exc:  # one line for a person; the servers' logs hold the rest
         print(f"aws-profile {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

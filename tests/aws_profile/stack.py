@@ -23,10 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from release_assets.cli.demo import create_repository
+from release_assets.cli.demo_approvals import allowed_signers, demo_keys
 from release_assets.config.aws_specs import AwsConnectionSpec
 from release_assets.config.deployment import Deployment, load_deployment
 from release_assets.config.snowflake_specs import SnowflakeWarehouseSpec
 from release_assets.defs.resources import build_resources
+from release_assets.runtimes import processes
 from release_assets.runtimes.aws import AwsClients
 from release_assets.runtimes.processes import Say
 from release_assets.runtimes.warehouse.snowflake import SnowflakeWarehouse
@@ -93,6 +96,17 @@ def fake_aws_credentials() -> contextlib.AbstractContextManager[None]:
     return patched_environ(FAKE_CREDENTIALS, remove=["AWS_PROFILE"])
 
 
+def _pipelines_repository(profile: Profile) -> Path:
+    """The example as the team's git repository (branch main) at the settings' ``git_repo``
+    for the profile (``<profile>/demo/northstar``), made once, with the demo approvers' SSH
+    keys (``<profile>/demo/keys``) in its allowed signers, as ``release-assets demo prepare``
+    makes the local one; the UI's tag sensor reads it."""
+    current = profile.settings()
+    repo = profile.paths.root / "demo" / "northstar"
+    create_repository(current.pipelines_repo, repo, allowed_signers(demo_keys(current)))
+    return repo
+
+
 def _record(paths: ProfilePaths) -> Path:
     return paths.mwaa_dir / f"{provision.NAMES['staging_mwaa_name']}.json"
 
@@ -125,7 +139,10 @@ def _start_servers(paths: ProfilePaths, ports: dict[str, int], say: Say) -> dict
         )
     }
     log = paths.log_file("fakesnow")
-    logged = log.stat().st_size if log.exists() else 0  # what an earlier server wrote
+    # A server started now is ready when its own lines say so (the log is appended to by
+    # every start); one already running said so earlier in the log.
+    running = processes.read(paths.pid_file("fakesnow")) is not None
+    logged = log.stat().st_size if log.exists() and not running else 0
     took["fakesnow"] = servers.start_server(
         paths,
         "fakesnow",
@@ -229,6 +246,8 @@ def up(root: Path, runtimes_dir: Path, say: Say = print) -> Profile:
         write_instance(paths.dagster_home, moto, provision.NAMES["logs_bucket"])
         write_env_file(paths.env_file, env)
         profile = Profile(paths, ports, deployment_file, env, {}, start_s, 0.0, emr)
+        repo = _pipelines_repository(profile)
+        say(f"pipelines repository {repo} (branch main): a tag on it starts a release")
         resources = profile.resources()
         say("build_resources builds every resource of the deployment file")
         workers: dict[str, dict[str, str]] = {}

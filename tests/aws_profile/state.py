@@ -62,7 +62,8 @@ def status(root: Path) -> list[ServerState]:
 
 def down(root: Path, say: Say = print) -> list[str]:
     """Stop every session of the profile under ``root`` (Airflows first, PostgreSQL with a
-    fast shutdown) and delete its state; returns what was stopped."""
+    fast shutdown) and delete its state, the deployment file and settings naming its servers
+    included (the servers' logs under ``run/`` are kept); returns what was stopped."""
     paths = ProfilePaths(root.resolve())
     stopped = []
     for name, _key, pid_file in _pid_files(paths):
@@ -70,6 +71,8 @@ def down(root: Path, say: Say = print) -> list[str]:
         if done:
             say(f"stopped {name}")
             stopped.append(name)
-    for part in ("envs", "fakesnow", "postgres", "mwaa", "dagster", "records", "locks"):
+    for part in ("envs", "postgres", "mwaa", "dagster", "records", "locks", "demo", "git-mirrors"):
         shutil.rmtree(paths.root / part, ignore_errors=True)
+    for written in (paths.deployment_file, paths.env_file, paths.ports_file):
+        written.unlink(missing_ok=True)  # they name servers that are gone
     return stopped
