@@ -173,8 +173,8 @@ def _misspell_outlet(repo: Path) -> None:
     dag = repo / "dags" / "dbt_build.py"
     text = dag.read_text().replace("outlets=[MARTS],", MISSPELLED_OUTLET)
     text = text.replace(
-        "from airflow import DAG\n",
-        "from airflow import DAG\nfrom airflow.datasets import Dataset\n",
+        "from northstar_common.compat import DAG, BashOperator, task\n",
+        "from northstar_common.compat import DAG, BashOperator, Dataset, task\n",
     )
     dag.write_text(text)
 
@@ -228,8 +228,8 @@ def test_a_misspelled_consumed_dataset_names_the_consumer_first_and_the_producer
         dag.read_text()
         .replace("schedule=[MARTS],", "schedule=[Dataset('duckdb://warehouse/mart')],")
         .replace(
-            "from airflow import DAG\n",
-            "from airflow import DAG\nfrom airflow.datasets import Dataset\n",
+            "from northstar_common.compat import DAG, task\n",
+            "from northstar_common.compat import DAG, Dataset, task\n",
         )
     )
 
