@@ -100,7 +100,7 @@ demo-run:
 ## Airflow 3 for prod; the instance on PostgreSQL) and the Dagster UI on it
 aws-profile: runtime postgres
 	@if $(BIN)/python -c "import socket, sys; sys.exit(socket.socket().connect_ex(('127.0.0.1', 3000)) != 0)"; then \
-	  echo "error: 127.0.0.1:3000 is taken (a Dagster UI of an earlier make aws-profile?): use it, or stop it (Ctrl-C in its terminal) and run make aws-profile again" >&2; exit 1; fi
+	  echo "error: 127.0.0.1:3000, the UI's port, is taken by a running process ($$(ss -Hltnp 'sport = :3000' 2>/dev/null | grep -o 'users:.*' || echo 'ss cannot say which')); stop it, then run make aws-profile again" >&2; exit 1; fi
 	$(BIN)/python -m tests.aws_profile up
 	@set -m; set -a; . .state/aws-profile/profile.env; set +a; \
 	  $(BIN)/dg dev -w workspace.yaml -h 127.0.0.1 -p 3000 >> .state/aws-profile/dagster-dev.log 2>&1 & dev=$$!; \

@@ -12,14 +12,13 @@ fakesnow's own log: uvicorn's "Uvicorn running on http://127.0.0.1:PORT" line af
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
+from release_assets.runtimes import processes
 from tests.aws_server import free_port
 
 BIN = Path(sys.executable).parent
@@ -48,47 +47,39 @@ def fakesnow_ready(log: Path, port: int, after: int = 0) -> bool:
     return f"Uvicorn running on http://127.0.0.1:{port}" in text[last_start:]
 
 
+def _settled(log: Path, port: int, pid_file: Path) -> bool:
+    """The server either serves ``port`` or has exited."""
+    return fakesnow_ready(log, port) or processes.read(pid_file) is None
+
+
 @contextmanager
 def running_fakesnow(log_dir: Path) -> Iterator[int]:
-    """A fakesnow server (in memory) in a session of its own on a free port; yields the port
-    and stops the process group on exit. A port taken by someone else between choosing and
-    binding is retried on a new port (at most ``ATTEMPTS`` times). Raises RuntimeError with the
-    log's tail when no attempt listens within ``START_TIMEOUT_S`` seconds."""
+    """A fakesnow server (in memory) in a session of its own on a free port (started and
+    stopped by ``release_assets.runtimes.processes``, as the profile's servers are); yields
+    the port. A port taken by someone else between choosing and binding is retried on a new
+    port (at most ``ATTEMPTS`` times). Raises RuntimeError with the log's tail when no attempt
+    listens within ``START_TIMEOUT_S`` seconds."""
     for attempt in range(1, ATTEMPTS + 1):
         port = free_port()
-        log = log_dir / f"fakesnow-{attempt}.log"
-        with log.open("wb") as out:
-            server = subprocess.Popen(
-                ["setsid", *fakesnow_command(port)], stdout=out, stderr=subprocess.STDOUT
-            )
+        log, pid_file = log_dir / f"fakesnow-{attempt}.log", log_dir / f"fakesnow-{attempt}.pid"
+        processes.start("fakesnow", fakesnow_command(port), pid_file, log, os.environ, log_dir)
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while not fakesnow_ready(log, port):
-                if server.poll() is not None:
-                    break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"fakesnow did not listen on {port} within {START_TIMEOUT_S:.0f} s: "
-                        f"{log.read_text(errors='replace')[-2000:]}"
-                    )
-                time.sleep(0.2)
-            else:
+            processes.wait_until(
+                partial(_settled, log, port, pid_file),
+                START_TIMEOUT_S,
+                f"fakesnow on port {port}",
+                interval_s=0.2,
+            )
+        except processes.TimeoutExpired as exc:
+            processes.stop(pid_file)
+            raise RuntimeError(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from None
+        if fakesnow_ready(log, port):
+            try:
                 yield port
-                return
-        finally:
-            _stop(server)
+            finally:
+                processes.stop(pid_file)
+            return
+        processes.stop(pid_file)
         if "address already in use" not in log.read_text(errors="replace"):
             raise RuntimeError(f"fakesnow exited: {log.read_text(errors='replace')[-2000:]}")
     raise RuntimeError(f"fakesnow found no free port in {ATTEMPTS} attempts")
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    """Stop ``server``'s process group: TERM, then KILL after 10 s."""
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)

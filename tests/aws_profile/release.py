@@ -27,7 +27,7 @@ from release_assets.defs.approval_sensor import approval_sensor
 from release_assets.defs.definitions import bound_resources, defs
 from release_assets.settings import settings as settings_cache
 from tests.aws_profile.stack import Profile
-from tests.defs.release_stack import APPROVERS, approver_keys, evaluate_tag_sensor
+from tests.defs.release_stack import APPROVERS, approve_prod, approver_keys, evaluate_tag_sensor
 from tests.environ import patched_environ
 from tests.pipelines_git import PipelinesGit, make_pipelines_git
 
@@ -105,19 +105,7 @@ class ProfileRelease:
         must approve (the others are refused as not members of such a team)."""
         outputs = []
         for principal in APPROVERS:
-            result = CliRunner().invoke(
-                main,
-                [
-                    "approve",
-                    tag,
-                    "--environment",
-                    "prod",
-                    "--key",
-                    str(self.keys[principal]),
-                    "--as",
-                    principal,
-                ],
-            )
+            result = approve_prod(tag, self.keys[principal], principal)
             if result.exit_code != 0 and "not a member of a team that must" in result.output:
                 outputs.append(result.output)
                 continue

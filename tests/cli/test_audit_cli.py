@@ -22,7 +22,6 @@ from release_assets.core.audit import AuditEvent
 from release_assets.runtimes.audit.local import LocalAuditStore
 from release_assets.runtimes.audit.types import AuditError, StoredEntry
 from release_assets.settings import Settings, settings
-from tests.aws_server import free_port
 
 DIGEST = "sha256:" + "d1" * 32
 
@@ -162,20 +161,9 @@ def test_a_since_that_is_not_a_time_is_refused_naming_the_option(
 
 @pytest.mark.parametrize("command", [["verify"], ["export", "--release", "v2"]])
 def test_an_unreachable_audit_store_is_one_line_naming_it_exit_2(
-    command: list[str], isolated_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    command: list[str], unreachable_audit_store: str
 ) -> None:
-    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    deployment = yaml.safe_load(isolated_settings.deployment_file.read_text())
-    deployment["audit_store"] = {
-        "kind": "s3",
-        "aws": {"region": "eu-west-1", "endpoint_url": endpoint},
-        "bucket": "ns-audit",
-        "prefix": "trail",
-        "object_lock": {"mode": "COMPLIANCE", "retention_days": 30},
-    }
-    isolated_settings.deployment_file.write_text(yaml.safe_dump(deployment))
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    endpoint = unreachable_audit_store
 
     result = _run(*command)
 

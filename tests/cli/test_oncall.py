@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from release_assets.cli.main import main
 from release_assets.defs.definitions import bound_resources
-from release_assets.settings import Settings, settings
-from tests.aws_server import free_port
+from release_assets.settings import Settings
 
 
 @pytest.fixture
@@ -76,21 +74,9 @@ def test_status_with_nothing_released_says_so_per_environment(oncall: Settings) 
 
 
 def test_status_with_an_unreachable_audit_store_is_one_line_exit_2(
-    oncall: Settings, monkeypatch: pytest.MonkeyPatch
+    oncall: Settings, unreachable_audit_store: str
 ) -> None:
-    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    deployment = yaml.safe_load(oncall.deployment_file.read_text())
-    deployment["audit_store"] = {
-        "kind": "s3",
-        "aws": {"region": "eu-west-1", "endpoint_url": endpoint},
-        "bucket": "ns-audit",
-        "prefix": "trail",
-        "object_lock": {"mode": "COMPLIANCE", "retention_days": 30},
-    }
-    oncall.deployment_file.write_text(yaml.safe_dump(deployment))
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    settings.cache_clear()
+    endpoint = unreachable_audit_store
 
     result = CliRunner().invoke(main, ["status"])
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from release_assets.cli.demo import PROD_INGESTION
 from release_assets.cli.demo_approvals import allowed_signers
@@ -89,6 +89,14 @@ def note_run(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult) ->
             note_time(f"{data.metadata['seconds'].value:8.1f}s     gate {data.check_name}")
 
 
+def approve_prod(tag: str, key: Path, principal: str) -> Result:
+    """``release-assets approve <tag> --environment prod --key <key> --as <principal>``, as an
+    approver types it; the CLI's result."""
+    return CliRunner().invoke(
+        main, ["approve", tag, "--environment", "prod", "--key", str(key), "--as", principal]
+    )
+
+
 def evaluate_tag_sensor(
     instance: dg.DagsterInstance, cursor: str | None
 ) -> tuple[dg.SensorResult | dg.SkipReason, str | None]:
@@ -145,19 +153,7 @@ class ReleaseStack:
     def approve(self, tag: str, principal: str) -> str:
         """``release-assets approve <tag> --environment prod`` as ``principal`` (one of
         ``APPROVERS``) with their key; the command's output (it must succeed)."""
-        result = CliRunner().invoke(
-            main,
-            [
-                "approve",
-                tag,
-                "--environment",
-                "prod",
-                "--key",
-                str(self.keys[principal]),
-                "--as",
-                principal,
-            ],
-        )
+        result = approve_prod(tag, self.keys[principal], principal)
         assert result.exit_code == 0, result.output
         return result.output
 
