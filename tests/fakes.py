@@ -45,7 +45,7 @@ from release_assets.runtimes.secrets.fake import FakeSecrets
 from release_assets.runtimes.spark.local import LocalSpark
 from release_assets.runtimes.warehouse import fake as fake_warehouse
 from release_assets.runtimes.warehouse.fake import FakeWarehouse, FakeWarehouseState
-from tests.conftest import NORTHSTAR
+from tests.paths import NORTHSTAR
 
 DEV = "dev"
 STAGING = "staging"
@@ -79,6 +79,9 @@ MODELS = [
 ]
 """The dbt models a test bundle's manifest lists (``schema.name``)."""
 
+SOURCES = ["raw.customers", "raw.orders"]
+"""The dbt sources a test bundle's manifest lists: the tables a canary and its baseline read."""
+
 SPARK_ENTRY = "spark/jobs/inventory_positions.py"
 """The Spark job release.yaml of examples/northstar names; a test bundle carries it."""
 
@@ -89,7 +92,8 @@ def commit_of(tag: str) -> str:
 
 
 def dbt_manifest(models: Iterable[str]) -> bytes:
-    """A normalized dbt manifest with ``models`` (``schema.name``) and one test node."""
+    """A normalized dbt manifest with ``models`` (``schema.name``), one test node and the
+    ``SOURCES``."""
     nodes: dict[str, Any] = {}
     for relation in models:
         schema, name = relation.split(".", 1)
@@ -104,13 +108,26 @@ def dbt_manifest(models: Iterable[str]) -> bytes:
         "schema": "marts_dbt_test__audit",
         "name": "not_null_fct_orders_order_id",
     }
-    return json.dumps({"nodes": nodes}, indent=2, sort_keys=True).encode()
+    sources = {
+        f"source.northstar.{schema}.{name}": {
+            "resource_type": "source",
+            "schema": schema,
+            "name": name,
+            "identifier": name,
+        }
+        for schema, name in (relation.split(".", 1) for relation in SOURCES)
+    }
+    return json.dumps({"nodes": nodes, "sources": sources}, indent=2, sort_keys=True).encode()
 
 
 def bundle_files(
-    tag: str, dag_ids: Iterable[str], models: Iterable[str] = MODELS
+    tag: str,
+    dag_ids: Iterable[str],
+    models: Iterable[str] = MODELS,
+    release_yaml: str | None = None,
 ) -> dict[str, bytes]:
-    """The files of a test bundle of release ``tag``."""
+    """The files of a test bundle of release ``tag`` (``release_yaml``: its release.yaml,
+    by default the example's)."""
     meta = {
         "release_id": tag,
         "commit": commit_of(tag),
@@ -119,7 +136,11 @@ def bundle_files(
     }
     files = {
         RELEASE_META: (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode(),
-        "release.yaml": (NORTHSTAR / "release.yaml").read_bytes(),
+        "release.yaml": (
+            release_yaml.encode()
+            if release_yaml is not None
+            else (NORTHSTAR / "release.yaml").read_bytes()
+        ),
         SPARK_ENTRY: (NORTHSTAR / SPARK_ENTRY).read_bytes(),
         DBT_MANIFEST: dbt_manifest(models),
     }
@@ -160,19 +181,32 @@ def make_record(
     )
 
 
-def table_sql(relation: str, rows: int, null_amounts: int = 0) -> list[str]:
+def table_sql(
+    relation: str,
+    rows: int,
+    null_amounts: int = 0,
+    amount_shift: float = 0.0,
+    orders_per_day: int = 1,
+    drop_every: int = 0,
+) -> list[str]:
     """Statements creating ``relation`` with ``rows`` rows, unique on every critical table's
-    keys (order_id, customer_id, order_date, store_id + sku), newest ``updated_at`` near
-    2026-11-01; the first ``null_amounts`` rows have a null ``amount``."""
+    keys (order_id, customer_id, store_id + sku; order_date too with one order per day),
+    newest ``updated_at`` near 2026-11-01; the first ``null_amounts`` rows have a null
+    ``amount``, every other amount is ``10 + row number + amount_shift``; ``orders_per_day``
+    rows share an ``order_date``; with ``drop_every`` = n, every n-th row is left out (a
+    filter that drops a share of each day)."""
     schema = relation.split(".", 1)[0]
+    where = f" where range % {drop_every} <> 0" if drop_every else ""
     return [
         f"create schema if not exists {schema}",
         f"create or replace table {relation} as select range as order_id, "
-        "range as customer_id, date '2025-01-01' + cast(range as integer) as order_date, "
+        "range as customer_id, "
+        f"date '2025-01-01' + cast(range // {orders_per_day} as integer) as order_date, "
         "range % 10 as store_id, range as sku, "
-        f"case when range < {null_amounts} then null else 10.0 + range end as amount, "
+        f"case when range < {null_amounts} then null else {10.0 + amount_shift} + range end "
+        "as amount, "
         "timestamp '2026-11-01 00:00:00' + to_minutes(range) as updated_at "
-        f"from range({rows})",
+        f"from range({rows}){where}",
     ]
 
 
@@ -293,17 +327,19 @@ class FakeWorld:
         record: bool = True,
         bundle: bool = True,
         evidence_through: str | None = "approval",
+        release_yaml: str | None = None,
     ) -> ReleaseRecord:
         """Make ``tag`` ready for the steps after ``release_candidate``: its record written
         (``record``), its bundle in the build store (``bundle``), the fake Airflows told
         which DAGs its code defines, and (with a record) the audit trail holding a pass of
         every step up to ``evidence_through`` (None: no evidence at all), as if those steps
-        had run. Returns the record."""
+        had run; ``release_yaml`` replaces the example's release.yaml in its bundle. Returns the
+        record."""
         rec = make_record(tag, changed, dbt_models, base_release)
         if record:
             self.records.write(rec)
         if bundle:
-            self.store().put_files(tag, bundle_files(tag, rec.dag_ids, models))
+            self.store().put_files(tag, bundle_files(tag, rec.dag_ids, models, release_yaml))
         if record and evidence_through is not None:
             self.pass_steps(tag, evidence_through)
         for env in (DEV, STAGING, PROD):
@@ -329,18 +365,30 @@ class FakeWorld:
             self.write_table(environment, sources[table], rows)
         self.warehouse(environment).switch(tag, sources)
 
-    def build_models_on_run(self, environment: str, rows: Mapping[str, int]) -> None:
-        """As the real ``dbt_build`` DAG does: each successful run of ``dbt_build`` (or its
-        canary) in ``environment`` builds ``rows`` (stable name -> row count) into the schemas
-        with the run's ``schema_suffix`` (the release's schemas for a canary)."""
+    def build_models_on_run(
+        self,
+        environment: str,
+        rows: Mapping[str, int],
+        code: str | None = None,
+        **shape: Any,
+    ) -> None:
+        """As the real ``dbt_build`` DAG does: each successful run of ``dbt_build`` (or a
+        canary copy of it) in ``environment`` builds ``rows`` (stable name -> row count) into
+        the schemas with the run's ``schema_suffix`` (the release's schemas for a canary, the
+        baseline's for the live code's run beside it). With ``code``, only runs of that
+        release's code do (a copy ``dbt_build__canary_<code>``), so a test can make the
+        release's code and the live code build different tables; ``shape`` are the other
+        arguments of ``table_sql`` (``amount_shift``: a silent data change...)."""
 
         def effect(dag_id: str, conf: dict[str, object]) -> None:
-            if dag_id.split("__canary_", 1)[0] != "dbt_build":
+            base, _, copy_of = dag_id.partition("__canary_")
+            if base != "dbt_build" or (code is not None and copy_of != code):
                 return
             suffix = str(conf.get("schema_suffix") or "")
             for table, count in rows.items():
                 schema, name = table.split(".", 1)
-                self.write_table(environment, f"{schema}{suffix}.{name}", count)
+                relation = f"{schema}{suffix}.{name}"
+                self.warehouse(environment).execute(table_sql(relation, count, **shape))
 
         self.on_run(environment, effect)
 

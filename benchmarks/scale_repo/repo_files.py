@@ -166,7 +166,7 @@ def release_yaml(plan: Plan) -> str:
         "contracts": {"dir": "contracts"},
         "tests": {"dir": "tests", "requirements": "requirements-dev.txt"},
         "critical_tables": critical,
-        "regression": northstar["regression"],
+        "judge": northstar["judge"],
         "validation": {"terraform": {"checkov_skips": _CHECKOV_SKIPS}},
     }
     return dump_yaml(config)

@@ -66,8 +66,8 @@ def parts_summary(config: ReleaseConfig, repo: Path) -> list[str]:
     )
     tables = config.critical_tables
     lines.append(
-        f"critical_tables: {len(tables)}: the regression check compares them"
+        f"critical_tables: {len(tables)}: the canary judge compares them"
         if tables
-        else "critical_tables: none: the regression check has nothing to compare"
+        else "critical_tables: none: the canary judge has nothing to compare"
     )
     return lines

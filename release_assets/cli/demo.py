@@ -28,6 +28,10 @@ from release_assets.settings import Settings
 
 GENERATOR = "tools/generate_sources.py"
 SEEDS = {"staging": 7, "prod": 11}
+ORDERS_PER_DAY = 1000
+"""Orders the generator writes per day: enough rows that the canary judge's rank test sees a
+20 % shift of net_amount (v3) at p < 1e-6 on one day of data (at the generator's default of
+200, p = 0.02: above the judge's alpha of 0.01)."""
 # What production has already loaded before the first release (its own scheduled runs).
 PROD_INGESTION = [
     "ingest_orders",
@@ -45,7 +49,7 @@ def seed_sources(settings: Settings, layout: EnvironmentLayout) -> str:
     """Run the repository's synthetic data generator into the environment's source root."""
     generator = settings.pipelines_repo / GENERATOR
     cmd = [sys.executable, str(generator), "--out", str(layout.source_root)]
-    cmd += ["--seed", str(SEEDS.get(layout.name, 1))]
+    cmd += ["--seed", str(SEEDS.get(layout.name, 1)), "--orders-per-day", str(ORDERS_PER_DAY)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{generator} failed for {layout.name}:\n{done.stderr[-2000:]}")
@@ -90,18 +94,25 @@ def change_v2(repo: Path) -> None:
 
 
 def change_v3(repo: Path) -> None:
-    """A dbt change that silently drops a third of the orders, with the repository test that
-    would have caught it loosened in the same change (as happens): every validation gate
-    passes, and only the comparison with production (regression_check) stops it."""
+    """A silent data change: ``fct_orders.net_amount`` now includes 20 % VAT. Same rows, same
+    columns, same types, every test and contract passes; only the distribution of the amounts
+    moved, which the canary judge's rank test on the same inputs finds."""
     mart = repo / "dbt" / "models" / "marts" / "fct_orders.sql"
-    mart.write_text(mart.read_text().rstrip() + "\nwhere orders.order_id % 3 <> 0\n")
-    test = repo / "tests" / "test_dbt_project.py"
-    test.write_text(
-        test.read_text().replace(
-            'assert counts["fct_orders"] == sources.days * sources.orders_per_day',
-            'assert counts["fct_orders"] > 0',
-        )
+    sql = mart.read_text()
+    net = "        + orders.shipping_amount\n        as decimal(12, 2)\n    ) as net_amount"
+    if net not in sql:
+        raise RuntimeError(f"{mart}: the net_amount expression v3 edits is not there")
+    vat = (
+        "        + orders.shipping_amount\n"
+        "        -- net amounts now include 20 % VAT\n"
+        "        ) * 1.20\n        as decimal(12, 2)\n    ) as net_amount"
     )
+    sql = sql.replace(net, vat).replace(
+        "    cast(\n        coalesce(totals.gross_amount, 0)\n",
+        "    cast(\n        (coalesce(totals.gross_amount, 0)\n",
+        1,
+    )
+    mart.write_text(sql)
 
 
 def change_v4(repo: Path) -> None:
@@ -178,7 +189,8 @@ EXPECTED: dict[str, list[tuple[str, str]] | None] = {
 EXPECTED_TEXT = {
     "v1": "live in prod",
     "v2": "live in prod",
-    "v3": "stopped by regression_check's no_regression check (fct_orders lost a third of its rows)",
+    "v3": "stopped by regression_check's no_regression check (the canary judge: fct_orders' "
+    "net_amount shifted, same row count; the rank test's p-value is shown)",
     "v4": "stopped by release_candidate's dbt check (is_revenue dropped from the contracted "
     "fct_orders) and its python_quality check (the repository's own dbt build test)",
 }

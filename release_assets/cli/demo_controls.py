@@ -108,7 +108,8 @@ def tamper_demo(settings: Settings, say: Say, root: Path) -> bool:
 
 def on_call_story(settings: Settings, say: Say, instance: dg.DagsterInstance) -> bool:
     """After v1..v4: a stray prod_swap of v3 refused; status; rollback v2; redeploy v2 with a
-    reason; status; the audit trail verified, tampered copies caught, v2's chain exported.
+    reason; status; the flagged transformation's canary and its turning on (``flag_story``);
+    the audit trail verified, tampered copies caught, v2's chain exported.
     Returns whether every control behaved as the demo means to show."""
     ok = []
     say("")
@@ -124,6 +125,7 @@ def on_call_story(settings: Settings, say: Say, instance: dg.DagsterInstance) ->
         == 0
     )
     ok.append(cli(settings, say, "status") == 0)
+    ok.append(flag_story(settings, say))
     say("")
     say(
         "-- auditor: verify the trail, and copies of it with a record edited, deleted, reordered --"
@@ -133,6 +135,20 @@ def on_call_story(settings: Settings, say: Say, instance: dg.DagsterInstance) ->
 
     ok.append(tamper_demo(settings, say, Path(audit_store().location)))
     ok.append(export_summary(settings, say, "v2"))
+    return all(ok)
+
+
+def flag_story(settings: Settings, say: Say, flag: str = "order_size_band") -> bool:
+    """The example ships ``fct_orders.order_size_band`` dark behind ``flag``: turning it on in
+    prod is refused until its canary (v2's code with the flag off and on, same inputs, judged)
+    has passed there; then it is turned on. Whether each step ended as meant."""
+    say("")
+    say(f"-- a dark transformation: {flag} ships off; its canary, then on in prod --")
+    reason = ("--reason", "FIN-12: size bands for the finance report")
+    ok = [cli(settings, say, "flag", "list", "prod", actor="dana") == 0]
+    ok.append(cli(settings, say, "flag", "set", "prod", flag, "on", *reason, actor="dana") == 1)
+    ok.append(cli(settings, say, "flag", "canary", flag, actor="dana") == 0)
+    ok.append(cli(settings, say, "flag", "set", "prod", flag, "on", *reason, actor="dana") == 0)
     return all(ok)
 
 

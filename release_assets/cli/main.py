@@ -15,6 +15,7 @@ from release_assets.cli.approve import approve
 from release_assets.cli.audit import audit
 from release_assets.cli.config_summary import parts_summary
 from release_assets.cli.deploy_iam import deploy as deploy_group
+from release_assets.cli.flags import flag as flag_group
 from release_assets.cli.oncall import (
     dagster_home,
     redeploy_command,
@@ -225,6 +226,7 @@ main.add_command(rollback_command)
 main.add_command(redeploy_command)
 main.add_command(status_command)
 main.add_command(deploy_group)
+main.add_command(flag_group)
 
 
 if __name__ == "__main__":  # python -m release_assets.cli.main

@@ -35,6 +35,7 @@ from release_assets.config.deployment_specs import (
     LocalFileFlagsSpec,
     SecretsSpec,
 )
+from release_assets.config.monitor_config import MonitorPolicy
 from release_assets.config.mwaa_specs import MwaaAirflowSpec
 from release_assets.config.promotion import PromotionPolicy
 from release_assets.config.secret_refs import RUNTIME_FIELDS, mismatched_refs
@@ -89,6 +90,7 @@ class EnvironmentSpec(_Strict):
     feature_flags: FeatureFlagsSpec = LocalFileFlagsSpec(kind="local_file")
     spark: SparkSpec = LocalSparkSpec(kind="local")
     promotion: PromotionPolicy = PromotionPolicy()
+    monitor: MonitorPolicy = MonitorPolicy()  # the post-release monitor (config.monitor_config)
 
 
 def _fault(loc: tuple[int | str, ...], message: str, value: object) -> InitErrorDetails:

@@ -22,6 +22,10 @@ from release_assets.config.config_file import (
     read_config_text,
 )
 from release_assets.config.dbt_profiles import dbt_profile_problems
+from release_assets.config.flags_config import FLAG_NAME_PATTERN, FeatureFlag, flag_problems
+from release_assets.config.judge_config import JudgeConfig, judge_problems
+from release_assets.config.judge_config import Thresholds as Thresholds  # re-exported
+from release_assets.config.monitor_config import MonitorSlos
 from release_assets.config.validation_config import (
     ValidationConfig,
 )
@@ -38,6 +42,8 @@ PATTERN_HINTS = {
     r"^[A-Z_][A-Z0-9_]*$": "an environment variable name in capitals (e.g. DUCKDB_PATH)",
     r"^CKV2?_[A-Z0-9_]+$": "a checkov check id (e.g. CKV_AWS_20)",
     r"^B\d{3}$": "a bandit test id (e.g. B608)",
+    FLAG_NAME_PATTERN: "a flag name: lower-case letters, digits and _, starting with a letter "
+    "(e.g. order_size_band)",
 }
 
 
@@ -178,29 +184,21 @@ class TestsConfig(_Strict):
     requirements: RelPath | None = None
 
 
-class Thresholds(_Strict):
-    """Regression thresholds; a table's own values override the defaults field by field."""
-
-    max_row_count_change_pct: float | None = Field(default=None, ge=0)
-    max_null_rate_increase: float | None = Field(default=None, ge=0, le=1)
-    max_duplicate_rate: float | None = Field(default=None, ge=0, le=1)
-    max_staleness_hours: float | None = Field(default=None, gt=0)
-
-
-class RegressionConfig(_Strict):
-    defaults: Thresholds = Thresholds(
-        max_row_count_change_pct=10.0,
-        max_null_rate_increase=0.01,
-        max_duplicate_rate=0.0,
-        max_staleness_hours=26.0,
-    )
-
-
 class CriticalTable(_Strict):
+    """A table the canary judge compares (``release_assets.core.judge``): ``keys`` for the
+    duplicate rate, ``partition_by`` (a date/timestamp column) for row counts per day,
+    ``freshness_column`` (default: the first TIMESTAMP/DATE column), ``distribution_columns``
+    (default: every numeric column that is not a key), its own ``thresholds``."""
+
     table: str = Field(pattern=_TABLE)
     keys: list[Annotated[str, Field(pattern=_IDENT)]] = Field(min_length=1)
     owner: str | None = None
+    partition_by: str | None = Field(default=None, pattern=_IDENT)
+    freshness_column: str | None = Field(default=None, pattern=_IDENT)
+    distribution_columns: list[Annotated[str, Field(pattern=_IDENT)]] | None = None
     thresholds: Thresholds = Thresholds()
+    # The post-release monitor's SLO (minutes; default: monitor.freshness_slo_minutes).
+    freshness_slo_minutes: float | None = Field(default=None, gt=0)
 
 
 class ReleaseConfig(_Strict):
@@ -215,17 +213,17 @@ class ReleaseConfig(_Strict):
     contracts: ContractsConfig = ContractsConfig()
     tests: TestsConfig = TestsConfig()
     critical_tables: list[CriticalTable] = []
-    regression: RegressionConfig = RegressionConfig()
+    judge: JudgeConfig = JudgeConfig()
+    monitor: MonitorSlos = MonitorSlos()  # release_assets.config.monitor_config
     validation: ValidationConfig = ValidationConfig()
     approvals: ApprovalsConfig = ApprovalsConfig()
+    # The flags this release ships (dark by default): release_assets.config.flags_config.
+    feature_flags: list[FeatureFlag] = []
 
     def thresholds_for(self, table: str) -> Thresholds:
-        """Defaults overlaid with the table's own thresholds."""
-        merged: dict[str, Any] = self.regression.defaults.model_dump()
-        for entry in self.critical_tables:
-            if entry.table == table:
-                merged.update(entry.thresholds.model_dump(exclude_none=True))
-        return Thresholds(**merged)
+        """The judge's limits for ``table``: defaults, ``judge.thresholds``, the table's own."""
+        own = next((e.thresholds for e in self.critical_tables if e.table == table), None)
+        return Thresholds(**self.judge.limits(own).model_dump())
 
     def paths(self) -> dict[str, str]:
         """Every repository path the config names, keyed by its field path."""
@@ -278,6 +276,7 @@ def _semantic_problems(config: ReleaseConfig, repo: Path) -> list[str]:
                 f"({', '.join(teams)})"
             )
     problems += approvals_problems(config.approvals, config.owners.teams, root)
+    problems += flag_problems(config.feature_flags, config.owners.teams)
     names = [job.name for job in config.spark.jobs]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"spark.jobs: job name {name!r} is used more than once")
@@ -290,12 +289,22 @@ def _semantic_problems(config: ReleaseConfig, repo: Path) -> list[str]:
 def parse_release_config(text: str, source: Path, repo: Path | None = None) -> ReleaseConfig:
     """Parse and validate release.yaml text; ``repo`` enables the path checks."""
     raw = parse_yaml_mapping(text, source, ReleaseConfigError)
+    problems: list[str] = []
+    if "regression" in raw:  # the section the canary judge replaced
+        raw = {k: v for k, v in raw.items() if k != "regression"}
+        problems.append(
+            "regression: replaced by judge: move regression.defaults to judge.thresholds "
+            "(see the judge section of docs/pipelines-repository.md)"
+        )
     try:
         config = ReleaseConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ReleaseConfigError(
-            source, config_problems(exc, ReleaseConfig, PATTERN_HINTS)
-        ) from None
+        problems += config_problems(exc, ReleaseConfig, PATTERN_HINTS)
+        raise ReleaseConfigError(source, problems) from None
+    own = {t.table: t.thresholds for t in config.critical_tables}
+    problems += judge_problems(config.judge, own)
+    if problems:
+        raise ReleaseConfigError(source, problems)
     if repo is not None:
         problems = _semantic_problems(config, repo)
         if problems:

@@ -7,12 +7,15 @@ import dagster as dg
 from release_assets.config.deployment import Deployment, load_deployment
 from release_assets.defs.approval_sensor import approval_sensor
 from release_assets.defs.assets.environment_deployment import build_environment_deployment
+from release_assets.defs.assets.feature_flag import build_feature_flag
+from release_assets.defs.assets.flag_canary import flag_canary
 from release_assets.defs.assets.staging_deployment import (
     build_staging_deployment,
     staging_deployment,
 )
 from release_assets.defs.environment_history import history_specs
 from release_assets.defs.jobs import JOBS, ON_CALL_ASSETS, RELEASE_ASSETS, RELEASE_CHECKS
+from release_assets.defs.monitor_sensor import build_post_release_monitor
 from release_assets.defs.promotion_inputs import deploy_step
 from release_assets.defs.resources import build_resources
 from release_assets.defs.sensors import merged_tag_sensor
@@ -26,10 +29,20 @@ def build_defs(deployment: Deployment, config: Settings) -> dg.Definitions:
     settings' state directory) says."""
     resolved = deployment.resolved(config.state_dir)
     return dg.Definitions(
-        assets=[*release_steps(resolved), *ON_CALL_ASSETS, *history_specs(resolved.names)],
+        assets=[
+            *release_steps(resolved),
+            *ON_CALL_ASSETS,
+            build_feature_flag(resolved.names),
+            flag_canary,
+            *history_specs(resolved.names),
+        ],
         asset_checks=RELEASE_CHECKS,
         jobs=JOBS,
-        sensors=[merged_tag_sensor, approval_sensor],
+        sensors=[
+            merged_tag_sensor,
+            approval_sensor,
+            build_post_release_monitor(resolved.production_env.monitor),
+        ],
         resources=fixed(build_resources(resolved, config)),
     )
 

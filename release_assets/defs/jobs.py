@@ -6,6 +6,7 @@ import dagster as dg
 
 from release_assets.defs.assets.approval import approval
 from release_assets.defs.assets.canary_publish import canary_publish
+from release_assets.defs.assets.flag_canary import flag_canary
 from release_assets.defs.assets.prod_swap import prod_swap
 from release_assets.defs.assets.redeploy import redeploy
 from release_assets.defs.assets.regression_check import regression_check
@@ -15,7 +16,7 @@ from release_assets.defs.assets.rollback import rollback
 from release_assets.defs.assets.staging_deployment import staging_deployment
 from release_assets.defs.assets.staging_integration_run import staging_integration_run
 from release_assets.defs.checks.validation_gates import validation_gates
-from release_assets.defs.partitions import releases
+from release_assets.defs.partitions import feature_flags, releases
 
 RELEASE_ASSETS = [
     release_candidate,
@@ -71,4 +72,22 @@ redeploy_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
 )
 
-JOBS = [release_job, promote_job, rollback_job, redeploy_job]
+feature_flag_job = dg.define_asset_job(
+    "feature_flag",
+    selection=dg.AssetSelection.assets(dg.AssetKey(["on_call", "feature_flag"])),
+    partitions_def=feature_flags,
+    description="Turn the partition's feature flag on or off in one environment (config: "
+    "environment, state, reason).",
+    executor_def=dg.in_process_executor,
+)
+
+flag_canary_job = dg.define_asset_job(
+    "flag_canary",
+    selection=dg.AssetSelection.assets(flag_canary),
+    partitions_def=feature_flags,
+    description="Run the partition's feature flag canary in production (the live release's "
+    "code with the flag off and on, same inputs) and judge it.",
+    executor_def=dg.in_process_executor,
+)
+
+JOBS = [release_job, promote_job, rollback_job, redeploy_job, feature_flag_job, flag_canary_job]

@@ -39,3 +39,8 @@ def on_call_step() -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
         pool=SWAP_POOL,
         output_required=False,
     )
+
+
+feature_flags = dg.DynamicPartitionsDefinition(name="feature_flags")
+"""One partition per feature flag name (added by ``release-assets flag set`` / ``flag canary``,
+or in the UI): the `feature_flag` and `flag_canary` assets."""

@@ -14,6 +14,7 @@ from release_assets.config.deployment_specs import (
     LocalAirflowSpec,
     LocalArtifactStoreSpec,
 )
+from release_assets.config.flags_config import flag_store_uri
 from release_assets.runtimes.airflow.local import LocalAirflow
 from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.settings import Settings
@@ -39,6 +40,7 @@ def layouts(settings: Settings) -> list[EnvironmentLayout]:
                     Path(str(env.airflow.home)),
                     env.airflow.port,
                     Path(warehouse) if warehouse else None,
+                    flag_store_uri(env.feature_flags, env.name),
                 )
             )
     return out

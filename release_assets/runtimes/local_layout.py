@@ -25,6 +25,9 @@ class EnvironmentLayout:
     root: Path
     airflow_port: int
     warehouse_file: Path | None = None
+    flags_uri: str | None = None
+    """The Airflow Variable ``feature_flags_uri``: where the DAGs read this environment's
+    feature flags (``file:///...json``, ``ssm:///<prefix>/<env>``); None: not set."""
 
     @property
     def airflow_home(self) -> Path:
@@ -100,6 +103,7 @@ class EnvironmentLayout:
             "source_root": str(self.source_root),
             "lake_root": str(self.lake_root),
             "scratch_root": str(self.scratch_root),
+            **({"feature_flags_uri": self.flags_uri} if self.flags_uri else {}),
         }
 
     def ensure_dirs(self) -> None:

@@ -122,6 +122,9 @@ def _layout(
         # The job's input on S3 (EMR cannot read the worker's disk); moto's EMR Serverless
         # runs no code, so nothing is uploaded there.
         ("inventory_input_uri", f"s3://{provision.NAMES['emr_bucket']}/sources/{env}/s3/inventory"),
+        # Where the DAGs read this environment's feature flags: the SSM path the platform
+        # writes (the deployment's feature_flags prefix), reached through AWS_ENDPOINT_URL.
+        ("feature_flags_uri", f"ssm://{provision.NAMES['flags_prefix']}/{env}"),
     )
     return ProfileLayout(env, paths.env_root(env), ports[f"{env}-airflow"], variables=variables)
 

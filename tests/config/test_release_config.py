@@ -44,7 +44,7 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
     config = load_release_config(_repo(tmp_path, MINIMAL))
     assert config.git.main_branch == "main"
     assert config.git.tag_pattern == "v*"
-    assert config.regression.defaults.max_duplicate_rate == 0.0
+    assert config.judge.limits().max_duplicate_rate == 0.0
 
 
 def test_table_thresholds_override_defaults_field_by_field(tmp_path: Path) -> None:
@@ -97,8 +97,8 @@ def test_table_thresholds_override_defaults_field_by_field(tmp_path: Path) -> No
             "must list at least 1 item(s)",
         ),
         (
-            {"regression": {"defaults": {"max_null_rate_increase": 3}}},
-            "regression.defaults.max_null_rate_increase",
+            {"judge": {"thresholds": {"max_null_rate_increase": 3}}},
+            "judge.thresholds.max_null_rate_increase",
             "less than or equal to 1",
         ),
         (

@@ -22,7 +22,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner, Result
 
-from release_assets.cli.demo import PROD_INGESTION
+from release_assets.cli.demo import ORDERS_PER_DAY, PROD_INGESTION
 from release_assets.cli.demo_approvals import allowed_signers
 from release_assets.cli.main import main
 from release_assets.core.audit import AuditEvent
@@ -307,7 +307,14 @@ def release_stack(
                 for env in ("staging", "prod"):
                     layout = environments.layout(settings, env)
                     subprocess.run(
-                        [sys.executable, str(generator), "--out", str(layout.source_root)],
+                        [
+                            sys.executable,
+                            str(generator),
+                            "--out",
+                            str(layout.source_root),
+                            "--orders-per-day",
+                            str(ORDERS_PER_DAY),
+                        ],
                         check=True,
                         timeout=120,
                     )

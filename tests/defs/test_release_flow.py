@@ -21,6 +21,7 @@ from tests.fakes import (
     materialize,
     materialized,
     metadata_of,
+    table_sql,
 )
 
 STEPS = [
@@ -31,17 +32,20 @@ STEPS = [
     approval,
     prod_swap,
 ]
-ORDERS = {"v1": 120, "v2": 118, "v3": 80}  # v3 drops a third of the orders
+ORDERS = {"v1": 120, "v2": 119, "v3": 80}  # v3 drops a third of the orders
 
 
 def _dbt_builds_orders(world: FakeWorld, environment: str) -> None:
-    """As the real dbt_build DAG: fct_orders of the run's release, into its schema suffix."""
+    """As the real dbt_build DAG: fct_orders as the code that runs builds it (a canary copy's
+    release, else the run's release), into the run's schema suffix, all on one day."""
 
     def effect(dag_id: str, conf: dict[str, object]) -> None:
-        if dag_id.split("__canary_", 1)[0] == "dbt_build":
+        base, _, code = dag_id.partition("__canary_")
+        if base == "dbt_build":
             suffix = str(conf.get("schema_suffix") or "")
-            world.write_table(
-                environment, f"marts{suffix}.fct_orders", ORDERS[str(conf["release_id"])]
+            rows = ORDERS[code or str(conf["release_id"])]
+            world.warehouse(environment).execute(
+                table_sql(f"marts{suffix}.fct_orders", rows, orders_per_day=200)
             )
 
     world.on_run(environment, effect)
@@ -68,8 +72,8 @@ def test_releases_flow_to_prod_stop_on_regression_and_roll_back(
     assert check_evaluation(v2, CHECK).passed
     assert metadata_of(v2, "prod_swap")["replaced_release"] == "v1"
     assert world.airflow(STAGING).live == world.airflow(PROD).live == "v2"
-    assert world.warehouse(STAGING).query("select count(*) from marts.fct_orders") == [(118,)]
-    assert world.warehouse(PROD).query("select count(*) from marts.fct_orders") == [(118,)]
+    assert world.warehouse(STAGING).query("select count(*) from marts.fct_orders") == [(119,)]
+    assert world.warehouse(PROD).query("select count(*) from marts.fct_orders") == [(119,)]
 
     world.add_release(
         "v3",
@@ -85,7 +89,7 @@ def test_releases_flow_to_prod_stop_on_regression_and_roll_back(
     assert materialized(v3, "canary_publish") and not materialized(v3, "prod_swap")
     assert world.airflow(STAGING).live == "v3"
     assert world.airflow(PROD).live == "v2"
-    assert world.warehouse(PROD).query("select count(*) from marts.fct_orders") == [(118,)]
+    assert world.warehouse(PROD).query("select count(*) from marts.fct_orders") == [(119,)]
 
     back = materialize(world, instance, [rollback], "v2")
 

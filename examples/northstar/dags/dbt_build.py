@@ -3,7 +3,9 @@
 Runs once the raw orders, raw customers and the lake inventory positions have all been updated.
 dbt writes its artifacts and logs to ``{scratch_root}/dbt/<dag>/<run>``, never into the
 (read-only) deployed project. Canary runs pass ``--vars '{"schema_suffix": ...}'`` so every model
-lands in ``<schema><suffix>`` while sources are still read from ``raw`` and the base lake.
+lands in ``<schema><suffix>`` while sources are still read from ``raw`` and the base lake. The
+run's feature flags (``northstar_common.flags``: the environment's flag store, or a canary's
+``dag_run.conf["feature_flags"]``) go to dbt as the var ``feature_flags`` in the same ``--vars``.
 The dbt target is the ``warehouse_kind`` Variable: ``duckdb`` (default) or ``snowflake`` (whose
 profile reads the worker's ``SNOWFLAKE_*`` environment).
 """
@@ -29,7 +31,7 @@ dbt build \\
   --target "$NORTHSTAR_DBT_TARGET" \\
   --target-path "$DBT_TARGET_PATH" \\
   --log-path "$DBT_LOG_PATH" \\
-  --vars "{{\\"schema_suffix\\": \\"$NORTHSTAR_SCHEMA_SUFFIX\\"}}" \\
+  --vars "$NORTHSTAR_DBT_VARS" \\
   --no-use-colors
 """
 
@@ -47,16 +49,20 @@ with DAG(
 
     @task
     def plan_dbt_run(**context: Any) -> dict[str, str]:
-        """Resolve warehouse, lake and scratch locations from Variables and the run conf."""
+        """Resolve warehouse, lake and scratch locations and the feature flags from Variables
+        and the run conf."""
         from northstar_common.canary import schema_suffix_from_context
         from northstar_common.commands import dbt_env
+        from northstar_common.flags import feature_flags
         from northstar_common.settings import Settings
 
+        settings = Settings.from_airflow()
         return dbt_env(
-            Settings.from_airflow(),
+            settings,
             schema_suffix_from_context(context),
             dag_id=context["dag"].dag_id,
             run_id=context["run_id"],
+            flags=feature_flags(context, settings),
         )
 
     BashOperator(

@@ -1,10 +1,11 @@
 """`canary_publish`: canary copies of the changed DAGs, run once in production, writing only
-into the release's own schemas while reading production inputs."""
+into the release's own schemas while reading production inputs; beside them, the live release's
+code re-run on the same inputs into the baseline schemas the judge compares with
+(``release_assets.core.canary_runs``)."""
 
 import dagster as dg
 
-from release_assets.core.dag_runs import fail_on_failed_run, results_table, run_in_waves
-from release_assets.core.deploy import SERVE_TIMEOUT_S, wait_until_serving
+from release_assets.core.canary_runs import baseline_suffix, run_canary_and_baseline
 from release_assets.core.record import ReleaseRecord
 from release_assets.core.release_schemas import release_suffix
 from release_assets.defs.audit_log import artifact_digest, audited_step, check_evidence
@@ -13,7 +14,6 @@ from release_assets.defs.failures import step_failures
 from release_assets.defs.partitions import releases
 from release_assets.defs.promotion_inputs import PromotionPolicies
 from release_assets.defs.resources import ReleasePlatform
-from release_assets.runtimes.airflow.base import AirflowTarget
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.audit.base import AuditStore
 from release_assets.runtimes.environment import Environment
@@ -37,13 +37,15 @@ def canary_publish(
     audit: AuditStore,
     promotion: PromotionPolicies,
 ) -> dg.MaterializeResult[None]:
-    """Stage the release in production (not live), serve canary DAG copies, run them into the
-    release's schemas, and check the live release did not change meanwhile. For a release that
-    is already live, nothing runs (its schemas are the live data). Refused (nothing staged)
-    unless the release's gates, artifact, staging deployment and integration run passed on
-    the same digest, and refused (recorded as a refusal) when production would need an
-    environment update for it (``AirflowTarget.runtime_changes``). The release's Spark jobs
-    are staged in production's Spark runtime before its code is published."""
+    """Stage the release in production (not live), run the live release's DAGs (canary
+    copies) into the baseline schemas and then the release's into its own schemas, both on
+    the integration day from the same inputs, and check the live release did not change
+    meanwhile. For a release that is already live, nothing runs (its schemas are the live
+    data). Refused (nothing staged) unless the release's gates, artifact, staging deployment
+    and integration run passed on the same digest, and refused (recorded as a refusal) when
+    production would need an environment update for it (``AirflowTarget.runtime_changes``).
+    The release's Spark jobs are staged in production's Spark runtime before its code is
+    published. Fails naming the table when a source table changed between the two sides."""
     tag = record.release
     target = production.airflow
     where = f"{production.name} (canary)"
@@ -64,7 +66,17 @@ def canary_publish(
             live_before = target.live_release()
             published = publish_or_refuse(note, artifact_store, production, tag)  # not live
             if published is not None:
-                canary_ids, table = run_canaries(target, record, platform.integration_date, where)
+                runs = run_canary_and_baseline(
+                    target,
+                    production.warehouse,
+                    artifact_store,
+                    record,
+                    live_before,
+                    platform.integration_date,
+                    where,
+                )
+                if runs.baseline_release is not None:
+                    target.remove_canary(runs.baseline_release)
         if published is not None and target.live_release() != live_before:
             raise dg.Failure(
                 f"the live {production.name} release changed during the canary of {tag} "
@@ -75,31 +87,14 @@ def canary_publish(
     return dg.MaterializeResult(
         metadata={
             "environment": production.name,
-            "canary_dags": ", ".join(sorted(canary_ids.values())),
+            "canary_dags": ", ".join(sorted(runs.canary_ids.values())),
             "schema_suffix": release_suffix(tag),
+            "baseline_release": runs.baseline_release or "none (nothing live)",
+            "baseline_dags": ", ".join(sorted(runs.baseline_ids.values())) or "-",
+            "baseline_schema_suffix": baseline_suffix(tag) if runs.baseline_ids else "-",
+            "input_rows": dg.MetadataValue.json(runs.inputs),
             "spark_jobs": dg.MetadataValue.json(published.spark_jobs),
-            "dag_runs": dg.MetadataValue.md(table),
+            "dag_runs": dg.MetadataValue.md(runs.table),
             "live_release_untouched": live_before or "",
         }
     )
-
-
-def run_canaries(
-    target: AirflowTarget, record: ReleaseRecord, data_date: str, where: str
-) -> tuple[dict[str, str], str]:
-    """Serve canary copies of the release's DAGs (published, not live) and run them once, in
-    dependency waves, into the release's schemas for ``data_date``. Returns live dag_id ->
-    canary dag_id and the runs' markdown table; raises RunFailed naming ``where`` when a run
-    fails, DeploymentError when the canaries are not served in time."""
-    tag = record.release
-    canary_ids = target.publish_canary(tag, record.run_order())
-    wait_until_serving(target, tag, set(canary_ids.values()), SERVE_TIMEOUT_S)
-    conf: dict[str, object] = {
-        "data_date": data_date,
-        "schema_suffix": release_suffix(tag),
-        "release_id": tag,
-    }
-    results = run_in_waves(target, record.run_waves(), f"canary__{tag}", conf, canary_ids)
-    table = results_table(results, target.url)
-    fail_on_failed_run(results, table, where)
-    return canary_ids, table

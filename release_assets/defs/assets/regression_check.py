@@ -1,13 +1,17 @@
-"""`regression_check`: the canary's tables against the live ones; a blocking check on the
-result stops `prod_swap` when any metric regresses."""
+"""`regression_check`, the canary judge: each critical table the release affects, built by the
+release's code (the canary) against the same table built by the live release's code from the
+same inputs (the baseline, ``release_assets.core.canary_runs``), metric by metric and
+statistically (``release_assets.core.judge``); a blocking check on the verdict stops
+`prod_swap` unless it passed."""
 
 from pathlib import Path
 
 import dagster as dg
 
 from release_assets.config.release_config import parse_release_config
+from release_assets.core.canary_runs import baseline_suffix
+from release_assets.core.judge import JudgedTable, judge
 from release_assets.core.record import ReleaseRecord
-from release_assets.core.regression import Verdict, compare, markdown, profile
 from release_assets.core.release_schemas import dbt_relations, release_sources
 from release_assets.defs.audit_log import artifact_digest, audited_step
 from release_assets.defs.partitions import release_check, releases
@@ -33,9 +37,11 @@ def regression_check(
     production: Environment,
     audit: AuditStore,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
-    """Profile each critical table the release rebuilt (canary relation vs live table) and
-    compare with the thresholds of ``release.yaml``; the check fails on any regression. The
-    verdict is recorded in the audit trail: ``prod_swap`` needs it to have passed."""
+    """Judge each critical table the release rebuilt (its canary relation against the
+    baseline the live code built from the same inputs) with the ``judge`` section of the
+    release's ``release.yaml``; the check passes only on a "pass" verdict (not "marginal").
+    The verdict is recorded in the audit trail: ``prod_swap`` needs it to have passed. With
+    nothing live yet (the first release) only the absolute metrics are judged."""
     with audited_step(context, audit, record, "regression_check", production.name) as note:
         note.digest = artifact_digest(artifact_store, record.release)
         result, failed = _judge(record, artifact_store, production)
@@ -47,7 +53,7 @@ def regression_check(
 def _judge(
     record: ReleaseRecord, artifact_store: ArtifactStore, production: Environment
 ) -> tuple[dg.MaterializeResult, str]:  # type: ignore[type-arg]
-    """The step's result and, when something regressed, the one-line summary."""
+    """The step's result and, unless the judge passed, its one-line summary."""
     tag = record.release
     config = parse_release_config(
         artifact_store.read_file(tag, "release.yaml").decode(), Path(f"{tag}/release.yaml")
@@ -61,38 +67,42 @@ def _judge(
     ]
     warehouse = production.warehouse
     existing = set(warehouse.tables())
-    verdicts: list[Verdict] = []
+    suffix = baseline_suffix(tag)
+    tables = []
     for entry in affected:
-        canary = profile(warehouse, sources[entry.table], entry.keys)
-        if canary is None:
-            missing = f"has no canary table: {sources[entry.table]} was not built"
-            verdicts.append(
-                Verdict(entry.table, "canary table", "-", "missing", "exists", False, missing)
-            )
-            continue
-        live = profile(warehouse, entry.table, entry.keys) if entry.table in existing else None
-        verdicts.extend(compare(entry.table, live, canary, config.thresholds_for(entry.table)))
-    failed = [v for v in verdicts if not v.ok]
-    table = markdown(verdicts) if verdicts else "no critical table is affected by this release"
-    summary = (
-        f"{len(failed)} regression(s): " + "; ".join(v.summary() for v in failed)
-        if failed
-        else f"{len(affected)} table(s) compared, no regression"
-    )
-    result: dg.MaterializeResult = dg.MaterializeResult(  # type: ignore[type-arg]
+        schema, name = entry.table.split(".", 1)
+        baseline = f"{schema}{suffix}.{name}"
+        known = baseline if baseline in existing else None
+        tables.append(JudgedTable.of(entry, known, sources[entry.table]))
+    first_release = warehouse.last_switched() is None
+    if not tables:
+        return _result(True, f"{tag}: no critical table is affected by this release", "", {}), ""
+    judgement = judge(warehouse, tables, config.judge, tag, first_release=first_release)
+    passed = judgement.verdict == "pass"
+    summary = judgement.summary()
+    result = _result(passed, summary, judgement.markdown(), judgement.numeric_metadata())
+    return result, "" if passed else summary
+
+
+def _result(
+    passed: bool, summary: str, table: str, numbers: dict[str, float]
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """The materialization: the verdict table and the score for people, every metric's
+    number as numeric metadata (plotted across releases), and the blocking check."""
+    shown = table or "no critical table is affected by this release"
+    return dg.MaterializeResult(
         metadata={
-            "tables_compared": len(affected),
-            "regressions": len(failed),
-            "verdicts": dg.MetadataValue.md(table),
+            "verdict": summary,
+            "verdicts": dg.MetadataValue.md(shown),
+            **{key: dg.MetadataValue.float(value) for key, value in numbers.items()},
         },
         check_results=[
             dg.AssetCheckResult(
                 check_name=CHECK,
-                passed=not failed,
+                passed=passed,
                 severity=dg.AssetCheckSeverity.ERROR,
                 description=summary,
-                metadata={"verdicts": dg.MetadataValue.md(table)},
+                metadata={"verdicts": dg.MetadataValue.md(shown)},
             )
         ],
     )
-    return result, summary if failed else ""

@@ -1,5 +1,7 @@
-"""`rollback`: on demand only. Materialize it for the bad release's partition and the release
-that was live before it is live again, code and warehouse together, without rebuilding.
+"""`rollback`: on demand (on-call, or the post-release monitor on a breach). Materialize it for
+the bad release's partition and the release that was live before it is live again, code and
+warehouse together, without rebuilding. A run tagged ``release_assets/reason`` (REASON_TAG)
+records that reason with the rollback.
 
 A request that cannot be honoured (the release is not live, or replaced nothing) is refused:
 the refusal is appended to the audit trail and shown as an observation, and the run ends
@@ -12,7 +14,14 @@ import dagster as dg
 from release_assets.core.deploy import publish_from_store
 from release_assets.core.history import environment_history
 from release_assets.core.switch import switch_environment
-from release_assets.defs.audit_log import StepNote, append_event, artifact_digest, refuse
+from release_assets.defs.audit_log import (
+    REASON_TAG,
+    StepNote,
+    append_event,
+    artifact_digest,
+    one_line,
+    refuse,
+)
 from release_assets.defs.environment_history import record_history
 from release_assets.defs.failures import step_failures
 from release_assets.defs.io_managers import ReleaseRecordStore
@@ -104,8 +113,10 @@ def rollback(
         raise
     note.digest = artifact_digest(artifact_store, previous)
     note.replaced_release = bad
-    note.detail = f"{previous} live again in place of {bad}"
-    note.data = {"live_release": previous}
+    # Why, when the run says (the post-release monitor tags its runs with the breach).
+    reason = one_line(str(context.run.tags.get(REASON_TAG, "")))
+    note.detail = f"{previous} live again in place of {bad}" + (f": {reason}" if reason else "")
+    note.data = {"live_release": previous, **({"reason": reason} if reason else {})}
     appended = append_event(audit, context, record, STEP, note)
     record_history(context, production.name, "rollback", appended, live_release=previous)
     yield dg.MaterializeResult(

@@ -8,6 +8,7 @@ implementation per environment, and tests bind an in-memory fake
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -67,6 +68,14 @@ class AirflowTarget(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
     @abstractmethod
     def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float) -> DagRunResult:
         """Wait (bounded) until the run finishes; failed runs carry failed tasks and logs."""
+
+    @abstractmethod
+    def recent_runs(self, dag_id: str, since: datetime, limit: int = 25) -> list[DagRunResult]:
+        """Runs of ``dag_id`` that started at or after ``since`` (aware, UTC), newest first, at
+        most ``limit`` (one page: a watcher reads the latest, never the whole history); a
+        failed run carries its failed (and upstream-failed) task ids, no log. A DAG that does
+        not exist has no runs (empty list). Raises AirflowUnreachable when the API does not
+        answer, AirflowApiError for any other error status."""
 
     @abstractmethod
     def task_logs(self, dag_id: str, run_id: str) -> dict[str, str]:

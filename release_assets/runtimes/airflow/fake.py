@@ -23,12 +23,14 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from release_assets.runtimes.airflow.base import (
     AirflowApiError,
     AirflowHealth,
     AirflowTarget,
+    AirflowUnreachable,
     DagImportError,
     DagInfo,
     DagRunResult,
@@ -65,6 +67,7 @@ class _Run:
     conf: dict[str, object]
     result: DagRunResult
     task_logs: dict[str, str]
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -77,7 +80,8 @@ class FakeAirflowState:
       ``activate`` made live, in order.
     - ``canaries``: release -> the live DAG ids served as canary copies.
     - ``triggered``: every run started or retried, in order (a reused run is not listed).
-    - ``failures``, ``broken``, ``effects``, ``dag_task_logs``: what tests scripted.
+    - ``failures``, ``broken``, ``effects``, ``dag_task_logs``: what tests scripted;
+      ``unreachable``: when set, ``recent_runs`` raises ``AirflowUnreachable`` with it.
     """
 
     world: str
@@ -94,6 +98,7 @@ class FakeAirflowState:
     effects: list[RunEffect] = field(default_factory=list)
     dag_task_logs: dict[str, dict[str, str]] = field(default_factory=dict)
     runs: dict[tuple[str, str], _Run] = field(default_factory=dict)
+    unreachable: str | None = None
 
     # -- scripting ------------------------------------------------------------------------
 
@@ -119,6 +124,20 @@ class FakeAirflowState:
         release's DAGs are served then, live or canary, and ``import_errors`` reports
         ``release <id>:`` with every broken file."""
         self.broken.setdefault(release, {})[file] = error
+
+    def add_run(
+        self,
+        dag_id: str,
+        run_id: str,
+        state: str,
+        started: datetime,
+        failed_tasks: tuple[str, ...] = (),
+    ) -> None:
+        """Record a run as the scheduler would have made it (no effect runs): ``state``
+        (``success``, ``failed``, ``running``...), started at ``started`` (aware),
+        ``failed_tasks`` for a failed one."""
+        result = DagRunResult(dag_id, run_id, state, tuple(failed_tasks))
+        self.runs[(dag_id, run_id)] = _Run({}, result, {}, started)
 
     def on_run(self, effect: RunEffect) -> None:
         """Call ``effect(dag_id, conf)`` on every successful run (see ``RunEffect``)."""
@@ -299,6 +318,14 @@ class FakeAirflow(AirflowTarget):
 
     def task_logs(self, dag_id: str, run_id: str) -> dict[str, str]:
         return dict(self._run(dag_id, run_id).task_logs)
+
+    def recent_runs(self, dag_id: str, since: datetime, limit: int = 25) -> list[DagRunResult]:
+        state = self.state
+        if state.unreachable is not None:
+            raise AirflowUnreachable(state.unreachable)
+        runs = [r for (d, _), r in state.runs.items() if d == dag_id and r.started >= since]
+        runs.sort(key=lambda r: r.started, reverse=True)
+        return [r.result for r in runs[:limit]]
 
     def publish(self, release_id: str, bundle_dir: Path) -> None:
         """Keep the bundle's files as the release's code; an existing copy is kept as is."""

@@ -21,6 +21,9 @@ from release_assets.runtimes.aws import describe_aws_error, error_code
 PATH_MAX = 64
 """The longest ``Path`` InvokeRestApi takes (botocore's MWAA model, shape ``RestApiPath``)."""
 _TASK_INSTANCES = re.compile(r"^/dags/([^/~]+)/dagRuns/([^/~]+)/taskInstances$")
+_DAG_RUNS = re.compile(r"^/dags/([^/~]+)/dagRuns$")
+# GET /dags/{id}/dagRuns query parameters -> the batch endpoint's body fields (ListDagRunsForm).
+_RUNS_FORM = {"limit": "page_limit", "offset": "page_offset", "state": "states"}
 
 
 class MwaaPathTooLong(AirflowApiError):
@@ -36,10 +39,17 @@ class MwaaPathTooLong(AirflowApiError):
         )
 
 
-def _short_form(method: str, path: str) -> tuple[str, str, dict[str, Any]] | None:
+def _short_form(
+    method: str, path: str, params: dict[str, Any] | None = None
+) -> tuple[str, str, dict[str, Any]] | None:
     """An equivalent call with a path InvokeRestApi accepts: a run's task instances through
-    the batch endpoint (``POST /dags/~/dagRuns/~/taskInstances/list``, same answer shape);
-    None when there is none."""
+    the batch endpoint (``POST /dags/~/dagRuns/~/taskInstances/list``), a DAG's runs through
+    ``POST /dags/~/dagRuns/list`` (its query parameters as the body's fields), same answer
+    shapes; None when there is none."""
+    runs = _DAG_RUNS.match(path)
+    if method == "GET" and runs is not None:
+        form: dict[str, Any] = {_RUNS_FORM.get(k, k): v for k, v in (params or {}).items()}
+        return "POST", "/dags/~/dagRuns/list", {**form, "dag_ids": [runs.group(1)]}
     match = _TASK_INSTANCES.match(path)
     if method != "GET" or match is None:
         return None
@@ -77,10 +87,11 @@ class MwaaRestClient(PagedAirflowApi):
         json: dict[str, Any] | None = None,
     ) -> Any:
         if len(path) > PATH_MAX:
-            shorter = _short_form(method, path)
+            shorter = _short_form(method, path, params)
             if shorter is None:
                 raise MwaaPathTooLong(self.environment, self.environment_name, method, path)
             method, path, json = shorter
+            params = None
         call: dict[str, Any] = {"Name": self.environment_name, "Path": path, "Method": method}
         if params:
             call["QueryParameters"] = params

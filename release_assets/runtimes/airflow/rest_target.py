@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from abc import abstractmethod
+from datetime import UTC, datetime
 
 from release_assets.runtimes.airflow.base import (
     AirflowApiError,
@@ -91,6 +92,35 @@ class RestAirflowTarget(AirflowTarget):
             "POST", f"/dags/{dag_id}/dagRuns", json={"dag_run_id": run_id, "conf": conf}
         )
         return run_id
+
+    def recent_runs(self, dag_id: str, since: datetime, limit: int = 25) -> list[DagRunResult]:
+        """One page of ``GET /dags/{dag_id}/dagRuns`` (``start_date_gte``, ``order_by=-start_date``,
+        ``limit``: the same parameters and shapes in REST v1 and v2), then the task instances of
+        each failed run; a DAG Airflow does not know (404) has no runs."""
+        params = {
+            "start_date_gte": since.astimezone(UTC).isoformat(),
+            "order_by": "-start_date",
+            "limit": limit,
+        }
+        try:
+            body = self.client.get(f"/dags/{dag_id}/dagRuns", params)
+        except AirflowApiError as exc:
+            if exc.status == 404:
+                return []
+            raise
+        out = []
+        for run in body.get("dag_runs", [])[:limit]:
+            run_id = str(run.get("dag_run_id") or run.get("run_id"))
+            failed: tuple[str, ...] = ()
+            if run["state"] == "failed":
+                tis = self.client.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
+                failed = tuple(
+                    ti["task_id"]
+                    for ti in tis["task_instances"]
+                    if ti["state"] in {"failed", "upstream_failed"}
+                )
+            out.append(DagRunResult(dag_id, run_id, str(run["state"]), failed))
+        return out
 
     def _log_excerpt(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
         try:

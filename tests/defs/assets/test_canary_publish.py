@@ -42,13 +42,25 @@ def test_canaries_run_into_the_release_schemas_and_the_live_release_is_untouched
     assert meta["canary_dags"] == "dbt_build__canary_v2, publish_revenue_report__canary_v2"
     assert meta["schema_suffix"] == "__r_v2"
     assert meta["live_release_untouched"] == "v1"
+    assert meta["baseline_release"] == "v1"
+    assert meta["baseline_schema_suffix"] == "__b_v2"
     prod = world.airflow(PROD)
-    assert prod.started() == ["dbt_build__canary_v2", "publish_revenue_report__canary_v2"]
+    # First the live code (v1's copies) into the baseline schemas, then the release's code,
+    # both on the same data day: the judge compares the two, not the live tables.
+    assert prod.started() == [
+        "dbt_build__canary_v1",
+        "publish_revenue_report__canary_v1",
+        "dbt_build__canary_v2",
+        "publish_revenue_report__canary_v2",
+    ]
     for run in prod.triggered:
-        assert run.run_id == "canary__v2"
+        side, suffix = (
+            ("baseline", "__b_v2") if run.dag_id.endswith("_v1") else ("canary", "__r_v2")
+        )
+        assert run.run_id == f"{side}__v2"
         assert run.conf == {
             "data_date": INTEGRATION_DATE,
-            "schema_suffix": "__r_v2",
+            "schema_suffix": suffix,
             "release_id": "v2",
         }
     # Staged in prod, not live: the live DAGs are v1's, the canaries are v2's.
@@ -67,6 +79,7 @@ def test_canaries_run_into_the_release_schemas_and_the_live_release_is_untouched
         (118,)
     ]
     assert warehouse.query("select count(*) from marts.fct_orders") == [(120,)]
+    assert warehouse.query("select count(*) from marts__b_v2.fct_orders") == [(118,)]
     assert {p.release for p in warehouse.pointers().values()} == {"v1"}
 
 
@@ -88,9 +101,54 @@ def test_a_failed_canary_run_names_the_dag_and_leaves_production_live(
     meta = failure_metadata(result, "canary_publish")
     assert meta["environment"] == "prod (canary)"
     assert meta["log_excerpt"] == "Compilation Error in fct_orders"
-    assert prod.started() == ["dbt_build__canary_v2"]
+    # The baseline (v1's code) ran first; the release's first wave failed, nothing after it.
+    assert prod.started() == [
+        "dbt_build__canary_v1",
+        "publish_revenue_report__canary_v1",
+        "dbt_build__canary_v2",
+    ]
     assert prod.live == "v1"
     assert {p.release for p in world.warehouse(PROD).pointers().values()} == {"v1"}
+
+
+def test_a_failed_baseline_run_names_the_live_code_and_runs_no_canary(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v1_live_v2_candidate(world)
+    prod = world.airflow(PROD)
+    prod.fail_runs("dbt_build__canary_v1", ("dbt_run",), "Runtime Error in stg_orders")
+
+    result = materialize(world, instance, [canary_publish], "v2")
+
+    assert failure_of(result, "canary_publish") == (
+        "prod (canary), baseline on v1's code: dbt_build__canary_v1 run baseline__v2 failed; "
+        "failed tasks: dbt_run"
+    )
+    assert prod.started() == ["dbt_build__canary_v1"]
+    assert prod.live == "v1"
+
+
+def test_a_load_landing_between_baseline_and_canary_fails_naming_the_source_table(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v1_live_v2_candidate(world)
+    world.write_table(PROD, "raw.orders", 50)
+
+    def scheduled_load_lands(dag_id: str, conf: dict[str, object]) -> None:
+        # A load of production's raw.orders finishing while the baseline runs.
+        if dag_id == "publish_revenue_report__canary_v1":
+            world.write_table(PROD, "raw.orders", 60)
+
+    world.on_run(PROD, scheduled_load_lands)
+
+    result = materialize(world, instance, [canary_publish], "v2")
+
+    assert failure_of(result, "canary_publish") == (
+        "prod (canary): source tables changed while the baseline on v1's code and the canary "
+        "of v2 ran, so they did not read the same inputs: raw.orders (50 -> 60 rows); "
+        "re-materialize the step"
+    )
+    assert world.airflow(PROD).live == "v1"
 
 
 def test_a_canary_that_does_not_import_fails_naming_the_file(

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import fakesnow
 import pytest
 
-from release_assets.core.regression import profile
 from release_assets.runtimes.secrets.fake import FakeSecrets
 from release_assets.runtimes.warehouse.base import WarehouseError
 from release_assets.runtimes.warehouse.snowflake import SnowflakeWarehouse
@@ -153,22 +152,3 @@ def test_identifiers_are_quoted_as_snowflake_stores_them(wh: SnowflakeWarehouse)
     assert wh.quote_identifier("OrderId") == '"OrderId"'
     assert wh.quote_identifier('a"b') == '"a""b"'  # created quoted: kept as is
     assert wh.quote_relation("marts.fct_orders") == '"MARTS"."FCT_ORDERS"'
-
-
-def test_the_regression_profile_reads_snowflake_columns(wh: SnowflakeWarehouse) -> None:
-    wh.execute(
-        [
-            "create schema marts",
-            "create table marts.fct_orders (order_id integer, amount float, "
-            "updated_at timestamp_ntz)",
-            "insert into marts.fct_orders values (1, 9.5, '2026-11-01 10:00:00'), "
-            "(1, null, '2026-11-01 11:00:00'), (2, 3.0, '2026-11-01 09:00:00')",
-        ]
-    )
-
-    found = profile(wh, "marts.fct_orders", ["order_id"])
-
-    assert found is not None
-    assert (found.rows, found.duplicate_keys) == (3, 1)
-    assert found.nulls == {"order_id": 0, "amount": 1, "updated_at": 0}
-    assert found.newest is not None and found.newest.startswith("2026-11-01 11:00:00")

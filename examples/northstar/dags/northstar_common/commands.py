@@ -6,8 +6,10 @@ Variables, the canary suffix from ``dag_run.conf``, and nothing is written into 
 
 from __future__ import annotations
 
+import json
 import re
 import sys
+from collections.abc import Mapping
 from datetime import date
 
 from northstar_common.canary import suffixed_path
@@ -70,9 +72,16 @@ def spark_positions_env(
     }
 
 
-def dbt_env(settings: Settings, suffix: str, dag_id: str, run_id: str) -> dict[str, str]:
+def dbt_env(
+    settings: Settings,
+    suffix: str,
+    dag_id: str,
+    run_id: str,
+    flags: Mapping[str, bool] | None = None,
+) -> dict[str, str]:
     """dbt's environment (what ``dbt/profiles.yml`` and the project read): DuckDB file (``""``
-    on Snowflake), lake root, target (``warehouse_kind``), release env/id, schema suffix, and
+    on Snowflake), lake root, target (``warehouse_kind``), release env/id, schema suffix, the
+    ``--vars`` JSON (``schema_suffix`` and the resolved ``feature_flags``, name -> bool), and
     per-run target/log folders under ``scratch_root`` (the deployed project is read-only)."""
     scratch = settings.scratch_root / "dbt" / path_safe(dag_id) / path_safe(run_id)
     return {
@@ -82,6 +91,9 @@ def dbt_env(settings: Settings, suffix: str, dag_id: str, run_id: str) -> dict[s
         "NORTHSTAR_RELEASE_ENV": settings.release_env,
         "NORTHSTAR_RELEASE_ID": settings.release_id,
         "NORTHSTAR_SCHEMA_SUFFIX": suffix,
+        "NORTHSTAR_DBT_VARS": json.dumps(
+            {"schema_suffix": suffix, "feature_flags": dict(sorted((flags or {}).items()))}
+        ),
         # The deployed dbt project is read-only: artifacts and logs go to per-run scratch.
         "DBT_TARGET_PATH": str(scratch / "target"),
         "DBT_LOG_PATH": str(scratch / "logs"),

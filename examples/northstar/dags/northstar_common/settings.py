@@ -34,6 +34,7 @@ OPTIONAL_VARIABLES = (
     "emr_application_id",
     "emr_execution_role_arn",
     "inventory_input_uri",
+    "feature_flags_uri",
 )
 EMR_VARIABLES = ("emr_application_id", "emr_execution_role_arn", "inventory_input_uri")
 DEFAULT_RELEASE_ID = "unreleased"
@@ -66,6 +67,9 @@ class Settings:
     emr_application_id: str = ""
     emr_execution_role_arn: str = ""
     inventory_input_uri: str = ""
+    # Where the environment's feature flags are read (northstar_common.flags): file:///... or
+    # ssm:///<prefix>/<env>; "" when the platform sets none (every flag off).
+    feature_flags_uri: str = ""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str | None]) -> Settings:
@@ -120,6 +124,13 @@ class Settings:
                 "s3://bucket/prefix holding the dt=<date>/*.json drops"
             )
 
+        flags_uri = cleaned.get("feature_flags_uri") or ""
+        if flags_uri and not flags_uri.startswith(("file:///", "ssm:///")):
+            raise SettingsError(
+                f"feature_flags_uri={flags_uri!r} is neither file:///<path>.json nor "
+                "ssm:///<prefix>/<env>"
+            )
+
         release_id = cleaned.get("release_id") or DEFAULT_RELEASE_ID
         if not _RELEASE_ID_PATTERN.fullmatch(release_id):
             raise SettingsError(f"release_id={release_id!r} is not a valid release identifier")
@@ -136,6 +147,7 @@ class Settings:
             emr_application_id=cleaned.get("emr_application_id", ""),
             emr_execution_role_arn=cleaned.get("emr_execution_role_arn", ""),
             inventory_input_uri=input_uri if runner == "emr_serverless" else "",
+            feature_flags_uri=flags_uri,
         )
 
     @classmethod
