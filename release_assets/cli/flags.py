@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from release_assets.cli.oncall import QUIET, _resources, dagster_home, failure_message, operator
+from release_assets.cli.oncall import QUIET, dagster_home, failure_message, operator
 
 JOB = "feature_flag"
 NODE = "on_call__feature_flag"
@@ -37,8 +37,9 @@ def list_command(environment: str | None) -> None:
     store cannot be read; its line says why)."""
     from release_assets.core.flags import canary_state, state_word
     from release_assets.defs.assets.feature_flag import live_flags
+    from release_assets.defs.definitions import bound_resources
 
-    resources = _resources()
+    resources = bound_resources()
     envs = _environments(resources)
     if environment is not None and environment not in envs:
         _unknown_environment(environment, envs)
@@ -86,14 +87,11 @@ def _unknown_environment(name: str, envs: dict[str, Any]) -> None:
 def set_command(environment: str, name: str, state: str, reason: str, verbose: bool) -> None:
     """Turn flag NAME on or off in ENVIRONMENT, with a recorded reason. ON in production
     needs the flag's canary to have passed there for the live release."""
-    import dagster as dg
-
     from release_assets.defs.assets.feature_flag import live_flags
     from release_assets.defs.audit_log import ACTOR_TAG, REASON_TAG
-    from release_assets.defs.definitions import defs
-    from release_assets.defs.partitions import feature_flags
+    from release_assets.defs.definitions import bound_resources
 
-    envs = _environments(_resources())
+    envs = _environments(bound_resources())
     if environment not in envs:
         _unknown_environment(environment, envs)
     try:
@@ -112,21 +110,9 @@ def set_command(environment: str, name: str, state: str, reason: str, verbose: b
     run_config: dict[str, Any] = {
         "ops": {NODE: {"config": {"environment": environment, "state": state, "reason": reason}}}
     }
+    tags = {ACTOR_TAG: operator(), REASON_TAG: " ".join(reason.split())}
     started = time.monotonic()
-    with dg.DagsterInstance.from_config(str(dagster_home())) as instance:
-        if name not in instance.get_dynamic_partitions(feature_flags.name or ""):
-            instance.add_dynamic_partitions(feature_flags.name or "", [name])
-        result = (
-            defs()
-            .resolve_job_def(JOB)
-            .execute_in_process(
-                run_config=run_config if verbose else {**run_config, **QUIET},
-                instance=instance,
-                partition_key=name,
-                tags={ACTOR_TAG: operator(), REASON_TAG: " ".join(reason.split())},
-                raise_on_error=False,
-            )
-        )
+    result = run_flag_job(JOB, name, run_config if verbose else {**run_config, **QUIET}, tags)
     took = f"{time.monotonic() - started:.1f}s, run {result.run_id[:8]}"
     what = f"flag {name} {state} in {environment}"
     if not result.success:
@@ -151,29 +137,13 @@ def canary_command(name: str, verbose: bool) -> None:
     """Run flag NAME's canary in production: the live release's DAGs that read it, with the
     flag off and on from the same inputs, judged table by table. Exit 0 passed, 1 failed or
     refused."""
-    import dagster as dg
 
     from release_assets.defs.assets.flag_canary import CHECK
     from release_assets.defs.audit_log import ACTOR_TAG
-    from release_assets.defs.definitions import defs
-    from release_assets.defs.partitions import feature_flags
 
     node = "on_call__flag_canary"
     started = time.monotonic()
-    with dg.DagsterInstance.from_config(str(dagster_home())) as instance:
-        if name not in instance.get_dynamic_partitions(feature_flags.name or ""):
-            instance.add_dynamic_partitions(feature_flags.name or "", [name])
-        result = (
-            defs()
-            .resolve_job_def("flag_canary")
-            .execute_in_process(
-                run_config={} if verbose else QUIET,
-                instance=instance,
-                partition_key=name,
-                tags={ACTOR_TAG: operator()},
-                raise_on_error=False,
-            )
-        )
+    result = run_flag_job("flag_canary", name, {} if verbose else QUIET, {ACTOR_TAG: operator()})
     took = f"{time.monotonic() - started:.1f}s, run {result.run_id[:8]}"
     if not result.success:
         message = failure_message(result, node) or "see the run"
@@ -185,6 +155,30 @@ def canary_command(name: str, verbose: bool) -> None:
         click.echo(f"flag canary of {name} did not pass ({took}): {verdict}", err=True)
         sys.exit(1)
     click.echo(f"flag canary of {name} passed ({took}): {verdict}")
+
+
+def run_flag_job(job: str, flag: str, run_config: dict[str, Any], tags: dict[str, str]) -> Any:
+    """Run the flag job ``job`` (`feature_flag` or `flag_canary`) in this process for the
+    partition ``flag`` (added when new) as a named, tagged run; its ExecuteInProcessResult."""
+    import dagster as dg
+
+    from release_assets.defs.definitions import defs
+    from release_assets.defs.partitions import feature_flags
+
+    with dg.DagsterInstance.from_config(str(dagster_home())) as instance:
+        if flag not in instance.get_dynamic_partitions(feature_flags.name or ""):
+            instance.add_dynamic_partitions(feature_flags.name or "", [flag])
+        return (
+            defs()
+            .resolve_job_def(job)
+            .execute_in_process(
+                run_config=run_config,
+                instance=instance,
+                partition_key=flag,
+                tags=tags,
+                raise_on_error=False,
+            )
+        )
 
 
 def _observation(result: Any) -> tuple[str, str]:

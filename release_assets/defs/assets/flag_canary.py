@@ -23,6 +23,7 @@ from release_assets.core.judge import JudgedTable, judge
 from release_assets.defs.audit_log import actor_of, one_line, refuse
 from release_assets.defs.failures import step_failures
 from release_assets.defs.io_managers import ReleaseRecordStore
+from release_assets.defs.judge_result import judged_result
 from release_assets.defs.partitions import feature_flags
 from release_assets.defs.resources import ReleasePlatform
 from release_assets.runtimes.audit.base import AuditStore
@@ -125,24 +126,14 @@ def flag_canary(
                 data={FLAG_KEY: flag},
             )
         )
-    table = judgement.markdown()
-    return dg.MaterializeResult(
-        metadata={
-            "flag": flag,
-            "environment": production.name,
-            "live_release": live,
-            "verdict": detail,
-            "verdicts": dg.MetadataValue.md(table),
-            "dag_runs": dg.MetadataValue.md(runs.table),
-            **{k: dg.MetadataValue.float(v) for k, v in judgement.numeric_metadata().items()},
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=CHECK,
-                passed=passed,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=detail,
-                metadata={"verdicts": dg.MetadataValue.md(table)},
-            )
-        ],
+    return judged_result(
+        CHECK,
+        passed,
+        detail,
+        judgement.markdown(),
+        judgement.numeric_metadata(),
+        flag=flag,
+        environment=production.name,
+        live_release=live,
+        dag_runs=dg.MetadataValue.md(runs.table),
     )

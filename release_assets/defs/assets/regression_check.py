@@ -14,6 +14,7 @@ from release_assets.core.judge import JudgedTable, judge
 from release_assets.core.record import ReleaseRecord
 from release_assets.core.release_schemas import dbt_relations, release_sources
 from release_assets.defs.audit_log import artifact_digest, audited_step
+from release_assets.defs.judge_result import judged_result
 from release_assets.defs.partitions import release_check, releases
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.audit.base import AuditStore
@@ -76,33 +77,11 @@ def _judge(
         tables.append(JudgedTable.of(entry, known, sources[entry.table]))
     first_release = warehouse.last_switched() is None
     if not tables:
-        return _result(True, f"{tag}: no critical table is affected by this release", "", {}), ""
+        summary = f"{tag}: no critical table is affected by this release"
+        return judged_result(CHECK, True, summary, "no critical table is affected", {}), ""
     judgement = judge(warehouse, tables, config.judge, tag, first_release=first_release)
     passed = judgement.verdict == "pass"
     summary = judgement.summary()
-    result = _result(passed, summary, judgement.markdown(), judgement.numeric_metadata())
+    numbers = judgement.numeric_metadata()
+    result = judged_result(CHECK, passed, summary, judgement.markdown(), numbers)
     return result, "" if passed else summary
-
-
-def _result(
-    passed: bool, summary: str, table: str, numbers: dict[str, float]
-) -> dg.MaterializeResult:  # type: ignore[type-arg]
-    """The materialization: the verdict table and the score for people, every metric's
-    number as numeric metadata (plotted across releases), and the blocking check."""
-    shown = table or "no critical table is affected by this release"
-    return dg.MaterializeResult(
-        metadata={
-            "verdict": summary,
-            "verdicts": dg.MetadataValue.md(shown),
-            **{key: dg.MetadataValue.float(value) for key, value in numbers.items()},
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=CHECK,
-                passed=passed,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=summary,
-                metadata={"verdicts": dg.MetadataValue.md(shown)},
-            )
-        ],
-    )

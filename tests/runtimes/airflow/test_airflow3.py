@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,13 @@ def test_release_lifecycle_on_airflow3(airflow3: Airflow3, tmp_path: Path) -> No
     failed = target.wait_for_run("broken_run", "run-bad", 240)
     assert failed.state == "failed" and failed.failed_tasks == ("boom",)
     assert "RuntimeError: table orders is missing (r1)" in failed.log_excerpt
+    # What the post-release monitor reads: the runs since a moment, a failed one with its tasks.
+    since = datetime.now(UTC) - timedelta(hours=1)
+    (recent_bad,) = target.recent_runs("broken_run", since)
+    assert (recent_bad.run_id, recent_bad.state) == ("run-bad", "failed")
+    assert recent_bad.failed_tasks == ("boom",)
+    assert [r.run_id for r in target.recent_runs("hello", since)] == ["run-ok"]
+    assert target.recent_runs("hello", datetime.now(UTC) + timedelta(hours=1)) == []
 
     target.publish("r2", two)
     assert target.live_release() == "r1"  # publishing changes nothing live

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,13 @@ def test_self_hosted_release_lifecycle(
     target.trigger("broken_run", "bad-1", {})
     failed = target.wait_for_run("broken_run", "bad-1", 240)
     assert failed.failed_tasks == ("boom",) and "table orders is missing (r1)" in failed.log_excerpt
+    # What the post-release monitor reads: the runs since a moment, a failed one with its tasks.
+    since = datetime.now(UTC) - timedelta(hours=1)
+    (recent_bad,) = target.recent_runs("broken_run", since)
+    assert (recent_bad.run_id, recent_bad.state) == ("bad-1", "failed")
+    assert recent_bad.failed_tasks == ("boom",)
+    assert [r.run_id for r in target.recent_runs("hello", since)] == ["ok-1"]
+    assert target.recent_runs("hello", datetime.now(UTC) + timedelta(hours=1)) == []
 
     # Wrong password: one line naming the environment and the Airflow URL, no password.
     monkeypatch.setenv(PASSWORD_VAR, "not-the-password")
