@@ -130,28 +130,43 @@ def test_a_release_that_changes_no_critical_table_judges_nothing_and_says_so(
     assert check.description == "v2: no critical table is affected by this release"
 
 
-def test_a_declared_row_count_change_passes_when_observed_and_fails_when_not(
+DECLARED = (
+    "  expected_changes:\n    - {release: v2, table: marts.fct_orders, metric: row_count, "
+    "change_pct: {min: -40, max: -30}, reason: test orders are no longer counted}\n"
+)
+
+
+def _declaring_release_yaml() -> str:
+    """The example's release.yaml with v2 declaring fct_orders' rows to fall by 30-40 %."""
+    text = (NORTHSTAR / "release.yaml").read_text()
+    assert "  expected_changes: []\n" in text
+    return text.replace("  expected_changes: []\n", DECLARED)
+
+
+def test_a_declared_row_count_change_passes_when_observed(
     world: FakeWorld, instance: dg.DagsterInstance
 ) -> None:
-    declared = (
-        (NORTHSTAR / "release.yaml")
-        .read_text()
-        .replace(
-            "  expected_changes: []\n",
-            "  expected_changes:\n    - {release: v2, table: marts.fct_orders, metric: row_count, "
-            "change_pct: {min: -40, max: -30}, reason: test orders are no longer counted}\n",
-        )
-    )
-    assert "reason: test orders" in declared
-    _v2_canaried(world, release_yaml=declared, drop_every=3)
+    _v2_canaried(world, release_yaml=_declaring_release_yaml(), drop_every=3)
 
     result = _judged(world, instance)
 
     check = check_evaluation(result, CHECK)
     assert check.passed, check.description
-    assert "test orders are no longer counted" in str(
-        metadata_of(result, "regression_check")["verdicts"]
-    )
+    verdicts = str(metadata_of(result, "regression_check")["verdicts"])
+    assert "test orders are no longer counted" in verdicts
+
+
+def test_a_declared_change_that_did_not_happen_fails(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    # The release says a third of the rows go; its code changed nothing: not what it claimed.
+    _v2_canaried(world, release_yaml=_declaring_release_yaml())
+
+    result = _judged(world, instance)
+
+    check = check_evaluation(result, CHECK)
+    assert not check.passed
+    assert "not observed" in (check.description or ""), check.description
 
 
 def test_the_first_release_is_judged_on_absolute_metrics_only(
