@@ -13,7 +13,6 @@ from release_assets.defs.assets.canary_publish import canary_publish
 from release_assets.defs.assets.prod_swap import prod_swap
 from release_assets.defs.assets.regression_check import CHECK, regression_check
 from tests.fakes import (
-    NORTHSTAR,
     PROD,
     FakeWorld,
     check_evaluation,
@@ -21,6 +20,7 @@ from tests.fakes import (
     materialized,
     metadata_of,
 )
+from tests.paths import NORTHSTAR
 
 LIVE_TABLES = {"marts.fct_orders": 400, "marts.dim_customers": 400}
 ROWS = 400
