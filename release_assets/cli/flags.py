@@ -138,9 +138,24 @@ def canary_command(name: str, verbose: bool) -> None:
     flag off and on from the same inputs, judged table by table. Exit 0 passed, 1 failed or
     refused."""
 
+    from release_assets.defs.assets.feature_flag import live_flags
     from release_assets.defs.assets.flag_canary import CHECK
     from release_assets.defs.audit_log import ACTOR_TAG
+    from release_assets.defs.definitions import bound_resources
 
+    production = bound_resources()["production"]
+    try:
+        live = live_flags(production)
+    except Exception as exc:  # a store or release.yaml that cannot be read: one line
+        click.echo(f"flag canary of {name} failed: {exc}", err=True)
+        sys.exit(1)
+    if name not in live.declared:  # before a partition is made for a typo
+        click.echo(
+            f"error: unknown flag {name!r}: {live.live_release or 'nothing'}, live in "
+            f"{production.name}, declares {', '.join(live.declared) or 'no flag'}",
+            err=True,
+        )
+        sys.exit(2)
     node = "on_call__flag_canary"
     started = time.monotonic()
     result = run_flag_job("flag_canary", name, {} if verbose else QUIET, {ACTOR_TAG: operator()})

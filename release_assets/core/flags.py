@@ -151,7 +151,7 @@ def decide(request: FlagRequest, records: Sequence[AuditRecord]) -> Decision:
             f"{r.environment} (its release.yaml feature_flags: {declared})"
         )
     if not r.reason:
-        return "refuse", f"setting {where} needs a reason; it is recorded in the audit trail"
+        return "refuse", f"setting {where} needs a reason (it goes into the audit trail)"
     want, have = state_word(r.enabled), state_word(r.current)
     if r.enabled == r.current:
         return "unchanged", f"{where} is already {have}; nothing changed"

@@ -2,7 +2,9 @@
 release, the breaches (each a named kind, a subject and one line of numbers read from the data).
 
 1. ``task_failure``: a failed run, started after the release went live, of one of the live
-   release's DAGs (canary copies, ``<dag_id>__canary_<release>``, are not the release's runs);
+   release's DAGs (canary copies, ``<dag_id>__canary_<release>``, are not the release's runs,
+   and neither is a run a person triggered by hand, ``run_type`` ``manual``: a mistaken conf
+   in a hand-made run must not roll a good release back);
 2. ``freshness``: a critical table whose newest value of its freshness column is older than its
    SLO (``critical_tables[].freshness_slo_minutes``, else ``release.yaml`` ``monitor:``);
 3. ``quality``: on each new load of a critical table (its newest value moved since the previous
@@ -91,9 +93,14 @@ def failed_runs(target: AirflowTarget, dag_ids: Iterable[str], since: datetime) 
 
 
 def run_breach(dag_id: str, runs: list[DagRunResult], since: datetime) -> Breach | None:
-    """The breach of ``dag_id``'s ``runs`` (newest first; those of canary copies ignored):
+    """The breach of ``dag_id``'s ``runs`` (newest first; canary copies' and hand-triggered
+    (``manual``) runs ignored):
     None unless one failed; the line names the newest failed run and its failed tasks."""
-    failed = [r for r in runs if r.state == "failed" and CANARY_MARK not in r.dag_id]
+    failed = [
+        r
+        for r in runs
+        if r.state == "failed" and CANARY_MARK not in r.dag_id and r.run_type != "manual"
+    ]
     if not failed:
         return None
     first = failed[0]
@@ -141,6 +148,8 @@ class Freshness:
 
     def summary(self) -> str:
         if self.share is None:
+            if not self.notes:
+                return "freshness: not watched (no critical table has a freshness SLO)"
             return "freshness: no critical table with an SLO could be read"
         return (
             f"freshness: {self.met} of {self.watched} critical tables ({self.share:.1f} %) "

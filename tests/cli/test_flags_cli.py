@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 from click.testing import CliRunner
 
+from release_assets.cli.oncall import dagster_home
 from release_assets.core.audit import AuditEvent
 from release_assets.defs.definitions import bound_resources
 from release_assets.settings import Settings
@@ -172,3 +173,16 @@ def test_an_unreadable_store_is_one_line_naming_the_file(flags: str) -> None:
         f"flag {FLAG} off in prod failed: {path}: not valid JSON (Expecting property name "
         "enclosed in double quotes, line 1)"
     ]
+
+
+def test_a_canary_of_a_flag_the_live_release_does_not_declare_exits_2_and_adds_nothing(
+    flags: str,
+) -> None:
+    code, lines = invoke("canary", "order_sise_band")
+
+    assert code == 2
+    assert lines == [
+        "error: unknown flag 'order_sise_band': v1, live in prod, declares order_size_band"
+    ]
+    with dg.DagsterInstance.from_config(str(dagster_home())) as instance:
+        assert "order_sise_band" not in instance.get_dynamic_partitions("feature_flags")

@@ -137,7 +137,7 @@ def test_refusals_each_say_why(tmp_path: Path) -> None:
     )
     assert decide(request(reason=""), []) == (
         "refuse",
-        "setting size_band in prod needs a reason; it is recorded in the audit trail",
+        "setting size_band in prod needs a reason (it goes into the audit trail)",
     )
 
 

@@ -163,6 +163,26 @@ def test_a_failed_canary_copy_does_not_roll_back(
     assert world.airflow(PROD).live == "v2" and _breaches(world) == []
 
 
+def test_a_failed_run_someone_triggered_by_hand_does_not_roll_back(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    # A person's manual run of a live DAG with a mistaken conf is not the release's load.
+    went_live = _v2_live(world, instance)
+    world.airflow(PROD).add_run(
+        "dbt_build",
+        "manual__bad_conf",
+        "failed",
+        went_live + timedelta(minutes=1),
+        ("plan_dbt_run",),
+        run_type="manual",
+    )
+
+    reason = _skip(_evaluate(world, instance, went_live + timedelta(minutes=2)))
+
+    assert reason.startswith("no breach: v2: 58 min of bake left")
+    assert world.airflow(PROD).live == "v2" and _breaches(world) == []
+
+
 def test_a_table_past_its_freshness_slo_rolls_back_with_the_minutes(
     world: FakeWorld, instance: dg.DagsterInstance
 ) -> None:

@@ -39,6 +39,10 @@ class Judgement:
         head = f"{self.verdict} (score {self.score:.1f}"
         if self.verdict == "marginal":
             head += f"; pass needs {self.pass_score:g}"
+        critical = sorted({m.group for m in self.critical_failures})
+        if critical and self.score >= self.pass_score:
+            # Otherwise "fail (score 98.3)" reads as a contradiction of pass_score.
+            head += f"; critical group {', '.join(critical)} failed"
         head += ")"
         if not self.group_scores and not self.failing:
             return f"{head}: nothing was measured (no metric was scored)"

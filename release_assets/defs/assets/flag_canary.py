@@ -77,7 +77,15 @@ def flag_canary(
         raise dg.Failure(why)
     record = records.read(live)
     summaries = record.summaries()
-    roots = [d for d in declared[flag].dags if d in summaries] or sorted(summaries)
+    unknown = sorted(set(declared[flag].dags) - set(summaries))
+    if unknown:
+        why = (
+            f"{live}'s release.yaml says {flag} is read by {', '.join(unknown)}, which {live} "
+            f"does not define (its DAGs: {', '.join(sorted(summaries))})"
+        )
+        refuse(context, audit, FLAG_CANARY_STEP, production.name, why)
+        raise dg.Failure(why)
+    roots = list(declared[flag].dags) or sorted(summaries)
     waves = dependency_waves([*roots, *downstream_dags(roots, summaries)], summaries)
     sides = {}
     for enabled in (False, True):

@@ -16,6 +16,7 @@ from release_assets.core.switch import switch_environment
 from release_assets.defs.audit_log import StepNote, append_event, artifact_digest, refuse
 from release_assets.defs.environment_history import record_history
 from release_assets.defs.failures import step_failures
+from release_assets.defs.flag_safety import flags_off_without_canary
 from release_assets.defs.io_managers import ReleaseRecordStore
 from release_assets.defs.partitions import on_call_step
 from release_assets.runtimes.artifacts.base import ArtifactStore
@@ -110,6 +111,9 @@ def redeploy(
         raise
     appended = append_event(audit, context, record, STEP, note)
     record_history(context, env, "redeploy", appended, reason=reason)
+    flags_off = flags_off_without_canary(
+        context, audit, production, tag, digest, f"redeploy of {tag}"
+    )
     yield dg.MaterializeResult(
         metadata={
             "environment": env,
@@ -118,5 +122,6 @@ def redeploy(
             "reason": reason,
             "digest": digest or "",
             "tables_switched": len(sources),
+            "flags_turned_off": ", ".join(flags_off) or "-",
         }
     )

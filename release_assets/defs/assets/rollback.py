@@ -24,6 +24,7 @@ from release_assets.defs.audit_log import (
 )
 from release_assets.defs.environment_history import record_history
 from release_assets.defs.failures import step_failures
+from release_assets.defs.flag_safety import flags_off_without_canary
 from release_assets.defs.io_managers import ReleaseRecordStore
 from release_assets.defs.partitions import on_call_step
 from release_assets.runtimes.artifacts.base import ArtifactStore
@@ -119,6 +120,9 @@ def rollback(
     note.data = {"live_release": previous, **({"reason": reason} if reason else {})}
     appended = append_event(audit, context, record, STEP, note)
     record_history(context, production.name, "rollback", appended, live_release=previous)
+    flags_off = flags_off_without_canary(
+        context, audit, production, previous, note.digest, f"rollback of {bad} to {previous}"
+    )
     yield dg.MaterializeResult(
         metadata={
             "environment": production.name,
@@ -127,5 +131,6 @@ def rollback(
             "tables_restored": len(pointers),
             "tables_retired": ", ".join(retire) or "-",
             "canary_dags_removed": ", ".join(removed) or "-",
+            "flags_turned_off": ", ".join(flags_off) or "-",
         }
     )

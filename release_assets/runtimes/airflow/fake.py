@@ -132,11 +132,12 @@ class FakeAirflowState:
         state: str,
         started: datetime,
         failed_tasks: tuple[str, ...] = (),
+        run_type: str = "scheduled",
     ) -> None:
         """Record a run as the scheduler would have made it (no effect runs): ``state``
         (``success``, ``failed``, ``running``...), started at ``started`` (aware),
-        ``failed_tasks`` for a failed one."""
-        result = DagRunResult(dag_id, run_id, state, tuple(failed_tasks))
+        ``failed_tasks`` for a failed one; ``run_type`` ``manual`` for one a person triggered."""
+        result = DagRunResult(dag_id, run_id, state, tuple(failed_tasks), "", run_type)
         self.runs[(dag_id, run_id)] = _Run({}, result, {}, started)
 
     def on_run(self, effect: RunEffect) -> None:

@@ -119,7 +119,8 @@ class RestAirflowTarget(AirflowTarget):
                     for ti in tis["task_instances"]
                     if ti["state"] in {"failed", "upstream_failed"}
                 )
-            out.append(DagRunResult(dag_id, run_id, str(run["state"]), failed))
+            run_type = str(run.get("run_type") or "")
+            out.append(DagRunResult(dag_id, run_id, str(run["state"]), failed, "", run_type))
         return out
 
     def _log_excerpt(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:

@@ -63,6 +63,9 @@ class DagRunResult:
     state: str
     failed_tasks: tuple[str, ...] = ()
     log_excerpt: str = ""
+    run_type: str = ""
+    """Airflow's ``run_type`` where the API gave it (``scheduled``, ``manual``,
+    ``dataset_triggered``/``asset_triggered``, ``backfill``); "" when not read."""
 
     @property
     def succeeded(self) -> bool:

@@ -215,7 +215,7 @@ def test_a_missing_reason_is_refused(live: FakeWorld, instance: dg.DagsterInstan
     result = set_flag(live, instance, STAGING, "on", reason="  ")
 
     assert refusal_of(result, NODE) == (
-        f"setting {FLAG} in staging needs a reason; it is recorded in the audit trail"
+        f"setting {FLAG} in staging needs a reason (it goes into the audit trail)"
     )
 
 

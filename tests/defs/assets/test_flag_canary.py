@@ -147,3 +147,24 @@ def test_a_flag_the_live_release_does_not_declare_is_refused_and_nothing_runs(
     assert live.airflow(PROD).triggered == []
     (refusal,) = [r for r in live.audit.records() if r.event.step == FLAG_CANARY_STEP]
     assert refusal.event.outcome == "refused"
+
+
+def test_a_flag_declared_as_read_by_a_dag_the_release_lacks_is_refused(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    from tests.paths import NORTHSTAR
+
+    text = (
+        (NORTHSTAR / "release.yaml").read_text().replace("dags: [dbt_build]", "dags: [dbt_biuld]")
+    )
+    assert "dbt_biuld" in text
+    world.add_release("v1", changed=[], dbt_models=["*"], release_yaml=text)
+    world.seed_live(PROD, "v1", {"marts.fct_orders": 300})
+
+    result = run_canary(world, instance)
+
+    message = failure_of(result, "on_call__flag_canary")
+    assert message.startswith(
+        "v1's release.yaml says order_size_band is read by dbt_biuld, which v1 does not define"
+    ), message
+    assert world.airflow(PROD).triggered == []

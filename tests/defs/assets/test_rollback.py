@@ -235,3 +235,42 @@ def test_rollback_into_an_environment_needing_an_update_fails_and_keeps_the_live
     _unchanged_since_v2(world)
     last = world.audit.records()[-1].event
     assert (last.step, last.action, last.outcome) == ("rollback", "rollback", "failed")
+
+
+def test_a_rollback_turns_off_a_flag_whose_canary_never_ran_for_the_release_live_again(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    # order_size_band was canaried for v2 and turned on; v1's code never ran with it on.
+    from release_assets.core.audit import AuditEvent
+    from release_assets.core.flags import FLAG_CANARY_STEP, FLAG_STEP
+    from release_assets.runtimes.flags.local_file import LocalFileFlags
+
+    store = LocalFileFlags(environment=PROD, path=str(world.root / "prod-flags.json"))
+    world.overrides["production"] = world.environment(PROD).model_copy(update={"flags": store})
+    _v2_swapped_in(world, instance)
+    manifest = world.store().manifest("v2")
+    assert manifest is not None
+    world.audit.append(
+        AuditEvent(
+            action="step",
+            outcome="passed",
+            actor="flag canary",
+            step=FLAG_CANARY_STEP,
+            environment=PROD,
+            release="v2",
+            digest=manifest.digest,
+            data={"flag": "order_size_band"},
+        )
+    )
+    store.set_flag("order_size_band", True)
+
+    result = materialize(world, instance, [rollback], "v2")
+
+    assert result.success and world.airflow(PROD).live == "v1"
+    assert store.flags() == {"order_size_band": False}
+    assert metadata_of(result, ROLLBACK)["flags_turned_off"] == "order_size_band"
+    (off,) = [r.event for r in world.audit.records() if r.event.step == FLAG_STEP]
+    assert (off.outcome, off.release, off.data["flag"]) == ("off", "v1", "order_size_band")
+    assert off.detail == (
+        "order_size_band turned off: rollback of v2 to v1; no flag canary has passed for v1"
+    )

@@ -161,7 +161,7 @@ def test_breaking_changes_to_contracted_models_name_their_consumers(
     base = _base(northstar_copy, tmp_path)
     marts = northstar_copy / MARTS
     # fct_orders: drop loaded_by_release (read downstream by fct_daily_revenue and a DAG)
-    _edit(marts / "fct_orders.sql", ",\n    orders.loaded_by_release\n", "\n")
+    _edit(marts / "fct_orders.sql", "    orders.loaded_by_release,\n", "")
     _edit(
         marts / "_marts.yml",
         "      - name: loaded_by_release\n        data_type: varchar\n"
@@ -216,7 +216,7 @@ def test_a_new_model_version_makes_the_change_pass(
     base = _base(northstar_copy, tmp_path)
     marts = northstar_copy / MARTS
     shutil.copy(marts / "fct_orders.sql", marts / "fct_orders_v1.sql")
-    _edit(marts / "fct_orders.sql", ",\n    orders.loaded_by_release\n", "\n")
+    _edit(marts / "fct_orders.sql", "    orders.loaded_by_release,\n", "")
     _edit(
         marts / "_marts.yml",
         "      - name: loaded_by_release\n        data_type: varchar\n"
