@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from release_assets.config.judge_config import ExpectedChange, JudgeConfig, Limits
 from release_assets.core.judge import metrics, queries, shape, volume
+from release_assets.core.judge.declared import unmatched
 from release_assets.core.judge.report import Judgement
 from release_assets.core.judge.results import TABLE_GROUP, JudgedTable, MetricResult, Status
 from release_assets.core.judge.scoring import (
@@ -128,7 +129,8 @@ def _judge_table(
         return out + run.absolute(canary_cols)
     if not base_cols:
         return [*out, _missing(t.table, "baseline", str(t.baseline))]
-    return out + run.compared(base_cols, canary_cols)
+    results = out + run.compared(base_cols, canary_cols)
+    return results + unmatched(t.table, declared, results)
 
 
 def _baseline_rows(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from release_assets.config import load_release_config
 from release_assets.config.judge_config import (
     ChangeRange,
@@ -289,6 +291,18 @@ def test_a_declared_distribution_change_that_did_not_happen_fails(judged: Judge)
     j = judged("{orders}", config=_declared("distribution", "amount"))
     reason = _failed(j)[("distribution", "amount")]
     assert reason.startswith("declared change not observed: distribution of amount did not shift")
+
+
+@pytest.mark.parametrize("metric", ["distribution", "null_rate"])
+def test_a_declared_change_on_a_column_nothing_judged_fails_instead_of_vanishing(
+    judged: Judge, metric: ExpectedMetric
+) -> None:
+    j = judged("{orders}", config=_declared(metric, "no_such_column"))
+    reason = _failed(j)[(metric, "no_such_column")]
+    assert reason.startswith(
+        f"declared change not observed: no {metric} of no_such_column was judged"
+    ), reason
+    assert "no_such_column" in j.summary()
 
 
 def test_a_declared_null_rate_change_passes_only_when_observed(judged: Judge) -> None:
