@@ -171,7 +171,8 @@ def test_an_unreadable_store_is_one_line_naming_the_file(flags: str) -> None:
     assert code == 1
     assert lines == [
         f"flag {FLAG} off in prod failed: {path}: not valid JSON (Expecting property name "
-        "enclosed in double quotes, line 1)"
+        "enclosed in double quotes, line 1); repair it, or delete it to turn every flag of "
+        "this environment off"
     ]
 
 

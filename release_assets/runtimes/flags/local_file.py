@@ -8,9 +8,13 @@ from pathlib import Path
 
 from release_assets.runtimes.flags.base import FlagStore
 
+REPAIR = "repair it, or delete it to turn every flag of this environment off"
+"""What to do about an unreadable flag file (an absent file means: no flag is on)."""
+
 
 class FlagFileError(ValueError):
-    """The flag file is not a JSON object of booleans; the message names the file."""
+    """The flag file is not a JSON object of booleans; the message names the file and says
+    how to recover (``REPAIR``)."""
 
 
 class LocalFileFlags(FlagStore):
@@ -25,9 +29,13 @@ class LocalFileFlags(FlagStore):
         try:
             data = json.loads(file.read_text())
         except json.JSONDecodeError as exc:
-            raise FlagFileError(f"{file}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+            raise FlagFileError(
+                f"{file}: not valid JSON ({exc.msg}, line {exc.lineno}); {REPAIR}"
+            ) from None
         if not isinstance(data, dict) or not all(isinstance(v, bool) for v in data.values()):
-            raise FlagFileError(f"{file}: expected a JSON object of flag name -> true/false")
+            raise FlagFileError(
+                f"{file}: expected a JSON object of flag name -> true/false; {REPAIR}"
+            )
         return {str(k): bool(v) for k, v in data.items()}
 
     def set_flag(self, name: str, enabled: bool) -> None:
