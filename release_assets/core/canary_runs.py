@@ -14,15 +14,13 @@ in between: the comparison would not be like for like).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from release_assets.core.bundle import DBT_MANIFEST
 from release_assets.core.dag_runs import fail_on_failed_run, results_table, run_in_waves
 from release_assets.core.deploy import SERVE_TIMEOUT_S, wait_until_serving
-from release_assets.core.release_schemas import release_suffix
+from release_assets.core.release_schemas import release_suffix, source_relations
 from release_assets.runtimes.airflow.types import DagRunResult
 
 if TYPE_CHECKING:
@@ -55,21 +53,6 @@ class CanaryRuns:
     baseline_release: str | None
     table: str
     inputs: dict[str, int]
-
-
-def source_relations(store: ArtifactStore, release_id: str) -> list[str]:
-    """``schema.name`` of every dbt source of the release (its manifest's ``sources``): the
-    warehouse tables both sides of the comparison read. Empty without a dbt project."""
-    try:
-        manifest = json.loads(store.read_file(release_id, DBT_MANIFEST))
-    except FileNotFoundError:
-        return []
-    return sorted(
-        {
-            f"{node['schema']}.{node.get('identifier') or node['name']}"
-            for node in manifest.get("sources", {}).values()
-        }
-    )
 
 
 def input_rows(warehouse: Warehouse, relations: list[str]) -> dict[str, int]:

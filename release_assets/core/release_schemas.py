@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from release_assets.core.bundle import DBT_MANIFEST
 
@@ -18,11 +18,18 @@ def release_suffix(release_id: str) -> str:
     return "__r_" + re.sub(r"[^a-z0-9_]", "_", release_id.lower())
 
 
+def _manifest(store: ArtifactStore, release_id: str) -> dict[str, Any]:
+    """The release's normalized dbt manifest; ``{}`` without a dbt project."""
+    try:
+        return dict(json.loads(store.read_file(release_id, DBT_MANIFEST)))
+    except FileNotFoundError:
+        return {}
+
+
 def dbt_relations(store: ArtifactStore, release_id: str) -> list[str]:
     """``schema.name`` of every model of the release's dbt project (from its manifest)."""
-    try:
-        manifest = json.loads(store.read_file(release_id, DBT_MANIFEST))
-    except FileNotFoundError:
+    manifest = _manifest(store, release_id)
+    if not manifest:
         return []
     relations = {
         f"{node['schema']}.{node.get('alias') or node['name']}"
@@ -30,6 +37,13 @@ def dbt_relations(store: ArtifactStore, release_id: str) -> list[str]:
         if node["resource_type"] == "model"
     }
     return sorted(relations)
+
+
+def source_relations(store: ArtifactStore, release_id: str) -> list[str]:
+    """``schema.name`` of every dbt source of the release (its manifest's ``sources``): the
+    warehouse tables a canary and its baseline both read. Empty without a dbt project."""
+    sources = _manifest(store, release_id).get("sources", {})
+    return sorted({f"{n['schema']}.{n.get('identifier') or n['name']}" for n in sources.values()})
 
 
 def release_sources(relations: list[str], release_id: str) -> dict[str, str]:

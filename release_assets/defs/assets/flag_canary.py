@@ -16,10 +16,11 @@ import dagster as dg
 
 from release_assets.config.release_config import parse_release_config
 from release_assets.core.audit import AuditEvent
-from release_assets.core.canary_runs import Side, run_compared, source_relations
+from release_assets.core.canary_runs import Side, run_compared
 from release_assets.core.dag_order import dependency_waves, downstream_dags
 from release_assets.core.flags import FLAG_CANARY_STEP, FLAG_KEY
 from release_assets.core.judge import JudgedTable, judge
+from release_assets.core.release_schemas import source_relations
 from release_assets.defs.audit_log import actor_of, one_line, refuse
 from release_assets.defs.failures import step_failures
 from release_assets.defs.io_managers import ReleaseRecordStore
