@@ -21,7 +21,7 @@ from typing import Any
 
 import dagster as dg
 
-from release_assets.core.audit import AuditEvent
+from release_assets.core.audit import AuditEvent, AuditRecord
 from release_assets.core.bundle import DBT_MANIFEST, RELEASE_META
 from release_assets.core.changes import ChangeSet
 from release_assets.core.dag_order import downstream_dags
@@ -168,6 +168,7 @@ def make_record(
         dag_ids=sorted(changed),
         downstream_dag_ids=downstream_dags(sorted(changed), summaries),
         dbt_models=sorted(dbt_models),
+        dbt_dag_ids=["dbt_build"] if "dbt_build" in dags else [],
     )
     return ReleaseRecord(
         release=tag,
@@ -191,10 +192,11 @@ def table_sql(
 ) -> list[str]:
     """Statements creating ``relation`` with ``rows`` rows, unique on every critical table's
     keys (order_id, customer_id, store_id + sku; order_date too with one order per day),
-    newest ``updated_at`` near 2026-11-01; the first ``null_amounts`` rows have a null
-    ``amount``, every other amount is ``10 + row number + amount_shift``; ``orders_per_day``
-    rows share an ``order_date``; with ``drop_every`` = n, every n-th row is left out (a
-    filter that drops a share of each day)."""
+    newest ``updated_at`` (and ``loaded_at``, the example's freshness column) near 2026-11-01;
+    the first ``null_amounts`` rows have a null ``amount``, every other amount is ``10 + row
+    number + amount_shift``; ``orders_per_day`` rows share an ``order_date``; with
+    ``drop_every`` = n, every n-th row is left out (a filter that drops a share of each
+    day)."""
     schema = relation.split(".", 1)[0]
     where = f" where range % {drop_every} <> 0" if drop_every else ""
     return [
@@ -205,7 +207,8 @@ def table_sql(
         "range % 10 as store_id, range as sku, "
         f"case when range < {null_amounts} then null else {10.0 + amount_shift} + range end "
         "as amount, "
-        "timestamp '2026-11-01 00:00:00' + to_minutes(range) as updated_at "
+        "timestamp '2026-11-01 00:00:00' + to_minutes(range) as updated_at, "
+        "timestamp '2026-11-01 00:00:00' + to_minutes(range) as loaded_at "
         f"from range({rows}){where}",
     ]
 
@@ -487,3 +490,9 @@ def check_evaluation(result: dg.ExecuteInProcessResult, check: str) -> dg.AssetC
     ]
     assert len(found) == 1, f"{len(found)} evaluations of {check}"
     return found[0]
+
+
+def last_switch(world: FakeWorld) -> AuditRecord:
+    """The newest audit record that changed what an environment runs (outcome ``live``: a
+    rollback's data events come after it)."""
+    return next(r for r in reversed(world.audit.records()) if r.event.outcome == "live")

@@ -104,7 +104,9 @@ def run_on_call(job: str, release: str, verbose: bool, run_config: dict[str, Any
         click.echo(f"{job} of {release} refused: {refusal} (recorded in the audit trail)", err=True)
         sys.exit(1)
     live = mats[0].metadata["live_release"].value
-    click.echo(f"{job} of {release} done: {live} is live ({took}, run {result.run_id[:8]})")
+    data = mats[0].metadata.get("data")
+    tail = f"; data: {data.value}" if data is not None else ""
+    click.echo(f"{job} of {release} done: {live} is live ({took}, run {result.run_id[:8]}){tail}")
 
 
 def _refusal(result: Any) -> str:

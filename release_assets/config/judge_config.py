@@ -9,11 +9,31 @@ changes a release declares (``judge.expected_changes``). The judge itself is
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationInfo,
+    model_validator,
+)
 
-_TABLE = r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$"
+# ExpectedMetric, COLUMN_METRICS, RANGE_METRICS and judge_context are re-exported.
+from release_assets.config.judge_checks import COLUMN_METRICS as COLUMN_METRICS
+from release_assets.config.judge_checks import (
+    CONTEXT_KEY,
+    TABLE_PATTERN,
+    JudgeContext,
+    Problem,
+    change_problems,
+    collected,
+    context_problems,
+)
+from release_assets.config.judge_checks import RANGE_METRICS as RANGE_METRICS
+from release_assets.config.judge_checks import ExpectedMetric as ExpectedMetric
+from release_assets.config.judge_checks import judge_context as judge_context
 
 GroupName = Literal["volume", "completeness", "uniqueness", "freshness", "schema", "distribution"]
 GROUPS: tuple[GroupName, ...] = (
@@ -24,10 +44,6 @@ GROUPS: tuple[GroupName, ...] = (
     "distribution",
     "freshness",
 )
-ExpectedMetric = Literal["row_count", "distribution", "null_rate", "schema", "new_table"]
-# Metrics of an expected change that name a column, and those that need a range.
-COLUMN_METRICS = frozenset({"distribution", "null_rate", "schema"})
-RANGE_METRICS = frozenset({"row_count"})
 
 
 class _Strict(BaseModel):
@@ -104,24 +120,46 @@ class ChangeRange(_Strict):
 
 class ExpectedChange(_Strict):
     """A known data change of one release: the judge expects it instead of failing on it, and
-    fails when it is not observed."""
+    fails the run when it is not observed.
+
+    Validation reports every problem of an entry at once: its fields' own, a ``column`` or
+    ``change_pct`` its ``metric`` needs or does not use and, with the ``judge_context`` of the
+    file, a ``table`` that is not a critical table and a ``release`` that cannot match
+    ``git.tag_pattern``."""
 
     release: str = Field(min_length=1)
-    table: str = Field(pattern=_TABLE)
+    table: str = Field(pattern=TABLE_PATTERN)
     metric: ExpectedMetric
     column: str | None = None
     change_pct: ChangeRange | None = None
     reason: str = Field(min_length=1)
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_problem(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Self], info: ValidationInfo
+    ) -> Self:
+        context = (info.context or {}).get(CONTEXT_KEY)
+        return collected(cls, data, handler, lambda raw: change_problems(raw, context))
+
 
 class JudgeConfig(_Strict):
-    """``release.yaml`` ``judge:``: scores in 0..100, thresholds, groups, expected changes."""
+    """``release.yaml`` ``judge:``: scores in 0..100, thresholds, groups, expected changes.
+
+    Validation reports every problem at once, its entries' and these: ``marginal_score`` above
+    ``pass_score``, ``min_sample`` above ``max_sample``, every group weighing 0, the same
+    change (release, table, metric, column) declared twice."""
 
     pass_score: float = Field(default=95.0, ge=0, le=100)
     marginal_score: float = Field(default=75.0, ge=0, le=100)
     thresholds: Thresholds = Thresholds()
     groups: dict[GroupName, GroupOverride] = {}
     expected_changes: list[ExpectedChange] = []
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_problem(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        return collected(cls, data, handler, _judge_level_problems)
 
     def group(self, name: GroupName) -> GroupSettings:
         """The group's weight and critical flag: the default overlaid with ``groups[name]``."""
@@ -148,22 +186,13 @@ class JudgeConfig(_Strict):
 
 
 def judge_problems(judge: JudgeConfig, critical_tables: dict[str, Thresholds]) -> list[str]:
-    """One ``judge.<field>: <what is wrong>`` line per fault pydantic cannot see alone: an
-    expected change on a table that is not a key of ``critical_tables`` (name -> the table's
-    own thresholds), a missing or superfluous ``column``/``change_pct`` for its metric,
-    ``marginal_score`` above ``pass_score``, ``min_sample`` above ``max_sample``."""
+    """One ``<field>: <what is wrong>`` line per fault of a validated ``judge`` against the rest
+    of the file: a table's own ``min_sample`` above its ``max_sample`` (``critical_tables``:
+    name -> the table's own thresholds, in file order); an expected change on a table that is
+    not a critical table. Validation with ``judge_context`` finds the latter first (with every
+    other fault of the entry, and a ``release`` that cannot match ``git.tag_pattern``): then
+    this finds none."""
     problems: list[str] = []
-    if judge.marginal_score > judge.pass_score:
-        problems.append(
-            f"judge.marginal_score: {judge.marginal_score:g} is above judge.pass_score "
-            f"({judge.pass_score:g}): the marginal score must be the lower one"
-        )
-    limits = judge.limits()
-    if limits.min_sample > limits.max_sample:
-        problems.append(
-            f"judge.thresholds.min_sample: {limits.min_sample} is above max_sample "
-            f"({limits.max_sample})"
-        )
     for i, (name, own) in enumerate(critical_tables.items()):
         table_limits = judge.limits(own)
         sets_sample = own.min_sample is not None or own.max_sample is not None
@@ -172,22 +201,68 @@ def judge_problems(judge: JudgeConfig, critical_tables: dict[str, Thresholds]) -
                 f"critical_tables[{i}].thresholds.min_sample: {table_limits.min_sample} is "
                 f"above max_sample ({table_limits.max_sample}) for {name}"
             )
-    known = ", ".join(critical_tables) or "none declared"
+    context = JudgeContext(tuple(critical_tables), tag_pattern="*")
     for i, change in enumerate(judge.expected_changes):
-        at = f"judge.expected_changes[{i}]"
-        if change.table not in critical_tables:
-            problems.append(
-                f"{at}.table: {change.table!r} is not a critical table (critical_tables: {known})"
-            )
-        if change.metric in COLUMN_METRICS and change.column is None:
-            problems.append(f"{at}.column: required for metric {change.metric}: name the column")
-        if change.metric not in COLUMN_METRICS and change.column is not None:
-            problems.append(f"{at}.column: not used by metric {change.metric}: remove it")
-        if change.metric in RANGE_METRICS and change.change_pct is None:
-            problems.append(
-                f"{at}.change_pct: required for metric {change.metric}: give the expected "
-                "range in percent, e.g. {min: -40, max: -30}"
-            )
-        if change.metric not in RANGE_METRICS and change.change_pct is not None:
-            problems.append(f"{at}.change_pct: not used by metric {change.metric}: remove it")
+        for loc, message in context_problems(change.model_dump(), context):
+            problems.append(f"judge.expected_changes[{i}].{loc[0]}: {message}")
     return problems
+
+
+def _number(value: Any, default: float) -> float | None:
+    """``value`` when it is a number, ``default`` when unset, None when it is anything else."""
+    if value is None:
+        return default
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _section(value: Any) -> dict[str, Any]:
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    return value if isinstance(value, dict) else {}
+
+
+def _judge_level_problems(raw: dict[str, Any]) -> list[Problem]:
+    """Scores and sample sizes out of order, every group weighing 0, a change declared twice."""
+    out: list[Problem] = []
+    passing = _number(raw.get("pass_score"), 95.0)
+    marginal = _number(raw.get("marginal_score"), 75.0)
+    if passing is not None and marginal is not None and marginal > passing:
+        out.append(
+            (
+                ("marginal_score",),
+                f"{marginal:g} is above judge.pass_score ({passing:g}): the marginal score "
+                "must be the lower one",
+            )
+        )
+    thresholds = _section(raw.get("thresholds"))
+    low = _number(thresholds.get("min_sample"), Limits().min_sample)
+    high = _number(thresholds.get("max_sample"), Limits().max_sample)
+    if low is not None and high is not None and low > high:
+        out.append((("thresholds", "min_sample"), f"{low:g} is above max_sample ({high:g})"))
+    groups = _section(raw.get("groups"))
+    weights = [
+        _number(_section(groups.get(g)).get("weight"), DEFAULT_GROUPS[g].weight) for g in GROUPS
+    ]
+    if all(w == 0 for w in weights):
+        out.append(
+            (
+                ("groups",),
+                "every group's weight is 0: the score would always be 0 and every release "
+                "would fail; give at least one group a weight above 0",
+            )
+        )
+    seen: dict[tuple[Any, ...], int] = {}
+    changes = raw.get("expected_changes")
+    for i, entry in enumerate(changes if isinstance(changes, list) else []):
+        e = _section(entry)
+        key = tuple(repr(e.get(f)) for f in ("release", "table", "metric", "column"))
+        if key in seen:
+            out.append(
+                (
+                    ("expected_changes", i),
+                    f"declares the same release, table, metric and column as "
+                    f"judge.expected_changes[{seen[key]}]: keep one (merge their reasons)",
+                )
+            )
+        seen.setdefault(key, i)
+    return out

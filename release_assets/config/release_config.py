@@ -23,7 +23,7 @@ from release_assets.config.config_file import (
 )
 from release_assets.config.dbt_profiles import dbt_profile_problems
 from release_assets.config.flags_config import FLAG_NAME_PATTERN, FeatureFlag, flag_problems
-from release_assets.config.judge_config import JudgeConfig, judge_problems
+from release_assets.config.judge_config import JudgeConfig, judge_context, judge_problems
 from release_assets.config.judge_config import Thresholds as Thresholds  # re-exported
 from release_assets.config.monitor_config import MonitorSlos
 from release_assets.config.validation_config import (
@@ -297,7 +297,7 @@ def parse_release_config(text: str, source: Path, repo: Path | None = None) -> R
             "(see the judge section of docs/pipelines-repository.md)"
         )
     try:
-        config = ReleaseConfig.model_validate(raw)
+        config = ReleaseConfig.model_validate(raw, context=judge_context(raw))
     except ValidationError as exc:
         problems += config_problems(exc, ReleaseConfig, PATTERN_HINTS)
         raise ReleaseConfigError(source, problems) from None

@@ -63,6 +63,9 @@ class ChangeSet:
     terraform_modules: list[str] = field(default_factory=list)
     contracts: list[str] = field(default_factory=list)
     requirements_changed: bool = False
+    dbt_dag_ids: list[str] = field(default_factory=list)
+    """Every DAG that runs the dbt project (its file names the project's folder in a string
+    literal), changed or not: the DAGs that build the release's relations."""
 
     @property
     def affected_dag_ids(self) -> list[str]:
@@ -238,6 +241,19 @@ def classify_change(
         elif runners is not None and runners.search(text):
             touched[f] = "runs changed dbt or Spark code"
 
+    # The DAGs that run the dbt project at all (changed or not): they build its relations.
+    dbt_runners = names_in_literal(
+        [PurePosixPath(dbt_dir).name] if dbt_dir is not None and PurePosixPath(dbt_dir).name else []
+    )
+    dbt_dag_ids = sorted(
+        {
+            d
+            for f in all_dag_files
+            if dbt_runners is not None and dbt_runners.search(view.text(f))
+            for d in ids_of.get(f, set())
+        }
+    )
+
     # 4. DAGs consuming what the change removes.
     consumers = removal_consumers(gone, all_dag_files, view.text, dags, file_of, view.has)
     for f, reason in consumers.items():
@@ -266,6 +282,7 @@ def classify_change(
         terraform_modules=list(terraform),
         contracts=contracts,
         requirements_changed=requirements_changed,
+        dbt_dag_ids=dbt_dag_ids,
     )
     return ChangeImpact(
         change=change,

@@ -74,6 +74,15 @@ class ReleaseRecord(BaseModel):
         integration run and the canary."""
         return dependency_waves(self.change.affected_dag_ids, self.summaries())
 
+    def canary_waves(self) -> list[list[str]]:
+        """``run_waves`` plus the DAGs that run the dbt project (``change.dbt_dag_ids``), changed
+        or not, in waves: a release that goes live owns every relation of its dbt project
+        (prod's own runs write into ``<schema>__r_<live release>``, docs/runbook.md "What a
+        rollback does to data"), so its canary builds all of them and prod switches every
+        stable name to them."""
+        wanted = {*self.change.affected_dag_ids, *self.change.dbt_dag_ids}
+        return dependency_waves(sorted(wanted), self.summaries())
+
     def run_order(self) -> list[str]:
         """The waves, flattened: the order in which results are reported."""
         return [dag_id for wave in self.run_waves() for dag_id in wave]

@@ -157,3 +157,61 @@ def test_each_bad_judge_setting_is_one_line_naming_its_field(
     judge: dict[str, Any], problem: str
 ) -> None:
     assert _problems({**MINIMAL, "judge": judge}) == [problem]
+
+
+def test_an_unknown_metric_hides_no_other_problem_of_the_file() -> None:
+    judge = {
+        "pass_score": 70,
+        "expected_changes": [
+            {**ROWS, "metric": "rows", "change_pct": {"min": -30, "max": -40}},
+            {**ROWS, "metric": "distribution", "change_pct": None},
+        ],
+    }
+    assert _problems({**MINIMAL, "judge": judge}) == [
+        "judge.marginal_score: 75 is above judge.pass_score (70): the marginal score must "
+        "be the lower one",
+        "judge.expected_changes[0].metric: must be one of 'row_count', 'distribution', "
+        "'null_rate', 'schema' or 'new_table' (got 'rows')",
+        "judge.expected_changes[0].change_pct: min (-30) is greater than max (-40): swap them",
+        "judge.expected_changes[1].column: required for metric distribution: name the column",
+    ]
+
+
+def test_an_unknown_metric_hides_none_of_its_entrys_problems() -> None:
+    entry = {**ROWS, "release": "5", "table": "marts.fct_payments", "metric": "rows"}
+    assert _problems({**MINIMAL, "judge": {"expected_changes": [entry]}}) == [
+        "judge.expected_changes[0].release: '5' does not match git.tag_pattern 'v*': no release "
+        "can have this tag, so the change would never apply; name the release's tag",
+        "judge.expected_changes[0].table: 'marts.fct_payments' is not a critical table "
+        "(critical_tables: marts.fct_orders, marts.dim_customers)",
+        "judge.expected_changes[0].metric: must be one of 'row_count', 'distribution', "
+        "'null_rate', 'schema' or 'new_table' (got 'rows')",
+    ]
+
+
+def test_a_release_the_repositorys_tag_pattern_cannot_match_is_refused() -> None:
+    config = {**MINIMAL, "git": {"tag_pattern": "release-*"}}
+    assert _parse({**config, "judge": {"expected_changes": [{**ROWS, "release": "release-5"}]}})
+    assert _problems({**config, "judge": {"expected_changes": [ROWS]}}) == [
+        "judge.expected_changes[0].release: 'v5' does not match git.tag_pattern 'release-*': "
+        "no release can have this tag, so the change would never apply; name the release's tag"
+    ]
+
+
+def test_the_same_change_declared_twice_is_refused_naming_both_entries() -> None:
+    other = {**ROWS, "release": "v6"}
+    twice = {**ROWS, "reason": "said again"}
+    assert _problems({**MINIMAL, "judge": {"expected_changes": [ROWS, other, twice]}}) == [
+        "judge.expected_changes[2]: declares the same release, table, metric and column as "
+        "judge.expected_changes[0]: keep one (merge their reasons)"
+    ]
+
+
+def test_every_group_weighing_zero_is_refused() -> None:
+    groups = {g: {"weight": 0} for g in GROUPS}
+    assert _problems({**MINIMAL, "judge": {"groups": groups}}) == [
+        "judge.groups: every group's weight is 0: the score would always be 0 and every "
+        "release would fail; give at least one group a weight above 0"
+    ]
+    groups["freshness"] = {"weight": 1}
+    assert _parse({**MINIMAL, "judge": {"groups": groups}}).judge.group("freshness").weight == 1

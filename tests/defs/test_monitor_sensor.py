@@ -19,7 +19,7 @@ from release_assets.defs.assets.rollback import rollback
 from release_assets.defs.audit_log import ACTOR_TAG, REASON_TAG
 from release_assets.defs.jobs import rollback_job
 from release_assets.defs.monitor_sensor import build_post_release_monitor
-from tests.fakes import PROD, FakeWorld, canary_relation, materialize, table_sql
+from tests.fakes import PROD, FakeWorld, canary_relation, last_switch, materialize, table_sql
 from tests.paths import NORTHSTAR
 
 LIVE_TABLES = {"marts.fct_orders": 120, "marts.dim_customers": 40}
@@ -111,7 +111,7 @@ def _rolled_back_for(
     assert reason in request.tags[REASON_TAG]
     assert _roll_back(world, instance, request).success
     assert world.airflow(PROD).live == "v1"
-    rolled = world.audit.records()[-1].event
+    rolled = last_switch(world).event
     assert (rolled.action, rolled.release, rolled.data["live_release"]) == ("rollback", "v2", "v1")
     assert rolled.actor == "sensor:post_release_monitor"
     assert reason in rolled.data["reason"] and reason in rolled.detail

@@ -95,9 +95,15 @@ class CredentialedAirflow(FakeAirflow):
         self._call("PUT", f"/canaries/{release_id}")
         return super().publish_canary(release_id, dag_ids)
 
-    def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> str:
+    def trigger(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        logical_date: str | None = None,
+    ) -> str:
         self._call("POST", f"/dags/{dag_id}/dagRuns")
-        return super().trigger(dag_id, run_id, conf)
+        return super().trigger(dag_id, run_id, conf, logical_date)
 
 
 class CredentialedWarehouse(FakeWarehouse):

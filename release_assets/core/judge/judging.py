@@ -15,10 +15,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from release_assets.config.judge_config import ExpectedChange, JudgeConfig, Limits
+from release_assets.core.judge import declared as declarations
 from release_assets.core.judge import metrics, queries, shape, volume
-from release_assets.core.judge.declared import unmatched
 from release_assets.core.judge.report import Judgement
-from release_assets.core.judge.results import TABLE_GROUP, JudgedTable, MetricResult, Status
+from release_assets.core.judge.results import TABLE_GROUP, JudgedTable, MetricResult
 from release_assets.core.judge.scoring import (
     critical_failures,
     group_scores,
@@ -58,6 +58,8 @@ def judge(
     timings: dict[str, float] = {}
     for table in tables:
         results += _judge_table(warehouse, table, config, release, first_release, timings)
+    if not first_release:  # (the monitor's absolute checks run as a first release)
+        results += declarations.not_judged(config, release, [t.table for t in tables])
     return scored(results, config, timings)
 
 
@@ -112,7 +114,7 @@ def _judge_table(
 ) -> list[MetricResult]:
     if first_release:  # nothing is live: whatever was passed as a baseline is not one
         t = replace(t, baseline=None)
-    declared: dict[str, dict[str, ExpectedChange]] = {}
+    declared: declarations.Declared = {}
     for change in config.expected(release, t.table):
         declared.setdefault(change.metric, {})[change.column or ""] = change
     run = _TableRun(wh, t, config.limits(t.thresholds), declared, timings)
@@ -124,57 +126,14 @@ def _judge_table(
         return _errors(t.table, TABLE_GROUP, "columns", [None], str(exc))
     if not canary_cols:
         return [_missing(t.table, "canary", t.canary)]
-    out = _baseline_rows(t, declared.get("new_table", {}).get(""), first_release)
+    out = declarations.baseline_rows(t, declared.get("new_table", {}).get(""), first_release)
     if base_cols is None:
-        return out + run.absolute(canary_cols)
+        unobservable = [] if first_release else declarations.without_baseline(t, declared)
+        return out + run.absolute(canary_cols) + unobservable
     if not base_cols:
         return [*out, _missing(t.table, "baseline", str(t.baseline))]
-    results = out + run.compared(base_cols, canary_cols)
-    return results + unmatched(t.table, declared, results)
-
-
-def _baseline_rows(
-    t: JudgedTable, new_table: ExpectedChange | None, first_release: bool
-) -> list[MetricResult]:
-    """Whether the table may lack a baseline: a declared new table passes, an undeclared one
-    fails; a table declared new that has a baseline fails (the change was not observed)."""
-
-    def row(status: Status, threshold: str, reason: str) -> MetricResult:
-        expected = new_table.reason if new_table else None
-        b_cell = t.baseline or "-"
-        return MetricResult(
-            t.table,
-            TABLE_GROUP,
-            "baseline",
-            None,
-            b_cell,
-            t.canary,
-            threshold,
-            status,
-            reason,
-            expected=expected,
-        )
-
-    if t.baseline is None and not first_release:
-        if new_table is None:
-            return [
-                row(
-                    "fail",
-                    "a baseline exists",
-                    f"no baseline: {t.table} is new in this release; declare it in "
-                    "judge.expected_changes with metric: new_table",
-                )
-            ]
-        return [row("pass", "declared new table", f"new table, as declared: {new_table.reason}")]
-    if t.baseline is not None and new_table is not None:
-        return [
-            row(
-                "fail",
-                "declared new table",
-                f"declared change not observed: {t.table} is not new, its baseline is {t.baseline}",
-            )
-        ]
-    return []
+    results = declarations.applied(declared, out + run.compared(base_cols, canary_cols))
+    return results + declarations.unmatched(t, declared, results, base_cols, canary_cols)
 
 
 def _missing(table: str, side: str, relation: str) -> MetricResult:

@@ -16,8 +16,9 @@ _SHOWN = {"pass": "pass", "fail": "**FAIL**", "nodata": "**NO DATA**", "error": 
 @dataclass(frozen=True)
 class Judgement:
     """The canary's verdict: every metric's result, the group scores and the score (0..100),
-    ``verdict`` (pass | marginal | fail; marginal blocks too) and the failing metrics of
-    critical groups; ``pass_score``/``marginal_score`` as configured; ``timings`` the seconds
+    ``verdict`` (pass | marginal | fail; marginal blocks too) and the failing metrics that
+    fail it whatever the score (critical groups', unobserved declared changes');
+    ``pass_score``/``marginal_score`` as configured; ``timings`` the seconds
     each ``<table>/<group>`` took (its queries on both sides and the computation)."""
 
     metrics: list[MetricResult]
@@ -39,10 +40,13 @@ class Judgement:
         head = f"{self.verdict} (score {self.score:.1f}"
         if self.verdict == "marginal":
             head += f"; pass needs {self.pass_score:g}"
-        critical = sorted({m.group for m in self.critical_failures})
-        if critical and self.score >= self.pass_score:
+        if self.critical_failures and self.score >= self.pass_score:
             # Otherwise "fail (score 98.3)" reads as a contradiction of pass_score.
-            head += f"; critical group {', '.join(critical)} failed"
+            critical = sorted({m.group for m in self.critical_failures if m.expected is None})
+            if critical:
+                head += f"; critical group {', '.join(critical)} failed"
+            if any(m.expected is not None for m in self.critical_failures):
+                head += "; a declared change was not observed"
         head += ")"
         if not self.group_scores and not self.failing:
             return f"{head}: nothing was measured (no metric was scored)"

@@ -12,7 +12,9 @@ Here:
   the judge never passes by default;
 - score = sum(weight * group score) / sum(weight), over groups with at least one scored metric;
 - verdict: any failing metric in a critical group (``judge.groups.<g>.critical``) or in the
-  reserved ``table`` group (no baseline, no canary relation) -> fail; else score >=
+  reserved ``table`` group (no baseline, no canary relation) -> fail; so is any failing metric
+  a declared change applies to (``judge.expected_changes``), whatever its group: a declared
+  change that was not observed means the release is not what its author thinks. Else score >=
   ``pass_score`` -> pass; >= ``marginal_score`` -> marginal; else fail. No scored metric at all
   -> fail ("nothing was measured").
 """
@@ -48,9 +50,15 @@ def overall_score(scores: dict[str, float], config: JudgeConfig) -> float:
 
 
 def critical_failures(metrics: list[MetricResult], config: JudgeConfig) -> list[MetricResult]:
-    """The failing metrics of critical groups and of the reserved ``table`` group."""
+    """The failing metrics that fail the run whatever the score: those of critical groups and
+    of the reserved ``table`` group, and those a declared change applies to (``expected``
+    set: the change was not observed), in any group."""
     critical = {g for g in GROUPS if config.group(g).critical} | {TABLE_GROUP}
-    return [m for m in metrics if m.scored and not m.ok and m.group in critical]
+    return [
+        m
+        for m in metrics
+        if m.scored and not m.ok and (m.group in critical or m.expected is not None)
+    ]
 
 
 def verdict(

@@ -3,17 +3,23 @@
 For the case a rollback does not cover (going back more than one release, or forward again to
 a release that was rolled back). Only a release that was live in production before qualifies,
 with the artifact digest it had then; a reason is required and recorded in the audit trail.
-Refusals are recorded (audit trail, an observation) without failing the partition."""
+Its dbt relations stopped receiving loads when it was last replaced, so after the switch they
+are rebuilt by its own code from the raw data as it is now (``defs.data_rebuild``). Refusals
+are recorded (audit trail, an observation) without failing the partition."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
+from release_assets.core.dag_runs import results_table
+from release_assets.core.data_rollback import dbt_waves, rebuild_relations
 from release_assets.core.deploy import publish_from_store
 from release_assets.core.history import was_live
 from release_assets.core.release_schemas import dbt_relations, release_sources
 from release_assets.core.switch import switch_environment
 from release_assets.defs.audit_log import StepNote, append_event, artifact_digest, refuse
+from release_assets.defs.data_rebuild import switched_then_rebuilt
 from release_assets.defs.environment_history import record_history
 from release_assets.defs.failures import step_failures
 from release_assets.defs.flag_safety import flags_off_without_canary
@@ -114,14 +120,29 @@ def redeploy(
     flags_off = flags_off_without_canary(
         context, audit, production, tag, digest, f"redeploy of {tag}"
     )
-    yield dg.MaterializeResult(
-        metadata={
-            "environment": env,
-            "live_release": tag,
-            "replaced_release": live or "",
-            "reason": reason,
-            "digest": digest or "",
-            "tables_switched": len(sources),
-            "flags_turned_off": ", ".join(flags_off) or "-",
+    metadata: dict[str, Any] = {
+        "environment": env,
+        "live_release": tag,
+        "replaced_release": live or "",
+        "reason": reason,
+        "digest": digest or "",
+        "tables_switched": len(sources),
+        "flags_turned_off": ", ".join(flags_off) or "-",
+    }
+
+    def rebuild() -> tuple[str, dict[str, Any]]:
+        """Its relations stopped receiving loads when it was last replaced: rebuilt by its
+        own code from the raw data as it is now (core.data_rollback, rule 3)."""
+        waves = dbt_waves(record)
+        results = rebuild_relations(
+            target, tag, waves, f"redeploy_{tag}__rebuild_{context.run_id[:8]}", context.log.info
+        )
+        summary = f"{sum(len(w) for w in waves)} dbt DAG(s) rebuilt by {tag}'s code (full refresh)"
+        return summary, {
+            "dbt_rebuilt": ", ".join(d for w in waves for d in w) or "-",
+            "data_runs": dg.MetadataValue.md(results_table(results, target.url)),
         }
+
+    yield from switched_then_rebuilt(
+        context, audit, record, STEP, env, tag, live or "nothing", metadata, rebuild
     )

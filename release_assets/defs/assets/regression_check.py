@@ -76,7 +76,10 @@ def _judge(
         known = baseline if baseline in existing else None
         tables.append(JudgedTable.of(entry, known, sources[entry.table]))
     first_release = warehouse.last_switched() is None
-    if not tables:
+    # A change declared for this release on a table it does not rebuild is judged (and fails:
+    # the release is not what its author thinks).
+    declares = not first_release and any(c.release == tag for c in config.judge.expected_changes)
+    if not tables and not declares:
         summary = f"{tag}: no critical table is affected by this release"
         return judged_result(CHECK, True, summary, "no critical table is affected", {}), ""
     judgement = judge(warehouse, tables, config.judge, tag, first_release=first_release)

@@ -1,16 +1,20 @@
 """`rollback`: on demand (on-call, or the post-release monitor on a breach). Materialize it for
 the bad release's partition and the release that was live before it is live again, code and
-warehouse together, without rebuilding. A run tagged ``release_assets/reason`` (REASON_TAG)
-records that reason with the rollback.
+warehouse together (its artifact re-published, never rebuilt). Then the data loaded while the
+bad release was live is put right (``core.data_rollback``: the bad release's changed loads
+re-run by the previous code, the previous release's dbt relations rebuilt from that raw data).
+A run tagged ``release_assets/reason`` (REASON_TAG) records that reason with the rollback.
 
 A request that cannot be honoured (the release is not live, or replaced nothing) is refused:
 the refusal is appended to the audit trail and shown as an observation, and the run ends
 without a materialization, so refusals never turn the `rollback` partitions red."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
+from release_assets.core.data_rollback import RebuildFailed, rebuild_after_rollback
 from release_assets.core.deploy import publish_from_store
 from release_assets.core.history import environment_history
 from release_assets.core.switch import switch_environment
@@ -22,6 +26,7 @@ from release_assets.defs.audit_log import (
     one_line,
     refuse,
 )
+from release_assets.defs.data_rebuild import switched_then_rebuilt
 from release_assets.defs.environment_history import record_history
 from release_assets.defs.failures import step_failures
 from release_assets.defs.flag_safety import flags_off_without_canary
@@ -87,6 +92,7 @@ def rollback(
         return
     note = StepNote(environment=production.name, action="rollback", outcome="live")
     record = records.read(bad)
+    previous_record = records.read(previous)
     try:
         with step_failures(production.name):
             # Put back exactly what was built: re-published from the artifact store (every
@@ -101,7 +107,7 @@ def rollback(
                 target,
                 warehouse,
                 previous,
-                records.read(previous).dag_ids,
+                previous_record.dag_ids,
                 pointers,
                 production.switch_lock,
                 retire,
@@ -123,14 +129,40 @@ def rollback(
     flags_off = flags_off_without_canary(
         context, audit, production, previous, note.digest, f"rollback of {bad} to {previous}"
     )
-    yield dg.MaterializeResult(
-        metadata={
-            "environment": production.name,
-            "rolled_back": bad,
-            "live_release": previous,
-            "tables_restored": len(pointers),
-            "tables_retired": ", ".join(retire) or "-",
-            "canary_dags_removed": ", ".join(removed) or "-",
-            "flags_turned_off": ", ".join(flags_off) or "-",
+    metadata: dict[str, Any] = {
+        "environment": production.name,
+        "rolled_back": bad,
+        "live_release": previous,
+        "tables_restored": len(pointers),
+        "tables_retired": ", ".join(retire) or "-",
+        "canary_dags_removed": ", ".join(removed) or "-",
+        "flags_turned_off": ", ".join(flags_off) or "-",
+    }
+    since = went_live[-1].time if went_live else None
+
+    def rebuild() -> tuple[str, dict[str, Any]]:
+        """The data loaded while the bad release was live (core.data_rollback's rules)."""
+        if since is None:
+            raise RebuildFailed(f"the audit trail does not say when {bad} went live")
+        done = rebuild_after_rollback(
+            target, previous_record, record, since, context.run_id[:8], context.log.info
+        )
+        plan = done.plan
+        summary = (
+            f"{len(plan.replays)} load(s) re-run by {previous}'s code, "
+            f"{sum(len(w) for w in plan.dbt_waves)} dbt DAG(s) rebuilt (full refresh)"
+        )
+        return summary, {
+            "loads_replayed": ", ".join(
+                sorted({f"{r.dag_id} {r.logical_date[:10]}" for r in plan.replays})
+            )
+            or "-",
+            "dbt_rebuilt": ", ".join(d for w in plan.dbt_waves for d in w) or "-",
+            "kept_as_loaded": ", ".join(plan.kept) or "-",
+            "replay_truncated": ", ".join(plan.truncated) or "-",
+            "data_runs": dg.MetadataValue.md(done.table),
         }
+
+    yield from switched_then_rebuilt(
+        context, audit, record, STEP, production.name, previous, bad, metadata, rebuild
     )

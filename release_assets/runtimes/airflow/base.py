@@ -62,8 +62,16 @@ class AirflowTarget(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
         """DAG files the environment failed to import."""
 
     @abstractmethod
-    def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> str:
-        """Start a run (idempotent: an existing run with ``run_id`` is reused)."""
+    def trigger(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        logical_date: str | None = None,
+    ) -> str:
+        """Start a run (idempotent: an existing run with ``run_id`` is reused). With
+        ``logical_date`` (ISO 8601) the run gets that logical date, so a DAG that derives its
+        data day from it works on that day (a re-run of another run's day); None: now."""
 
     @abstractmethod
     def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float) -> DagRunResult:

@@ -60,6 +60,7 @@ class TriggeredRun:
     run_id: str
     conf: dict[str, object]
     retry: bool = False
+    logical_date: str | None = None
 
 
 @dataclass
@@ -133,12 +134,23 @@ class FakeAirflowState:
         started: datetime,
         failed_tasks: tuple[str, ...] = (),
         run_type: str = "scheduled",
+        conf: dict[str, object] | None = None,
     ) -> None:
         """Record a run as the scheduler would have made it (no effect runs): ``state``
-        (``success``, ``failed``, ``running``...), started at ``started`` (aware),
-        ``failed_tasks`` for a failed one; ``run_type`` ``manual`` for one a person triggered."""
-        result = DagRunResult(dag_id, run_id, state, tuple(failed_tasks), "", run_type)
-        self.runs[(dag_id, run_id)] = _Run({}, result, {}, started)
+        (``success``, ``failed``, ``running``...), started at ``started`` (aware, also its
+        logical date), ``failed_tasks`` for a failed one; ``run_type`` ``manual`` for one a
+        person triggered; ``conf`` its conf."""
+        result = DagRunResult(
+            dag_id,
+            run_id,
+            state,
+            tuple(failed_tasks),
+            "",
+            run_type,
+            started.isoformat(),
+            dict(conf or {}),
+        )
+        self.runs[(dag_id, run_id)] = _Run(dict(conf or {}), result, {}, started)
 
     def on_run(self, effect: RunEffect) -> None:
         """Call ``effect(dag_id, conf)`` on every successful run (see ``RunEffect``)."""
@@ -266,7 +278,9 @@ class FakeAirflow(AirflowTarget):
                 errors.append(state.import_error_of(release, state.canary_loader(release)))
         return errors
 
-    def _execute(self, dag_id: str, run_id: str, conf: dict[str, object]) -> _Run:
+    def _execute(
+        self, dag_id: str, run_id: str, conf: dict[str, object], logical_date: str | None = None
+    ) -> _Run:
         state = self.state
         failure = state.failures.get(dag_id)
         if failure is None:
@@ -277,29 +291,49 @@ class FakeAirflow(AirflowTarget):
                 failure = ScriptedFailure(("run_effect",), traceback.format_exc())
         if failure is not None:
             excerpt = failure.log_excerpt[-_LOG_EXCERPT_CHARS:]
-            result = DagRunResult(dag_id, run_id, "failed", failure.failed_tasks, excerpt)
+            result = DagRunResult(
+                dag_id,
+                run_id,
+                "failed",
+                failure.failed_tasks,
+                excerpt,
+                "",
+                logical_date or "",
+                dict(conf),
+            )
             logs = {task: excerpt for task in failure.failed_tasks}
             return _Run(dict(conf), result, logs)
         logs = dict(state.dag_task_logs.get(dag_id, {}))
-        return _Run(dict(conf), DagRunResult(dag_id, run_id, "success"), logs)
+        result = DagRunResult(dag_id, run_id, "success", (), "", "", logical_date or "", dict(conf))
+        return _Run(dict(conf), result, logs)
 
-    def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> str:
-        """Run ``dag_id`` now; an existing run is reused, a failed one is re-run (its own
-        conf, as clearing its failed tasks would)."""
+    def trigger(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        logical_date: str | None = None,
+    ) -> str:
+        """Run ``dag_id`` now (with ``logical_date`` when given); an existing run is reused, a
+        failed one is re-run (its own conf, as clearing its failed tasks would)."""
         state = self.state
         existing = state.runs.get((dag_id, run_id))
         if existing is not None:
             if existing.result.state == "failed":
-                state.triggered.append(TriggeredRun(dag_id, run_id, existing.conf, retry=True))
-                state.runs[(dag_id, run_id)] = self._execute(dag_id, run_id, existing.conf)
+                state.triggered.append(
+                    TriggeredRun(dag_id, run_id, existing.conf, True, existing.result.logical_date)
+                )
+                state.runs[(dag_id, run_id)] = self._execute(
+                    dag_id, run_id, existing.conf, existing.result.logical_date or None
+                )
             return run_id
         if dag_id not in state.served():
             raise AirflowApiError(
                 self.environment, "PATCH", f"/dags/{dag_id}", 404, f"DAG {dag_id} not found"
             )
         state.unpaused.add(dag_id)
-        state.triggered.append(TriggeredRun(dag_id, run_id, dict(conf)))
-        state.runs[(dag_id, run_id)] = self._execute(dag_id, run_id, dict(conf))
+        state.triggered.append(TriggeredRun(dag_id, run_id, dict(conf), False, logical_date))
+        state.runs[(dag_id, run_id)] = self._execute(dag_id, run_id, dict(conf), logical_date)
         return run_id
 
     def _run(self, dag_id: str, run_id: str) -> _Run:

@@ -67,7 +67,13 @@ class RestAirflowTarget(AirflowTarget):
         items = self.client.paginate("/importErrors", "import_errors")
         return [DagImportError(e["filename"], e["stack_trace"]) for e in items]
 
-    def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> str:
+    def trigger(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        logical_date: str | None = None,
+    ) -> str:
         try:
             existing = self.client.get(f"/dags/{dag_id}/dagRuns/{run_id}")
         except AirflowApiError as exc:
@@ -88,9 +94,10 @@ class RestAirflowTarget(AirflowTarget):
                 )
             return run_id
         self.client.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
-        self.client.request(
-            "POST", f"/dags/{dag_id}/dagRuns", json={"dag_run_id": run_id, "conf": conf}
-        )
+        body: dict[str, object] = {"dag_run_id": run_id, "conf": conf}
+        if logical_date is not None:
+            body["logical_date"] = logical_date
+        self.client.request("POST", f"/dags/{dag_id}/dagRuns", json=body)
         return run_id
 
     def recent_runs(self, dag_id: str, since: datetime, limit: int = 25) -> list[DagRunResult]:
@@ -120,7 +127,20 @@ class RestAirflowTarget(AirflowTarget):
                     if ti["state"] in {"failed", "upstream_failed"}
                 )
             run_type = str(run.get("run_type") or "")
-            out.append(DagRunResult(dag_id, run_id, str(run["state"]), failed, "", run_type))
+            logical = str(run.get("logical_date") or run.get("execution_date") or "")
+            conf = run.get("conf")
+            out.append(
+                DagRunResult(
+                    dag_id,
+                    run_id,
+                    str(run["state"]),
+                    failed,
+                    "",
+                    run_type,
+                    logical,
+                    dict(conf) if isinstance(conf, dict) else {},
+                )
+            )
         return out
 
     def _log_excerpt(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:

@@ -79,7 +79,13 @@ class RestV2AirflowTarget(RestAirflowTarget):
             for d in items
         ]
 
-    def trigger(self, dag_id: str, run_id: str, conf: dict[str, object]) -> str:
+    def trigger(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, object],
+        logical_date: str | None = None,
+    ) -> str:
         try:
             existing = self.client.get(f"/dags/{dag_id}/dagRuns/{run_id}")
         except AirflowApiError as exc:
@@ -104,7 +110,7 @@ class RestV2AirflowTarget(RestAirflowTarget):
         self.client.request(
             "POST",
             f"/dags/{dag_id}/dagRuns",
-            json={"dag_run_id": run_id, "logical_date": None, "conf": conf},
+            json={"dag_run_id": run_id, "logical_date": logical_date, "conf": conf},
         )
         return run_id
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class AirflowError(RuntimeError):
@@ -66,6 +66,11 @@ class DagRunResult:
     run_type: str = ""
     """Airflow's ``run_type`` where the API gave it (``scheduled``, ``manual``,
     ``dataset_triggered``/``asset_triggered``, ``backfill``); "" when not read."""
+    logical_date: str = ""
+    """The run's logical date (ISO 8601, as the API gave it); "" when it has none or was not
+    read."""
+    conf: dict[str, object] = field(default_factory=dict)
+    """The run's conf where the API gave it (``recent_runs``); empty otherwise."""
 
     @property
     def succeeded(self) -> bool:

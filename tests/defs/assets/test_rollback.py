@@ -3,18 +3,26 @@ a refusal that says why."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import dagster as dg
 
+from release_assets.core.record import DagEdges
 from release_assets.defs.assets.prod_swap import prod_swap
 from release_assets.defs.assets.redeploy import redeploy
 from release_assets.defs.assets.rollback import rollback
 from release_assets.runtimes.warehouse.base import Pointer
 from tests.defs.test_deployment_step import CHANGES, UpdatingAirflow, bind_environment
 from tests.fakes import (
+    MODELS,
+    NORTHSTAR_DAGS,
     PROD,
     FakeWorld,
+    bundle_files,
     canary_relation,
     failure_of,
+    last_switch,
+    make_record,
     materialize,
     metadata_of,
     refusal_of,
@@ -80,7 +88,7 @@ def test_rollback_restores_the_previous_release_code_and_tables(
     seen = {k: v.value for k, v in history.metadata.items()}
     assert (seen["how"], seen["live_release"], seen["replaced_release"]) == ("rollback", "v1", "v2")
     assert seen["actor"] == "unattributed run"
-    rolled = world.audit.records()[-1]
+    rolled = last_switch(world)
     assert seen["audit_record"] == rolled.seq
     assert (rolled.event.action, rolled.event.data["live_release"]) == ("rollback", "v1")
 
@@ -182,7 +190,7 @@ def test_a_rolled_back_release_goes_live_again_only_by_a_redeploy_with_a_reason(
     meta = metadata_of(result, REDEPLOY)
     assert (meta["live_release"], meta["replaced_release"]) == ("v2", "v1")
     _unchanged_since_v2(world)
-    done = world.audit.records()[-1].event
+    done = last_switch(world).event
     assert (done.action, done.outcome, done.detail) == (
         "redeploy",
         "live",
@@ -274,3 +282,98 @@ def test_a_rollback_turns_off_a_flag_whose_canary_never_ran_for_the_release_live
     assert off.detail == (
         "order_size_band turned off: rollback of v2 to v1; no flag canary has passed for v1"
     )
+
+
+def _v2_changed_ingest_orders_and_went_live(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> datetime:
+    """v1 live; v2 changed ingest_orders (and adds a DAG of its own), prod_swap made it live;
+    returns when. Every dbt_build run in prod builds fct_orders (150) and dim_customers (50)
+    into its run's schema suffix, as the real DAG does."""
+    world.add_release("v1", changed=[], dbt_models=["*"])
+    world.seed_live(PROD, "v1", LIVE_TABLES)
+    dags = {**NORTHSTAR_DAGS, "ingest_returns": DagEdges(produces=["duckdb://warehouse/raw.r"])}
+    rec = make_record("v2", ["ingest_orders", "ingest_returns"], ["*"], "v1", dags)
+    world.records.write(rec)
+    world.store().put_files("v2", bundle_files("v2", rec.dag_ids, MODELS, None))
+    world.pass_steps("v2", "approval")
+    world.airflow(PROD).define_release("v2", rec.dag_ids)
+    for table in LIVE_TABLES:
+        world.write_table(PROD, canary_relation(table, "v2"), 80)
+    assert materialize(world, instance, [prod_swap], "v2").success
+    world.build_models_on_run(PROD, {"marts.fct_orders": 150, "marts.dim_customers": 50})
+    return datetime.now(UTC)
+
+
+def test_rollback_reloads_the_bad_releases_loads_with_the_previous_code_and_rebuilds_its_tables(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    live_at = _v2_changed_ingest_orders_and_went_live(world, instance)
+    airflow = world.airflow(PROD)
+    # While v2 was live: two daily loads (one failed), a hand-made re-load of an older day,
+    # and a load of a DAG v2 did not change (not replayed).
+    airflow.add_run("ingest_orders", "scheduled__d2", "success", live_at + timedelta(minutes=2))
+    airflow.add_run("ingest_orders", "scheduled__d1", "failed", live_at + timedelta(minutes=1))
+    manual = {"data_date": "2026-10-30"}
+    airflow.add_run(
+        "ingest_orders",
+        "manual__x",
+        "success",
+        live_at + timedelta(minutes=3),
+        (),
+        "manual",
+        manual,
+    )
+    airflow.add_run("ingest_customers", "scheduled__c", "success", live_at + timedelta(minutes=1))
+
+    result = materialize(world, instance, [rollback], "v2")
+
+    assert result.success
+    copies = [t for t in airflow.triggered if t.dag_id == "ingest_orders__canary_v1"]
+    assert [(t.run_id, t.logical_date, t.conf) for t in copies] == [
+        ("rollback_v2__scheduled__d1", (live_at + timedelta(minutes=1)).isoformat(), {}),
+        ("rollback_v2__scheduled__d2", (live_at + timedelta(minutes=2)).isoformat(), {}),
+        ("rollback_v2__manual__x", (live_at + timedelta(minutes=3)).isoformat(), manual),
+    ]
+    assert not any(t.dag_id.startswith("ingest_customers") for t in airflow.triggered)
+    (rebuild,) = [t for t in airflow.triggered if t.dag_id == "dbt_build"]
+    assert rebuild.conf == {"schema_suffix": "__r_v1", "full_refresh": True, "release_id": "v1"}
+    assert airflow.triggered.index(rebuild) > airflow.triggered.index(copies[-1])
+    # The stable names read v1's relations, rebuilt from the raw data as it is now.
+    warehouse = world.warehouse(PROD)
+    assert warehouse.pointers() == V1_POINTERS
+    assert warehouse.query("select count(*) from marts.fct_orders") == [(150,)]
+    assert set(airflow.served().values()) == {"v1"}  # the replay copies are gone
+    meta = metadata_of(result, ROLLBACK)
+    assert meta["data"] == "3 load(s) re-run by v1's code, 1 dbt DAG(s) rebuilt (full refresh)"
+    assert meta["dbt_rebuilt"] == "dbt_build"
+    assert meta["kept_as_loaded"] == "ingest_returns"
+    data = world.audit.records()[-1].event
+    assert (data.action, data.outcome, data.data["live_release"]) == (
+        "rollback",
+        "data_rebuilt",
+        "v1",
+    )
+
+
+def test_a_rebuild_that_fails_leaves_the_previous_release_live_and_says_its_data_is_stale(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v2_changed_ingest_orders_and_went_live(world, instance)
+    world.airflow(PROD).fail_runs("dbt_build", ("dbt_build",), "Compilation Error in model x")
+
+    result = materialize(world, instance, [rollback], "v2")
+
+    assert not result.success
+    message = failure_of(result, ROLLBACK)
+    assert message.startswith(
+        "v1 is live again in prod in place of v2, but its data was not rebuilt: dbt_build run "
+        "rollback_v2__rebuild_"
+    )
+    assert "(dbt_build failed); v1 is live with its tables as they were when it was last live" in message
+    assert world.airflow(PROD).live == "v1"
+    assert world.warehouse(PROD).pointers() == V1_POINTERS
+    # The switch is on the record (the partition is materialized), and so is the failure.
+    assert metadata_of(result, ROLLBACK)["data"].startswith("NOT rebuilt: dbt_build run")
+    assert last_switch(world).event.data["live_release"] == "v1"
+    assert world.audit.records()[-1].event.outcome == "data_failed"
