@@ -1,7 +1,10 @@
 """The README's demo: real local environments, a real git repository of the example pipelines,
-and four releases through the release graph. v1 and v2 are meant to go live, v3 to be stopped
+and five releases through the release graph. v1 and v2 are meant to go live, v3 to be stopped
 by the regression check, v4 (a breaking change to a contracted model) by the dbt validation
-gate; what did happen to each is read from Dagster's records and printed beside that."""
+gate; what did happen to each is read from Dagster's records and printed beside that. After the
+on-call and auditor stories, v5 goes live and the post-release monitor rolls it back
+(``demo_monitor``): prod runs its schedules on a compressed clock (the deployment's
+``schedules``), and v5 left the daily orders load without one."""
 
 from __future__ import annotations
 
@@ -15,12 +18,14 @@ from pathlib import Path
 
 import dagster as dg
 
+from release_assets.cli import demo_monitor
 from release_assets.cli.demo_approvals import allowed_signers, approval_story, demo_keys
 from release_assets.cli.demo_controls import on_call_story
 from release_assets.cli.demo_outcome import ReleaseOutcome, release_outcome
 from release_assets.cli.demo_waits import LAUNCH_TIMEOUT_S, one_demo, resume, wait_finished
 from release_assets.config import load_release_config
 from release_assets.local import environments, stack
+from release_assets.local.color_runtime import environment_target
 from release_assets.local.seed import seed_environment
 from release_assets.runtimes.airflow.dag_probe import import_dags
 from release_assets.runtimes.local_layout import EnvironmentLayout
@@ -165,9 +170,8 @@ def _prepare(settings: Settings, say: Say) -> None:
 
 
 def _live(settings: Settings) -> str | None:
-    return environments.local_airflow(
-        settings, environments.deployment_of(settings).production
-    ).live_release()
+    production = environments.deployment_of(settings).production
+    return environment_target(settings, production).live_release()
 
 
 STEPS: list[tuple[str, Callable[[Path], None] | None, str]] = [
@@ -185,6 +189,7 @@ EXPECTED: dict[str, list[tuple[str, str]] | None] = {
     "v2": None,
     "v3": [("regression_check", "no_regression")],
     "v4": [("release_candidate", "dbt"), ("release_candidate", "python_quality")],
+    "v5": None,
 }
 EXPECTED_TEXT = {
     "v1": "live in prod",
@@ -193,6 +198,8 @@ EXPECTED_TEXT = {
     "net_amount shifted, same row count; the rank test's p-value is shown)",
     "v4": "stopped by release_candidate's dbt check (is_revenue dropped from the contracted "
     "fct_orders) and its python_quality check (the repository's own dbt build test)",
+    "v5": "live in prod (every gate, the canary and the judge pass); the post-release monitor "
+    "then rolls it back: no scheduled orders load, fct_orders goes stale",
 }
 
 
@@ -216,6 +223,38 @@ def report(settings: Settings, outcome: ReleaseOutcome, say: Say) -> None:
         say(f"{outcome.describe()} (live in prod: {live})")
     verdict = "as the demo expects" if as_expected(outcome) else "NOT what the demo expects"
     say(f"  {verdict}: {EXPECTED_TEXT.get(outcome.tag, 'nothing')}")
+
+
+def release_tag(
+    settings: Settings,
+    say: Say,
+    instance: dg.DagsterInstance,
+    tags: set[str],
+    step: tuple[str, Callable[[Path], None] | None, str],
+    timeout_s: float = RELEASE_TIMEOUT_S,
+    launch_timeout_s: float = LAUNCH_TIMEOUT_S,
+) -> ReleaseOutcome:
+    """Tag ``step`` (tag, the change committed first or None, the commit message) unless an
+    earlier run of the demo did (``tags``: the repository's tags), follow its release (its
+    approvals included) and report what happened to it, read from Dagster."""
+    repo = Path(settings.git_repo)
+    tag, change, message = step
+    if tag in tags:
+        outcome = resume(instance, tag, say, timeout_s, launch_timeout_s)
+    else:
+        if change is None:
+            git(repo, "tag", "-a", tag, "-m", f"release {tag}")
+        else:
+            change(repo)
+            commit_and_tag(repo, message, tag)
+        say(f"tagged {tag}; the merged_tag_sensor launches its release")
+        outcome = wait_finished(instance, tag, say, timeout_s, launch_timeout_s)
+    if outcome.succeeded and not outcome.went_live and outcome.waiting:
+        say(f"{outcome.describe()}")
+        approval_story(settings, say, instance, tag)
+        outcome = release_outcome(instance, tag)
+    report(settings, outcome, say)
+    return outcome
 
 
 def drive(
@@ -242,31 +281,42 @@ def drive(
         if instance is None:
             instance = stack_.enter_context(dg.DagsterInstance.get())
         for tag, change, message in STEPS:
-            if tag in tags:
-                outcome = resume(instance, tag, say, timeout_s, launch_timeout_s)
-            else:
-                if change is None:
-                    git(repo, "tag", "-a", tag, "-m", f"release {tag}")
-                else:
-                    change(repo)
-                    commit_and_tag(repo, message, tag)
-                say(f"tagged {tag}; the merged_tag_sensor launches its release")
-                outcome = wait_finished(instance, tag, say, timeout_s, launch_timeout_s)
-            if outcome.succeeded and not outcome.went_live and outcome.waiting:
-                say(f"{outcome.describe()}")
-                approval_story(settings, say, instance, tag)
-                outcome = release_outcome(instance, tag)
-            report(settings, outcome, say)
-            outcomes.append(outcome)
+            step = (tag, change, message)
+            outcomes.append(
+                release_tag(settings, say, instance, tags, step, timeout_s, launch_timeout_s)
+            )
     return outcomes
 
 
 def show_controls(settings: Settings, say: Say) -> bool:
-    """The demo's second part, after the releases (``demo_controls.on_call_story``); whether
-    every control behaved as the demo means to show."""
+    """The demo's second part, after the releases (``demo_controls.on_call_story``), then its
+    last story (``show_monitor``); whether every control behaved as the demo means to show."""
     with dg.DagsterInstance.get() as instance:
         controls = on_call_story(settings, say, instance)
-    verdict = "as the demo expects" if controls else "NOT what the demo expects"
-    say(f"release controls: {verdict}")
+        verdict = "as the demo expects" if controls else "NOT what the demo expects"
+        say(f"release controls: {verdict}")
+        monitored = show_monitor(settings, say, instance)
     say("see what is live: .venv/bin/release-assets status; the UI: http://127.0.0.1:3000")
-    return controls
+    return controls and monitored
+
+
+def show_monitor(settings: Settings, say: Say, instance: dg.DagsterInstance) -> bool:
+    """v5 (``demo_monitor.change_v5``: ingest_orders' schedule left as None) is released and
+    goes live; then the post-release monitor rolls it back (``demo_monitor.monitor_story``).
+    Whether both happened as the demo means to show."""
+    say("")
+    say("-- the post-release monitor: v5 leaves ingest_orders without a schedule --")
+    repo = Path(settings.git_repo)
+
+    def change_v5(path: Path) -> None:
+        demo_monitor.change_v5(path, lambda rel: git(path, "checkout", "-q", "v2", "--", rel))
+
+    step = (demo_monitor.TAG, change_v5, demo_monitor.MESSAGE)
+    outcome = release_tag(settings, say, instance, set(git(repo, "tag").split()), step)
+    if not (outcome.succeeded and outcome.went_live):
+        say("post-release monitor: NOT what the demo expects (v5 did not go live)")
+        return False
+    production = environments.deployment_of(settings).production
+    ok = demo_monitor.monitor_story(instance, production, say, lambda: _live(settings))
+    say(f"post-release monitor: {'as the demo expects' if ok else 'NOT what the demo expects'}")
+    return ok

@@ -26,6 +26,7 @@ from release_assets.cli.validate import validate
 from release_assets.config import DeploymentConfigError, ReleaseConfigError, load_release_config
 from release_assets.core.bundle import assemble_bundle
 from release_assets.local import environments, stack
+from release_assets.local.color_runtime import blue_green_specs
 from release_assets.local.environments import UnknownEnvironment
 from release_assets.local.stack_lock import StackBusy
 from release_assets.runtimes.audit.types import AuditError
@@ -169,6 +170,10 @@ def local_deploy(env_name: str, release_id: str, repo: Path | None) -> None:
         raise click.UsageError(
             f"{release_id!r} matches git.tag_pattern {cfg.git.tag_pattern!r}: a hand deploy "
             "may not take a release's name; use another id (default: dev)"
+        )
+    if env_name in blue_green_specs(environments.deployment_of(s)):
+        raise click.UsageError(
+            f"{env_name} is blue/green: a hand deploy would bypass its colors; tag a release"
         )
     target = environments.local_airflow(s, env_name)
     if (target.layout.releases_dir / release_id / ".complete").exists() and release_id != "dev":

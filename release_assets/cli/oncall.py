@@ -154,7 +154,10 @@ def status_command(depth: int, as_json: bool) -> None:
         except Exception as exc:  # an unreachable Airflow is reported, not raised
             serving = f"unreachable ({type(exc).__name__})"
         entries = history.get(env.name, [])
-        rows.append({"environment": env.name, "serving": serving, "history": entries})
+        colors = _colors(env.airflow)
+        rows.append(
+            {"environment": env.name, "serving": serving, "history": entries, "colors": colors}
+        )
     if as_json:
         click.echo(json.dumps([_json_row(r, depth) for r in rows], indent=2, default=str))
         return
@@ -176,11 +179,28 @@ def status_command(depth: int, as_json: bool) -> None:
             click.echo(
                 f"{'':8}   before: {e.live} from {e.time:%Y-%m-%d %H:%M:%S} ({e.how} by {e.actor})"
             )
+        if row["colors"] is not None:
+            click.echo(f"{'':8}   {row['colors']}")
+
+
+def _colors(target: Any) -> str | None:
+    """A blue/green environment's line (``airflow: green (cut over from blue at ...)``), else
+    None."""
+    from release_assets.runtimes.airflow.blue_green import BlueGreenAirflow
+    from release_assets.runtimes.airflow.blue_green_status import status_line
+
+    if not isinstance(target, BlueGreenAirflow):
+        return None
+    try:
+        return status_line(target)
+    except Exception as exc:  # a state that cannot be read is reported, not raised
+        return f"airflow: colors unknown ({type(exc).__name__}: {exc})"
 
 
 def _json_row(row: dict[str, Any], depth: int) -> dict[str, Any]:
     return {
         "environment": row["environment"],
         "serving": row["serving"],
+        "airflow_colors": row["colors"],
         "history": [e.__dict__ for e in row["history"][-1 - depth :]],
     }

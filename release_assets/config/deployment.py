@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from release_assets.config.airflow_specs import Airflow3Spec, SelfHostedAirflowSpec
+from release_assets.config.blue_green_specs import BlueGreenAirflowSpec
 from release_assets.config.config_file import (
     ConfigFileError,
     field_path,
@@ -45,7 +46,11 @@ from release_assets.settings import LOCAL_DEPLOYMENT as LOCAL_DEPLOYMENT
 
 # The per-environment unions whose specs import deployment_specs, discriminated on `kind`.
 AirflowSpec = Annotated[
-    LocalAirflowSpec | SelfHostedAirflowSpec | Airflow3Spec | MwaaAirflowSpec,
+    LocalAirflowSpec
+    | SelfHostedAirflowSpec
+    | Airflow3Spec
+    | MwaaAirflowSpec
+    | BlueGreenAirflowSpec,
     Field(discriminator="kind"),
 ]
 WarehouseSpec = Annotated[DuckDBWarehouseSpec | SnowflakeWarehouseSpec, Field(discriminator="kind")]
@@ -99,7 +104,11 @@ def _fault(loc: tuple[int | str, ...], message: str, value: object) -> InitError
 
 
 def _port_faults(
-    i: int, name: str, spec: LocalAirflowSpec, taken: dict[int, str]
+    i: int,
+    name: str,
+    spec: LocalAirflowSpec,
+    taken: dict[int, str],
+    where: tuple[str, ...] = ("airflow",),
 ) -> list[InitErrorDetails]:
     """Faults for a local Airflow whose port or log server port is taken (``taken``: port ->
     ``"the Airflow port of environment 'x'"``, filled as environments are read) or whose
@@ -113,7 +122,7 @@ def _port_faults(
     if log_port > 65535:
         faults.append(
             _fault(
-                ("environments", i, "airflow", "log_server_port"),
+                ("environments", i, *where, "log_server_port"),
                 f"the default log server port (Airflow port {spec.port} + 700) is above "
                 "65535; set log_server_port",
                 spec.port,
@@ -126,7 +135,7 @@ def _port_faults(
             default = " (the default: Airflow port + 700)" if implicit else ""
             faults.append(
                 _fault(
-                    ("environments", i, "airflow", field),
+                    ("environments", i, *where, field),
                     f"{port}{default} is already {taken[port]}; each local Airflow needs "
                     "its own port and log server port",
                     port,
@@ -171,6 +180,9 @@ class Deployment(_Strict):
             first.setdefault(env.name, i)
             if isinstance(env.airflow, LocalAirflowSpec):
                 faults.extend(_port_faults(i, env.name, env.airflow, ports))
+            if isinstance(env.airflow, BlueGreenAirflowSpec):
+                for color, spec in env.airflow.colors().items():
+                    faults.extend(_port_faults(i, env.name, spec, ports, ("airflow", color)))
             runtimes = {name: getattr(env, name) for name in RUNTIME_FIELDS}
             for path, message in mismatched_refs(env.secrets.kind, runtimes):
                 faults.append(_fault(("environments", i, *path), message, None))

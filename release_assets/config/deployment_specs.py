@@ -151,6 +151,21 @@ LOG_SERVER_PORT_OFFSET = 700
 """A local Airflow's log server port defaults to its Airflow port + this (8082 -> 8782)."""
 
 
+class LocalSchedulesSpec(_Spec):
+    """Whether a local Airflow's scheduler creates the DAGs' own scheduled runs (cron and
+    timetable schedules, and the Dataset-triggered runs that follow them).
+
+    ``enabled``: off (default), a DAG runs only when a release step or a person triggers it.
+    ``compression``: how many times faster than the wall clock schedules run (an integer >= 1;
+    1 = real time). Exported to the DAGs as the Airflow Variable ``schedule_compression``:
+    the platform knows no DAG, so each pipelines repository decides what a compressed
+    schedule means (the example divides each DAG's period by it, with a floor of one minute).
+    """
+
+    enabled: bool = False
+    compression: int = Field(default=1, ge=1, le=100_000)
+
+
 class LocalAirflowSpec(_Spec):
     """A real Airflow 2.x on this machine (scheduler + webserver, own home and metadata DB).
 
@@ -159,13 +174,15 @@ class LocalAirflowSpec(_Spec):
     worker_log_server_port`` and ``trigger_log_server_port``); default ``port`` + 700. The
     local stack starts no log server (Airflow 2.11 binds it to every interface, see
     ``release_assets/local/airflow_instance.py``); the port keeps each environment from
-    asking another one's.
+    asking another one's. ``schedules``: whether the scheduler runs the DAGs' schedules and
+    on what clock (``LocalSchedulesSpec``; default off).
     """
 
     kind: Literal["local"]
     port: int = Field(ge=1024, le=65535)
     log_server_port: int | None = Field(default=None, ge=1024, le=65535)
     home: StatePath | None = None
+    schedules: LocalSchedulesSpec = LocalSchedulesSpec()
 
     @property
     def effective_log_server_port(self) -> int:

@@ -30,6 +30,9 @@ EXCLUDED_SUFFIXES = {".pyc", ".duckdb", ".wal"}
 def bundle_roots(config: ReleaseConfig) -> list[str]:
     """Repository paths (files or folders) a bundle carries."""
     roots = {config.airflow.dags_folder, config.airflow.requirements, "release.yaml"}
+    if config.airflow.constraints:
+        # The runtime is built with them (a blue/green color from the release's own bundle).
+        roots.add(config.airflow.constraints)
     roots.add(config.contracts.dir)
     if config.dbt is not None:
         roots.add(config.dbt.project_dir)

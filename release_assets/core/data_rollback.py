@@ -66,6 +66,12 @@ class Replay:
     logical_date: str
     conf: dict[str, object]
 
+    @property
+    def day(self) -> str:
+        """The data day, for people: the run's conf ``data_date`` (a run triggered for a day,
+        as the release steps and a manual re-load do), else its logical date's day."""
+        return str(self.conf.get("data_date") or self.logical_date[:10] or self.run_id)
+
 
 @dataclass(frozen=True)
 class RebuildPlan:

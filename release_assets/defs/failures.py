@@ -11,7 +11,6 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from release_assets.core.canary_runs import InputsChanged
 from release_assets.core.dag_runs import RunFailed
 from release_assets.core.deploy import DeploymentError
 from release_assets.runtimes.airflow.types import AirflowError
@@ -25,7 +24,6 @@ from release_assets.runtimes.warehouse.types import WarehouseError
 
 STEP_ERRORS: tuple[type[BaseException], ...] = (
     DeploymentError,
-    InputsChanged,
     AirflowError,  # incl. DagsPrefixError/ReleaseTampered (MWAA), BundleRepoError (Airflow 3)
     WarehouseError,
     ArtifactError,

@@ -15,6 +15,7 @@ import dagster as dg
 
 from release_assets.config.airflow_specs import Airflow3Spec, BasicAuthSpec, SelfHostedAirflowSpec
 from release_assets.config.aws_service_specs import AwsSecretsManagerSpec, SsmFlagsSpec
+from release_assets.config.blue_green_specs import BlueGreenAirflowSpec
 from release_assets.config.deployment import Deployment, EnvironmentSpec
 from release_assets.config.deployment_specs import (
     ArtifactStoreSpec,
@@ -37,6 +38,7 @@ from release_assets.config.spark_specs import (
 from release_assets.core.git_repo import GitRepo
 from release_assets.defs.io_managers import ReleaseRecordIOManager, ReleaseRecordStore
 from release_assets.defs.promotion_inputs import PromotionPolicies
+from release_assets.local.color_runtime import blue_green_for
 from release_assets.runtimes.airflow.airflow3 import Airflow3Target
 from release_assets.runtimes.airflow.auth import AirflowAuth, BasicAuth, JwtPasswordAuth, TokenAuth
 from release_assets.runtimes.airflow.base import AirflowTarget
@@ -235,12 +237,21 @@ def _spark(env: EnvironmentSpec) -> SparkRuntime:
     raise ValueError(f"environment {env.name}: no implementation for spark kind {spec.kind!r}")
 
 
-def environment_resource(deployment: Deployment, name: str, locks_dir: Path) -> Environment:
-    """The Environment resource of ``name`` (a resolved deployment: every path absolute)."""
+def environment_resource(
+    deployment: Deployment, name: str, locks_dir: Path, settings: Settings | None = None
+) -> Environment:
+    """The Environment resource of ``name`` (a resolved deployment: every path absolute). A
+    ``kind: blue_green`` Airflow becomes the composite of its two colors (``settings`` give
+    where their runtimes and state live; without them, its blue color alone)."""
     env = deployment.environment(name)
+    airflow = (
+        blue_green_for(settings, name)
+        if settings is not None and isinstance(env.airflow, BlueGreenAirflowSpec)
+        else _airflow(env)
+    )
     return Environment(
         name=env.name,
-        airflow=_airflow(env),
+        airflow=airflow,
         warehouse=_warehouse(env),
         artifacts=_artifacts(env.artifact_store, env.name)
         if env.artifact_store is not None
@@ -263,7 +274,8 @@ def build_resources(deployment: Deployment, settings: Settings) -> dict[str, Any
     """
     locks = settings.state_dir / "locks"
     out: dict[str, Any] = {
-        f"env_{name}": environment_resource(deployment, name, locks) for name in deployment.names
+        f"env_{name}": environment_resource(deployment, name, locks, settings)
+        for name in deployment.names
     }
     out["integration"] = out[f"env_{deployment.integration_env.name}"]
     out["production"] = out[f"env_{deployment.production_env.name}"]

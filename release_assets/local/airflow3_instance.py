@@ -88,7 +88,7 @@ def airflow3_env(layout: EnvironmentLayout, runtime: RuntimeVenv) -> dict[str, s
         "AIRFLOW__API__SECRET_KEY": creds.secret_key,
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
         "AIRFLOW__API_AUTH__JWT_SECRET": creds.secret_key,
-        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(layout.schedules_enabled),
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         # A DAG a new release no longer has goes stale within seconds, not minutes.
         "AIRFLOW__SCHEDULER__PARSING_CLEANUP_INTERVAL": "5",

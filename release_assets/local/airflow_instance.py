@@ -52,10 +52,11 @@ def airflow_env(
         "AIRFLOW__CORE__DAGS_FOLDER": str(layout.dags_folder),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",
-        # Local environments run a DAG only when it is triggered (by a release step or by
-        # hand): no cron or Dataset-scheduled runs, so what runs is deterministic.
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        # Schedules off (the default): a DAG runs only when it is triggered (by a release step
+        # or by hand), so what runs is deterministic. On (the deployment's `schedules`): cron
+        # and timetable runs too, on the clock the Variable schedule_compression gives the DAGs.
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(layout.schedules_enabled),
         # A switch's parse must rewrite the serialized DAGs at once (the next run is built from
         # them); unchanged DAGs are still not rewritten (Airflow compares their hash).
         "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
@@ -145,14 +146,17 @@ def start(
     runtime: RuntimeVenv,
     timeout_s: float,
     log_server_port: int | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> LocalAirflow:
     """Bring the environment's Airflow up (idempotent) and wait until it is healthy; raises
-    AirflowStartError naming the service that exited or the URL that did not answer."""
+    AirflowStartError naming the service that exited or the URL that did not answer.
+    ``extra_env`` is laid over ``airflow_env`` (a blue/green color's settings and data
+    variables, ``local/color_runtime.py``)."""
     layout.ensure_dirs()
     target = LocalAirflow.of_layout(layout)
     target.install_loader()
     initialize(layout, runtime)
-    env = airflow_env(layout, runtime, log_server_port)
+    env = {**airflow_env(layout, runtime, log_server_port), **(extra_env or {})}
     for service in SERVICES:
         pid_file = _pid_file(layout, service)
         if processes.read(pid_file) is None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from release_assets.config.deployment import Deployment, load_deployment
+from release_assets.config.blue_green_specs import BlueGreenAirflowSpec
+from release_assets.config.deployment import Deployment, EnvironmentSpec, load_deployment
 from release_assets.config.deployment_specs import (
     DuckDBWarehouseSpec,
     LocalAirflowSpec,
@@ -26,21 +27,38 @@ def deployment_of(settings: Settings) -> Deployment:
     return load_deployment(settings.deployment_file).resolved(settings.state_dir)
 
 
+def local_airflow_spec(env: EnvironmentSpec) -> LocalAirflowSpec | None:
+    """The local Airflow the stack starts for ``env``: its ``kind: local`` block, or the blue
+    color of a ``kind: blue_green`` one (green starts when a release needs it); None when the
+    environment's Airflow is not on this machine."""
+    if isinstance(env.airflow, LocalAirflowSpec):
+        return env.airflow
+    if isinstance(env.airflow, BlueGreenAirflowSpec):
+        return env.airflow.blue
+    return None
+
+
 def layouts(settings: Settings) -> list[EnvironmentLayout]:
-    """Every environment with a local Airflow, in promotion order."""
+    """Every environment with a local Airflow, in promotion order; production's stable names
+    are release pointers (``release_schemas``), and each runs its schedules as its spec says."""
     out = []
-    for env in deployment_of(settings).environments:
-        if isinstance(env.airflow, LocalAirflowSpec):
+    deployment = deployment_of(settings)
+    for env in deployment.environments:
+        airflow = local_airflow_spec(env)
+        if airflow is not None:
             warehouse = (
                 env.warehouse.path if isinstance(env.warehouse, DuckDBWarehouseSpec) else None
             )
+            schedules = airflow.schedules
             out.append(
                 EnvironmentLayout(
                     env.name,
-                    Path(str(env.airflow.home)),
-                    env.airflow.port,
+                    Path(str(airflow.home)),
+                    airflow.port,
                     Path(warehouse) if warehouse else None,
                     flag_store_uri(env.feature_flags, env.name),
+                    schedule_compression=schedules.compression if schedules.enabled else None,
+                    release_schemas=env.name == deployment.production,
                 )
             )
     return out
@@ -49,11 +67,8 @@ def layouts(settings: Settings) -> list[EnvironmentLayout]:
 def log_server_ports(settings: Settings) -> dict[str, int]:
     """Environment name -> the port of its Airflow log servers (``log_server_port`` of its
     local Airflow spec, default its Airflow port + 700), for every local environment."""
-    return {
-        env.name: env.airflow.effective_log_server_port
-        for env in deployment_of(settings).environments
-        if isinstance(env.airflow, LocalAirflowSpec)
-    }
+    specs = {env.name: local_airflow_spec(env) for env in deployment_of(settings).environments}
+    return {name: spec.effective_log_server_port for name, spec in specs.items() if spec}
 
 
 class UnknownEnvironment(LookupError):

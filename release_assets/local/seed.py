@@ -72,6 +72,9 @@ def seed_environment(
     dag_ids: list[str],
     data_date: str,
 ) -> None:
-    """Run ``dag_ids`` once against the environment's data, as its production would have."""
+    """Run ``dag_ids`` once against the environment's data, as its production would have, for
+    ``data_date`` itself: on the real clock (no ``schedule_compression``, which would map the
+    run's date to another generated day)."""
     variables = {**layout.airflow_variables(), "release_id": "seed"}
+    variables.pop("schedule_compression", None)
     run_dags_once(runtime, dags_folder, variables, dag_ids, data_date)

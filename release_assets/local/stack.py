@@ -4,11 +4,11 @@ configuration together."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from release_assets.config import load_release_config
-from release_assets.local import airflow_instance, environments
+from release_assets.local import airflow_instance, color_runtime, environments
 from release_assets.local.stack_lock import hold
 from release_assets.runtimes import processes
 from release_assets.runtimes.airflow.base import AirflowError
@@ -37,6 +37,7 @@ def up(settings: Settings) -> list[LocalAirflow]:
     the holder when another demo or `local up` uses the same state directory."""
     targets = layouts(settings)  # a wrong deployment file fails here, before any build
     log_ports = environments.log_server_ports(settings)
+    blue_green = color_runtime.blue_green_specs(environments.deployment_of(settings))
     with hold(settings.state_dir, "release-assets local up"):
         runtime = runtime_for(settings)
         environments.artifacts_dir(settings).mkdir(parents=True, exist_ok=True)
@@ -44,6 +45,8 @@ def up(settings: Settings) -> list[LocalAirflow]:
         def one(layout: EnvironmentLayout) -> LocalAirflow:
             layout.ensure_dirs()
             DuckDBWarehouse.at(layout.name, layout.warehouse_path).ensure()
+            if layout.name in blue_green:  # its active color (and the other while warm)
+                return color_runtime.start_colors(settings, layout.name, runtime)
             return airflow_instance.start(
                 layout, runtime, settings.startup_timeout_s, log_ports[layout.name]
             )
@@ -53,8 +56,12 @@ def up(settings: Settings) -> list[LocalAirflow]:
 
 
 def down(settings: Settings) -> dict[str, list[str]]:
-    """Stop every process of every environment; state on disk is kept."""
-    return {layout.name: airflow_instance.stop(layout) for layout in layouts(settings)}
+    """Stop every process of every environment (the green color of a blue/green one too,
+    as ``<env>-green``); state on disk is kept."""
+    stopped = {layout.name: airflow_instance.stop(layout) for layout in layouts(settings)}
+    for name, spec in color_runtime.blue_green_specs(environments.deployment_of(settings)).items():
+        stopped[f"{name}-green"] = airflow_instance.stop(color_runtime.green_layout(name, spec))
+    return stopped
 
 
 @dataclass(frozen=True)
@@ -68,28 +75,46 @@ class EnvironmentStatus:
     warehouse: Path
 
 
+def _row(name: str, layout: EnvironmentLayout, role: str = "") -> EnvironmentStatus:
+    """The status of one local Airflow (``role``: a blue/green color's, added to its health)."""
+    running = airflow_instance.running(layout)
+    pids = {service: (p.pid if p else None) for service, p in running.items()}
+    memory = sum(processes.session_rss_bytes(pid) for pid in pids.values() if pid)
+    health = "stopped"
+    if any(pids.values()):
+        try:
+            h = LocalAirflow.of_layout(layout, 3.0).health()
+            health = "healthy" if h.healthy else f"db={h.metadatabase} sched={h.scheduler}"
+        except AirflowError:
+            health = "not answering"
+    return EnvironmentStatus(
+        name=name,
+        url=layout.url,
+        processes=pids,
+        health=f"{health}, {role}" if role else health,
+        live_release=layout.live_release(),
+        memory_mb=memory / 2**20,
+        warehouse=layout.warehouse_path,
+    )
+
+
 def status(settings: Settings) -> list[EnvironmentStatus]:
+    """One row per local Airflow: per environment, or per color (``prod/blue``,
+    ``prod/green``, health ``..., active`` or ``..., standby``) of a blue/green one."""
+    blue_green = color_runtime.blue_green_specs(environments.deployment_of(settings))
     out = []
     for layout in layouts(settings):
-        running = airflow_instance.running(layout)
-        pids = {name: (p.pid if p else None) for name, p in running.items()}
-        memory = sum(processes.session_rss_bytes(pid) for pid in pids.values() if pid)
-        health = "stopped"
-        if any(pids.values()):
-            try:
-                h = LocalAirflow.of_layout(layout, 3.0).health()
-                health = "healthy" if h.healthy else f"db={h.metadatabase} sched={h.scheduler}"
-            except AirflowError:
-                health = "not answering"
-        out.append(
-            EnvironmentStatus(
-                name=layout.name,
-                url=layout.url,
-                processes=pids,
-                health=health,
-                live_release=layout.live_release(),
-                memory_mb=memory / 2**20,
-                warehouse=layout.warehouse_path,
+        if layout.name not in blue_green:
+            out.append(_row(layout.name, layout))
+            continue
+        target = color_runtime.blue_green_for(settings, layout.name)
+        active = target.read_state().active
+        for color in ("blue", "green"):
+            local = target.color(color)
+            assert isinstance(local, LocalAirflow)
+            colored = replace(
+                color_runtime.color_layout(local), warehouse_file=layout.warehouse_path
             )
-        )
+            role = "active" if color == active else "standby"
+            out.append(_row(f"{layout.name}/{color}", colored, role))
     return out

@@ -28,6 +28,18 @@ class EnvironmentLayout:
     flags_uri: str | None = None
     """The Airflow Variable ``feature_flags_uri``: where the DAGs read this environment's
     feature flags (``file:///...json``, ``ssm:///<prefix>/<env>``); None: not set."""
+    schedule_compression: int | None = None
+    """None: the scheduler runs no schedules (DAGs run when triggered). Else schedules run,
+    this many times faster than real time (the Variable ``schedule_compression``)."""
+    release_schemas: bool = False
+    """Whether the stable names here are views over the live release's schemas (production):
+    the Variable ``release_schemas`` is then ``true``, and a run with no schema suffix of its
+    own writes the live release's schemas (``<schema>__r_<release_id>``)."""
+
+    @property
+    def schedules_enabled(self) -> bool:
+        """Whether the scheduler creates the DAGs' scheduled runs."""
+        return self.schedule_compression is not None
 
     @property
     def airflow_home(self) -> Path:
@@ -104,6 +116,12 @@ class EnvironmentLayout:
             "lake_root": str(self.lake_root),
             "scratch_root": str(self.scratch_root),
             **({"feature_flags_uri": self.flags_uri} if self.flags_uri else {}),
+            **(
+                {"schedule_compression": str(self.schedule_compression)}
+                if self.schedule_compression is not None
+                else {}
+            ),
+            **({"release_schemas": "true"} if self.release_schemas else {}),
         }
 
     def ensure_dirs(self) -> None:

@@ -71,6 +71,10 @@ def parse(loader: Path, stub_root: Path) -> Parse:
         (stub_root / "airflow" / "__init__.py").write_text("")
         (stub / "__init__.py").write_text("")
         (stub / "dag.py").write_text(_STUB)
+        timetables = stub_root / "airflow" / "timetables"
+        timetables.mkdir()
+        (timetables / "__init__.py").write_text("")
+        (timetables / "simple.py").write_text("class NullTimetable:\n    pass\n")
     done = subprocess.run(
         [sys.executable, "-c", _PARSE, str(loader)],
         capture_output=True,

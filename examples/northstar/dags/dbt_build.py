@@ -3,9 +3,14 @@
 Runs once the raw orders, raw customers and the lake inventory positions have all been updated.
 dbt writes its artifacts and logs to ``{scratch_root}/dbt/<dag>/<run>``, never into the
 (read-only) deployed project. Canary runs pass ``--vars '{"schema_suffix": ...}'`` so every model
-lands in ``<schema><suffix>`` while sources are still read from ``raw`` and the base lake. The
-run's feature flags (``northstar_common.flags``: the environment's flag store, or a canary's
-``dag_run.conf["feature_flags"]``) go to dbt as the var ``feature_flags`` in the same ``--vars``.
+lands in ``<schema><suffix>``, and read their sources from the input snapshot
+``raw<source_suffix>`` (conf ``source_suffix``; ``raw`` without one) and the base lake. Where the
+stable names are release pointers (Variable ``release_schemas``: prod), a run without a suffix
+builds into the live release's schemas, ``<schema>__r_<release_id>``
+(``northstar_common.canary``); conf ``full_refresh: true`` with a ``schema_suffix`` adds
+``--full-refresh``. The run's feature flags (``northstar_common.flags``: the environment's flag
+store, or a canary's ``dag_run.conf["feature_flags"]``) go to dbt as the var ``feature_flags`` in
+the same ``--vars``.
 The dbt target is the ``warehouse_kind`` Variable: ``duckdb`` (default) or ``snowflake`` (whose
 profile reads the worker's ``SNOWFLAKE_*`` environment).
 """
@@ -32,7 +37,7 @@ dbt build \\
   --target-path "$DBT_TARGET_PATH" \\
   --log-path "$DBT_LOG_PATH" \\
   --vars "$NORTHSTAR_DBT_VARS" \\
-  --no-use-colors
+  --no-use-colors ${{NORTHSTAR_DBT_FULL_REFRESH:+--full-refresh}}
 """
 
 with DAG(
@@ -51,7 +56,11 @@ with DAG(
     def plan_dbt_run(**context: Any) -> dict[str, str]:
         """Resolve warehouse, lake and scratch locations and the feature flags from Variables
         and the run conf."""
-        from northstar_common.canary import schema_suffix_from_context
+        from northstar_common.canary import (
+            full_refresh_from_context,
+            schema_suffix_from_context,
+            source_suffix_from_context,
+        )
         from northstar_common.commands import dbt_env
         from northstar_common.flags import feature_flags
         from northstar_common.settings import Settings
@@ -63,6 +72,8 @@ with DAG(
             dag_id=context["dag"].dag_id,
             run_id=context["run_id"],
             flags=feature_flags(context, settings),
+            source_suffix=source_suffix_from_context(context),
+            full_refresh=full_refresh_from_context(context),
         )
 
     BashOperator(

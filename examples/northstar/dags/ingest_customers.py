@@ -12,11 +12,12 @@ from typing import Any
 from northstar_common.compat import DAG, task
 from northstar_common.datasets import RAW_CUSTOMERS
 from northstar_common.defaults import COMMERCE_OWNER, START_DATE, default_args
+from northstar_common.schedules import schedule
 
 with DAG(
     dag_id="ingest_customers",
     description="Kafka customer batches -> raw.customers (upsert latest per customer)",
-    schedule="@hourly",
+    schedule=schedule("@hourly"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

@@ -12,11 +12,12 @@ from typing import Any
 from northstar_common.compat import DAG, task
 from northstar_common.datasets import RAW_INVENTORY_MOVEMENTS
 from northstar_common.defaults import START_DATE, SUPPLY_OWNER, default_args
+from northstar_common.schedules import schedule
 
 with DAG(
     dag_id="ingest_inventory",
     description="S3 inventory movement drops -> raw.inventory_movements",
-    schedule="0 3 * * *",
+    schedule=schedule("0 3 * * *"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

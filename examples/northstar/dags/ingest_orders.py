@@ -14,11 +14,12 @@ from typing import Any
 from northstar_common.compat import DAG, task
 from northstar_common.datasets import RAW_ORDER_ITEMS, RAW_ORDERS
 from northstar_common.defaults import COMMERCE_OWNER, START_DATE, default_args
+from northstar_common.schedules import schedule
 
 with DAG(
     dag_id="ingest_orders",
     description="Postgres orders extract -> raw.orders, raw.order_items",
-    schedule="@daily",
+    schedule=schedule("@daily"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -35,7 +36,7 @@ with DAG(
         from northstar_common.settings import Settings
 
         settings = Settings.from_airflow()
-        paths = check_orders_extract(settings.source_root, run_date(context))
+        paths = check_orders_extract(settings.source_root, run_date(context, settings))
         return {table: str(path) for table, path in paths.items()}
 
     @task(outlets=[RAW_ORDERS, RAW_ORDER_ITEMS])

@@ -35,14 +35,16 @@ def dbt_executable() -> str:
     return found
 
 
-def run_dbt(command: str, scratch: Path, env: dict[str, str], *extra: str) -> None:
+def run_dbt(
+    command: str, scratch: Path, env: dict[str, str], *extra: str, project: Path = DBT_DIR
+) -> None:
     args = [
         dbt_executable(),
         command,
         "--project-dir",
-        str(DBT_DIR),
+        str(project),
         "--profiles-dir",
-        str(DBT_DIR),
+        str(project),
         "--target",
         "duckdb",
         "--target-path",

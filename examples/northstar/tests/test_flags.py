@@ -145,6 +145,8 @@ def test_dbt_gets_the_flags_with_the_suffix_in_one_vars_argument() -> None:
 
     assert json.loads(env["NORTHSTAR_DBT_VARS"]) == {
         "schema_suffix": "__c",
+        "release_suffix": "",
+        "source_suffix": "",
         "feature_flags": {FLAG: True},
     }
 

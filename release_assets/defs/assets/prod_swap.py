@@ -23,6 +23,9 @@ from release_assets.defs.io_managers import ReleaseRecordStore
 from release_assets.defs.partitions import SWAP_POOL, releases
 from release_assets.defs.promotion_inputs import RULE_ERRORS, PromotionPolicies, require_policy
 from release_assets.defs.resources import PipelinesRepoResource
+from release_assets.runtimes.airflow.base import AirflowTarget
+from release_assets.runtimes.airflow.blue_green import BlueGreenAirflow
+from release_assets.runtimes.airflow.blue_green_status import describe
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.audit.base import AuditStore
 from release_assets.runtimes.environment import Environment
@@ -160,5 +163,19 @@ def prod_swap(
             "tables_switched": len(sources),
             "tables_kept": dg.MetadataValue.json(sorted(set(wanted) - set(sources))),
             "canary_dags_removed": ", ".join(removed) or "-",
+            **color_metadata(target, tag),
         }
     )
+
+
+def color_metadata(target: AirflowTarget, tag: str) -> "dict[str, dg.RawMetadataValue]":
+    """For a blue/green environment: the color now serving (``airflow_color``) and, when this
+    swap was a cutover, its colors and timings (``cutover``); nothing otherwise."""
+    if not isinstance(target, BlueGreenAirflow):
+        return {}
+    described = describe(target)
+    last = described["last_cutover"]
+    cutover: dg.RawMetadataValue = "in place (same runtime)"
+    if last is not None and last["release"] == tag:
+        cutover = dg.MetadataValue.json(last)
+    return {"airflow_color": described["active"], "cutover": cutover}

@@ -153,9 +153,7 @@ def rollback(
             f"{sum(len(w) for w in plan.dbt_waves)} dbt DAG(s) rebuilt (full refresh)"
         )
         return summary, {
-            "loads_replayed": ", ".join(
-                sorted({f"{r.dag_id} {r.logical_date[:10]}" for r in plan.replays})
-            )
+            "loads_replayed": ", ".join(sorted({f"{r.dag_id} {r.day}" for r in plan.replays}))
             or "-",
             "dbt_rebuilt": ", ".join(d for w in plan.dbt_waves for d in w) or "-",
             "kept_as_loaded": ", ".join(plan.kept) or "-",

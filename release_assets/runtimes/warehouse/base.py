@@ -49,6 +49,15 @@ class Warehouse(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
         """``(column, type)`` pairs of ``schema.name``, in order."""
 
     @abstractmethod
+    def snapshot_tables(self, relations: Sequence[str], suffix: str) -> dict[str, str]:
+        """Copy each existing relation (``schema.name``) to ``<schema><suffix>.name``, replacing
+        an earlier copy, so later readers see the rows as they were now whatever loads land
+        meanwhile (the canary's input snapshot). Relations that do not exist (e.g. a dbt source
+        read from files) are skipped. Returns source -> copy for each copied relation.
+        ``WarehouseError`` names a bad relation name or suffix (``__`` + ``[a-z0-9_]``) before
+        anything runs, or the statement that failed."""
+
+    @abstractmethod
     def pointers(self) -> dict[str, Pointer]:
         """The live pointers, keyed by stable table name."""
 

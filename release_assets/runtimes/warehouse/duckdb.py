@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from release_assets.runtimes.warehouse.base import Pointer, Warehouse, WarehouseError
+from release_assets.runtimes.warehouse.types import snapshot_targets
 
 POINTERS = "_release_assets.pointers"
 HISTORY = "_release_assets.switches"
@@ -102,6 +103,21 @@ class DuckDBWarehouse(Warehouse):
             [schema, name],
         )
         return [(r[0], r[1]) for r in rows]
+
+    def snapshot_tables(self, relations: Sequence[str], suffix: str) -> dict[str, str]:
+        """Every existing relation copied with ``CREATE OR REPLACE TABLE .. AS SELECT``, all in
+        one transaction: the copies are one consistent point in time (see the interface)."""
+        targets = snapshot_targets(
+            f"warehouse {self.environment!r}", relations, suffix, set(self.tables())
+        )
+        statements = []
+        for schema in sorted({copy.split(".")[0] for copy in targets.values()}):
+            statements.append(f"create schema if not exists {schema}")
+        for source, copy in targets.items():
+            statements.append(f"create or replace table {copy} as select * from {source}")  # nosec B608 (checked names)
+        if statements:
+            self.execute(statements)
+        return targets
 
     def pointers(self) -> dict[str, Pointer]:
         if POINTERS not in self.tables():

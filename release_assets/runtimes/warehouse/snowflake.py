@@ -34,6 +34,7 @@ from release_assets.runtimes.secrets.base import SecretsBackend, scrub
 from release_assets.runtimes.warehouse import snowflake_sql as q
 from release_assets.runtimes.warehouse.base import Pointer, Warehouse, WarehouseError
 from release_assets.runtimes.warehouse.snowflake_keys import resolve_credentials
+from release_assets.runtimes.warehouse.types import snapshot_targets
 
 _CONNECTOR_ERRORS = (snowflake.connector.errors.Error,)
 _NO_CURRENT_DATABASE = 90105
@@ -227,6 +228,19 @@ class SnowflakeWarehouse(Warehouse):
         space, a quote: created quoted) is quoted as is."""
         stored = name.upper() if _PLAIN.match(name) else name
         return '"' + stored.replace('"', '""') + '"'
+
+    def snapshot_tables(self, relations: Sequence[str], suffix: str) -> dict[str, str]:
+        """Every existing relation as a zero-copy clone (``snowflake_sql.snapshot_table_sql``).
+        Snowflake commits each DDL statement on its own, so each copy is its table at one
+        moment, the copies a few statements apart; the two sides of a canary still read the
+        very same copies."""
+        targets = snapshot_targets(self.where, relations, suffix, set(self._objects()))
+        statements = [
+            sql for source, copy in targets.items() for sql in q.snapshot_table_sql(source, copy)
+        ]
+        if statements:
+            self._run(statements, transaction=False)
+        return targets
 
     def pointers(self) -> dict[str, Pointer]:
         if q.POINTERS not in self._objects():

@@ -3,9 +3,10 @@
 Two kinds of statements live here, each built by a small function whose text is unit-tested:
 
 - **What ``SnowflakeWarehouse`` executes** (``bookkeeping_ddl``, ``view_sql``, ``keep_aside_sql``,
-  ``record_pointer_sql``...): plain DDL/DML that fakesnow runs too, so the switch logic is
-  tested end to end against it. ``view_sql`` carries ``COPY GRANTS``, which fakesnow accepts
-  and ignores: what it does to grants is not tested there, only its text.
+  ``record_pointer_sql``, ``snapshot_table_sql``...): plain DDL/DML that fakesnow runs too, so
+  the switch and snapshot logic is tested end to end against it. ``view_sql`` carries ``COPY
+  GRANTS``, which fakesnow accepts and ignores: what it does to grants is not tested there, only
+  its text.
 - **Recovery and copying** (``clone_database_sql``, ``clone_schema_sql``, ``clone_table_sql``,
   ``swap_schema_sql``, ``undrop_sql``, ``time_travel_query_sql``, ``restore_table_sql``): Snowflake
   features fakesnow does not implement (``SWAP WITH``, schema ``CLONE``, time travel ``AT``/
@@ -146,6 +147,17 @@ def record_history_sql(release: str, replaced: str | None, before: dict[str, str
         f"({_literal(check_release(release))}, {previous}, "
         f"{_literal(json.dumps(before, sort_keys=True))}, current_timestamp())"
     )
+
+
+def snapshot_table_sql(source: str, target: str) -> list[str]:
+    """``target`` becomes a zero-copy clone of ``source`` as it is now (``schema.name`` both),
+    replacing an earlier copy. ``DROP`` then ``CREATE .. CLONE`` rather than ``CREATE OR
+    REPLACE .. CLONE``: the same effect on Snowflake, and fakesnow runs these two."""
+    return [
+        f"create schema if not exists {check_name(target).split('.')[0]}",
+        f"drop table if exists {check_name(target)}",
+        f"create table {check_name(target)} clone {check_name(source)}",
+    ]
 
 
 # --- Recovery and copying: never executed against fakesnow (see the module docstring). ---

@@ -346,6 +346,8 @@ def test_rollback_reloads_the_bad_releases_loads_with_the_previous_code_and_rebu
     assert set(airflow.served().values()) == {"v1"}  # the replay copies are gone
     meta = metadata_of(result, ROLLBACK)
     assert meta["data"] == "3 load(s) re-run by v1's code, 1 dbt DAG(s) rebuilt (full refresh)"
+    days = sorted({"2026-10-30", *(f"{live_at + timedelta(minutes=m):%Y-%m-%d}" for m in (1, 2))})
+    assert meta["loads_replayed"] == ", ".join(f"ingest_orders {day}" for day in days)
     assert meta["dbt_rebuilt"] == "dbt_build"
     assert meta["kept_as_loaded"] == "ingest_returns"
     data = world.audit.records()[-1].event
@@ -370,7 +372,10 @@ def test_a_rebuild_that_fails_leaves_the_previous_release_live_and_says_its_data
         "v1 is live again in prod in place of v2, but its data was not rebuilt: dbt_build run "
         "rollback_v2__rebuild_"
     )
-    assert "(dbt_build failed); v1 is live with its tables as they were when it was last live" in message
+    assert (
+        "(dbt_build failed); v1 is live with its tables as they were when it was last live"
+        in message
+    )
     assert world.airflow(PROD).live == "v1"
     assert world.warehouse(PROD).pointers() == V1_POINTERS
     # The switch is on the record (the partition is materialized), and so is the failure.

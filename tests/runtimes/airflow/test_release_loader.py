@@ -78,3 +78,40 @@ def test_the_loader_in_an_environment_without_a_live_release_loads_nothing(
     report = import_dags(runtime, target.layout.dags_folder)
     assert report.dag_ids == [] and report.errors == {}
     shutil.rmtree(target.layout.root)
+
+
+SCHEDULED = """
+import pendulum
+from airflow import DAG
+from airflow.datasets import Dataset
+from airflow.operators.empty import EmptyOperator
+
+with DAG("orders", start_date=pendulum.datetime(2026, 1, 1), schedule="@daily", catchup=False):
+    EmptyOperator(task_id="load", outlets=[Dataset("duckdb://warehouse/raw.orders")])
+with DAG("revenue", start_date=pendulum.datetime(2026, 1, 1),
+         schedule=[Dataset("duckdb://warehouse/raw.orders")], catchup=False):
+    EmptyOperator(task_id="build")
+"""
+
+
+def test_canary_copies_run_only_when_triggered_never_on_a_schedule_or_a_dataset(
+    isolated_settings: Settings, runtime: RuntimeVenv, tmp_path: Path
+) -> None:
+    target = environments.local_airflow(isolated_settings, "prod")
+    target.publish("v1", _bundle(tmp_path / "v1", {"a.py": SCHEDULED}))
+    target.activate("v1")
+    target.publish_canary("v1", ["orders", "revenue"])
+
+    parsed = import_dags(runtime, target.layout.dags_folder)
+
+    schedules = {
+        dag_id: (meta["schedule"], meta["consumes"])
+        for file in parsed.files.values()
+        for dag_id, meta in file.dags.items()
+    }
+    # The live DAGs keep their schedules; an environment running its schedules would start
+    # copies too, on live inputs, over the canary's tables.
+    assert schedules["orders"][0] == "0 0 * * *"  # @daily
+    assert schedules["revenue"][1] == ["duckdb://warehouse/raw.orders"]
+    assert schedules["orders__canary_v1"] == ("None", [])
+    assert schedules["revenue__canary_v1"] == ("None", [])

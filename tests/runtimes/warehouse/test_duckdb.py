@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,40 @@ def test_a_table_built_in_place_is_kept_aside_on_the_first_switch(tmp_path: Path
     wh.switch("v1", {"marts.orders": "marts__r_v1.orders"})
     assert wh.query("select count(*) from marts.orders") == [(2,)]
     assert wh.query("select count(*) from marts__pre_release.orders") == [(1,)]
+
+
+def test_a_snapshot_keeps_the_rows_it_copied_while_loads_land(tmp_path: Path) -> None:
+    wh = DuckDBWarehouse.at("prod", tmp_path / "wh.duckdb")
+    wh.execute(
+        [
+            "create schema raw",
+            "create table raw.orders as select range as id from range(5)",
+            "create table raw.customers as select range as id from range(2)",
+        ]
+    )
+    copies = wh.snapshot_tables(["raw.orders", "raw.customers", "main.inventory"], "__i_v2")
+
+    # main.inventory does not exist (a source read from files): nothing to copy.
+    assert copies == {"raw.customers": "raw__i_v2.customers", "raw.orders": "raw__i_v2.orders"}
+    wh.execute(["insert into raw.orders select range from range(3)"])
+    assert wh.query("select count(*) from raw__i_v2.orders") == [(5,)]
+    # Taken again, it replaces the earlier copy (no error, no duplicate rows).
+    wh.snapshot_tables(["raw.orders"], "__i_v2")
+    assert wh.query("select count(*) from raw__i_v2.orders") == [(8,)]
+
+
+@pytest.mark.parametrize(
+    ("relations", "suffix", "named"),
+    [
+        (["raw.orders"], "_i_v2", "bad snapshot suffix '_i_v2'"),
+        (["raw.orders; drop table x"], "__i_v2", "bad relation name 'raw.orders; drop table x'"),
+    ],
+)
+def test_a_bad_snapshot_name_is_refused_before_anything_runs(
+    tmp_path: Path, relations: list[str], suffix: str, named: str
+) -> None:
+    wh = DuckDBWarehouse.at("prod", tmp_path / "wh.duckdb")
+    wh.execute(["create schema raw", "create table raw.orders as select 1 as id"])
+    with pytest.raises(WarehouseError, match=f"prod.*{re.escape(named)}"):
+        wh.snapshot_tables(relations, suffix)
+    assert wh.tables() == ["raw.orders"]

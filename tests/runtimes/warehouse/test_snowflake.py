@@ -152,3 +152,18 @@ def test_identifiers_are_quoted_as_snowflake_stores_them(wh: SnowflakeWarehouse)
     assert wh.quote_identifier("OrderId") == '"OrderId"'
     assert wh.quote_identifier('a"b') == '"a""b"'  # created quoted: kept as is
     assert wh.quote_relation("marts.fct_orders") == '"MARTS"."FCT_ORDERS"'
+
+
+def test_a_snapshot_is_a_clone_that_keeps_its_rows_while_loads_land(
+    wh: SnowflakeWarehouse,
+) -> None:
+    wh.execute(["create schema raw", "create table raw.orders (id integer)"])
+    wh.execute(["insert into raw.orders values (1), (2), (3)"])
+
+    copies = wh.snapshot_tables(["raw.orders", "lake.positions"], "__i_v2")
+
+    assert copies == {"raw.orders": "raw__i_v2.orders"}
+    wh.execute(["insert into raw.orders values (4)"])
+    assert wh.query("select count(*) from raw__i_v2.orders") == [(3,)]
+    wh.snapshot_tables(["raw.orders"], "__i_v2")  # taken again: replaces the copy
+    assert wh.query("select count(*) from raw__i_v2.orders") == [(4,)]

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Mapping
 from datetime import date
 
-from northstar_common.canary import suffixed_path
-from northstar_common.settings import Settings
+from northstar_common.canary import release_schema_suffix, suffixed_path
+from northstar_common.settings import DEFAULT_RELEASE_ID, Settings, SettingsError
 from northstar_common.tables import INVENTORY_MOVEMENTS
 
 POSITIONS_DIR = "inventory_positions"
@@ -72,28 +72,55 @@ def spark_positions_env(
     }
 
 
+def dbt_write_suffix(settings: Settings, suffix: str) -> str:
+    """The suffix dbt's models are built with: the run's own ``suffix`` (a canary's), else
+    ``__r_<release_id>`` where the stable names are release pointers (``release_schemas``),
+    else none. ``SettingsError`` when release schemas are on but no ``release_id`` is set."""
+    if suffix or not settings.release_schemas:
+        return suffix
+    if settings.release_id == DEFAULT_RELEASE_ID:
+        raise SettingsError(
+            "release_schemas is true but the Airflow Variable release_id is not set: a run "
+            "cannot tell which release's schemas to build"
+        )
+    return release_schema_suffix(settings.release_id)
+
+
 def dbt_env(
     settings: Settings,
     suffix: str,
     dag_id: str,
     run_id: str,
     flags: Mapping[str, bool] | None = None,
+    source_suffix: str = "",
+    full_refresh: bool = False,
 ) -> dict[str, str]:
     """dbt's environment (what ``dbt/profiles.yml`` and the project read): DuckDB file (``""``
-    on Snowflake), lake root, target (``warehouse_kind``), release env/id, schema suffix, the
-    ``--vars`` JSON (``schema_suffix`` and the resolved ``feature_flags``, name -> bool), and
-    per-run target/log folders under ``scratch_root`` (the deployed project is read-only)."""
+    on Snowflake), lake root, target (``warehouse_kind``), release env/id, the suffix models
+    are written with (``dbt_write_suffix``), the ``--vars`` JSON (``schema_suffix``: the run's
+    own; ``release_suffix``: the live release's, for a run without one where release schemas
+    are on; ``source_suffix``: the input snapshot sources are read from; the resolved
+    ``feature_flags``, name -> bool), ``NORTHSTAR_DBT_FULL_REFRESH`` (``1``: add
+    ``--full-refresh``), and per-run target/log
+    folders under ``scratch_root`` (the deployed project is read-only)."""
     scratch = settings.scratch_root / "dbt" / path_safe(dag_id) / path_safe(run_id)
+    write_suffix = dbt_write_suffix(settings, suffix)
+    dbt_vars = {
+        "schema_suffix": suffix,
+        "release_suffix": "" if suffix else write_suffix,
+        "source_suffix": source_suffix,
+        "feature_flags": dict(sorted((flags or {}).items())),
+    }
     return {
         "NORTHSTAR_DUCKDB_PATH": str(settings.warehouse_path or ""),
         "NORTHSTAR_LAKE_ROOT": settings.lake_root,
         "NORTHSTAR_DBT_TARGET": settings.warehouse_kind,
         "NORTHSTAR_RELEASE_ENV": settings.release_env,
         "NORTHSTAR_RELEASE_ID": settings.release_id,
-        "NORTHSTAR_SCHEMA_SUFFIX": suffix,
-        "NORTHSTAR_DBT_VARS": json.dumps(
-            {"schema_suffix": suffix, "feature_flags": dict(sorted((flags or {}).items()))}
-        ),
+        "NORTHSTAR_SCHEMA_SUFFIX": write_suffix,
+        "NORTHSTAR_DBT_VARS": json.dumps(dbt_vars),
+        # Non-empty: the command adds --full-refresh.
+        "NORTHSTAR_DBT_FULL_REFRESH": "1" if full_refresh else "",
         # The deployed dbt project is read-only: artifacts and logs go to per-run scratch.
         "DBT_TARGET_PATH": str(scratch / "target"),
         "DBT_LOG_PATH": str(scratch / "logs"),

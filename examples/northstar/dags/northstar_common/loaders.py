@@ -207,6 +207,19 @@ def orders_extract_paths(source_root: Path, load_date: date) -> dict[TableSpec, 
     }
 
 
+def generated_days(source_root: Path) -> list[date]:
+    """The days the source folder holds, sorted: those with a Postgres orders extract (the
+    sources are generated, and land, a whole day at a time)."""
+    prefix = f"{ORDERS.name}_"
+    days = set()
+    for path in (source_root / ORDERS.location).glob(f"{prefix}*.csv"):
+        try:
+            days.add(date.fromisoformat(path.stem[len(prefix) :]))
+        except ValueError:
+            continue
+    return sorted(days)
+
+
 def check_orders_extract(source_root: Path, load_date: date) -> dict[str, Path]:
     """Both extract files have landed and match their contracts."""
     paths = orders_extract_paths(source_root, load_date)

@@ -15,14 +15,24 @@ DATA_DATE_EXTRA = "data_date"
 """The Dataset event extra naming the partition date the producing run wrote."""
 
 
-def run_date(context: Mapping[str, Any]) -> date:
+def run_date(context: Mapping[str, Any], settings: Settings | None = None) -> date:
     """The run's partition date: ``dag_run.conf["data_date"]`` when a run is triggered for a
-    given day (release integration runs, manual re-loads), else ``ds``, the day a scheduled
-    daily run is responsible for."""
-    conf = getattr(context.get("dag_run"), "conf", None) or {}
+    given day (release integration runs, manual re-loads); on a compressed clock
+    (``settings.schedule_compression`` > 1, where a real day holds no data), the generated
+    source day its logical date maps to (``northstar_common.schedules.data_day``: a re-run
+    with the same logical date loads the same day); else ``ds``, the day a scheduled daily
+    run is responsible for."""
+    dag_run = context.get("dag_run")
+    conf = getattr(dag_run, "conf", None) or {}
     override = conf.get("data_date")
     if override:
         return date.fromisoformat(str(override))
+    moment = context.get("logical_date")
+    if settings is not None and settings.schedule_compression > 1 and moment is not None:
+        from northstar_common.loaders import generated_days
+        from northstar_common.schedules import data_day
+
+        return data_day(moment, settings.schedule_compression, generated_days(settings.source_root))
     if context.get("ds"):
         return date.fromisoformat(context["ds"])
     # Airflow 3: an Asset-triggered run has no logical date (no ``ds``): the day it ran after.
@@ -71,11 +81,12 @@ def record_data_date(context: Mapping[str, Any], dataset: Any, day: date) -> Non
 
 
 def load_run(context: Mapping[str, Any], settings: Settings) -> LoadRun:
-    """The ``LoadRun`` of a loader task: partition date (``run_date``), release id and env
+    """The ``LoadRun`` of a loader task: partition date (``run_date``, compressed clock
+    included), release id and env
     from the Variables, DAG and run ids, and the canary's schema suffix from the run conf
     (``InvalidSchemaSuffixError`` when the conf holds an unsafe one)."""
     return LoadRun(
-        load_date=run_date(context),
+        load_date=run_date(context, settings),
         release_id=settings.release_id,
         release_env=settings.release_env,
         dag_id=context["dag"].dag_id,

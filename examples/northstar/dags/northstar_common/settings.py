@@ -35,6 +35,8 @@ OPTIONAL_VARIABLES = (
     "emr_execution_role_arn",
     "inventory_input_uri",
     "feature_flags_uri",
+    "schedule_compression",
+    "release_schemas",
 )
 EMR_VARIABLES = ("emr_application_id", "emr_execution_role_arn", "inventory_input_uri")
 DEFAULT_RELEASE_ID = "unreleased"
@@ -70,6 +72,12 @@ class Settings:
     # Where the environment's feature flags are read (northstar_common.flags): file:///... or
     # ssm:///<prefix>/<env>; "" when the platform sets none (every flag off).
     feature_flags_uri: str = ""
+    # How many times faster than real time the environment runs schedules (1: real time;
+    # northstar_common.schedules); the DAG files read the same value at parse time.
+    schedule_compression: int = 1
+    # Whether the environment's stable names are views over the live release's schemas: a run
+    # without a schema suffix of its own then builds dbt models into <schema>__r_<release_id>.
+    release_schemas: bool = False
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str | None]) -> Settings:
@@ -131,6 +139,13 @@ class Settings:
                 "ssm:///<prefix>/<env>"
             )
 
+        compression = cleaned.get("schedule_compression") or "1"
+        if not compression.isdigit() or int(compression) < 1:
+            raise SettingsError(f"schedule_compression={compression!r} is not a whole number >= 1")
+        release_schemas = (cleaned.get("release_schemas") or "false").lower()
+        if release_schemas not in ("true", "false"):
+            raise SettingsError(f"release_schemas={release_schemas!r} is neither true nor false")
+
         release_id = cleaned.get("release_id") or DEFAULT_RELEASE_ID
         if not _RELEASE_ID_PATTERN.fullmatch(release_id):
             raise SettingsError(f"release_id={release_id!r} is not a valid release identifier")
@@ -148,6 +163,8 @@ class Settings:
             emr_execution_role_arn=cleaned.get("emr_execution_role_arn", ""),
             inventory_input_uri=input_uri if runner == "emr_serverless" else "",
             feature_flags_uri=flags_uri,
+            schedule_compression=int(compression),
+            release_schemas=release_schemas == "true",
         )
 
     @classmethod

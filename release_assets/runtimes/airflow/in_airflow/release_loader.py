@@ -41,6 +41,7 @@ import warnings
 from pathlib import Path
 
 from airflow.models.dag import DAG, DagContext
+from airflow.timetables.simple import NullTimetable
 
 # A canary loader is this file with CANARY set to a release id: it loads only the DAGs listed in
 # ``canaries/<id>.dags`` from that (published) release, under ids ``<dag_id>__canary_<id>``.
@@ -276,6 +277,11 @@ def _load() -> dict[str, DAG]:
                     continue
                 obj._dag_id = f"{obj.dag_id}__canary_{CANARY}"
                 obj.is_paused_upon_creation = False
+                # A copy runs only when the platform triggers it: no cron, no Dataset trigger
+                # (an environment running its schedules would otherwise start copies by
+                # itself, on live inputs, over the canary's tables).
+                obj.timetable = NullTimetable()
+                obj.schedule_interval = None
             if isinstance(obj, DAG):
                 # Templates next to the DAG file keep resolving although fileloc is this loader.
                 obj.template_searchpath = [*(obj.template_searchpath or []), str(path.parent)]

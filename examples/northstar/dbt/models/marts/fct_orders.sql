@@ -35,6 +35,7 @@ select
     ) as net_amount,
     orders.order_status not in ('cancelled', 'returned') as is_revenue,
     orders.loaded_by_release,
+    orders.loaded_at,
     {% if feature_flag('order_size_band') -%}
     case
         when coalesce(totals.gross_amount, 0) - coalesce(totals.discount_amount, 0)

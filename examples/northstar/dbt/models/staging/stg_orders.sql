@@ -26,5 +26,6 @@ select
     card_number_masked,
     shipping_amount,
     _load_date as extracted_for_date,
-    _release_id as loaded_by_release
+    _release_id as loaded_by_release,
+    _loaded_at as loaded_at
 from latest_extract
