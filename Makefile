@@ -19,6 +19,8 @@ export RELEASE_ASSETS_RUNTIMES_DIR ?= $(CURDIR)/.state/runtimes
 # the 2 cores busy), so this order only trims the tail. Files are passed one by one: pytest
 # collects a file named before a folder holding it in the folder's order, which would undo this.
 SLOW_FIRST := tests/defs/test_release_stops.py tests/defs/test_release_graph.py \
+	tests/defs/test_data_safety.py tests/local/test_schedules.py \
+	tests/runtimes/airflow/test_blue_green_airflow.py \
 	tests/aws_profile/test_profile_up.py tests/validation/test_baseline.py \
 	tests/validation/gates/test_dbt_build.py tests/runtimes/airflow/test_mwaa_airflow.py \
 	tests/examples/test_foreign_repository.py tests/cli/test_validate.py \
