@@ -20,6 +20,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from release_assets.cli.demo_waits import last_tick
 from release_assets.defs.audit_log import ACTOR_TAG, REASON_TAG
 from release_assets.defs.monitor_sensor import SENSOR as MONITOR
 from release_assets.runtimes.processes import TimeoutExpired, watch
@@ -111,13 +112,9 @@ def monitor_rollback(
 def monitor_said(instance: dg.DagsterInstance) -> str:
     """The monitor sensor's last tick, one line: its skip reason (what it observed) or
     that it requested a run."""
-    state = next((s for s in instance.all_instigator_state() if s.instigator_name == MONITOR), None)
-    if state is None:
-        return f"{MONITOR} has not been evaluated yet"
-    ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
-    if not ticks:
-        return f"{MONITOR} ({state.status.value}) has no tick yet"
-    tick = ticks[0]
+    tick, missing = last_tick(instance, MONITOR)
+    if tick is None:
+        return missing
     said = tick.skip_reason or (tick.error.message.strip() if tick.error else tick.status.value)
     return f"{MONITOR} {time.time() - tick.timestamp:.0f}s ago: {said.splitlines()[0][:300]}"
 

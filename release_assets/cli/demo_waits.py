@@ -13,6 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -70,19 +71,29 @@ def launcher_status(instance: dg.DagsterInstance, now: float | None = None) -> s
     age = now - max(beat.timestamp for beat in beats.values())
     if age > DAEMON_STALE_S:
         return f"the Dagster daemon's last heartbeat was {age:.0f}s ago; is `dagster dev` running?"
-    state = next((s for s in instance.all_instigator_state() if s.instigator_name == SENSOR), None)
-    if state is None:
-        return f"daemon running; {SENSOR} has not been evaluated yet (code location loading?)"
-    ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
-    if not ticks:
-        return f"daemon running; {SENSOR} ({state.status.value}) has no tick yet"
-    tick = ticks[0]
+    tick, missing = last_tick(instance, SENSOR)
+    if tick is None:
+        return f"daemon running; {missing}"
     reason = tick.skip_reason or (tick.error.message.strip() if tick.error else "")
     said = f": {reason.splitlines()[0]}" if reason else ""
     return (
         f"daemon running; {SENSOR} last ticked {now - tick.timestamp:.0f}s ago, "
         f"{tick.status.value}{said}"
     )
+
+
+def last_tick(instance: dg.DagsterInstance, sensor: str) -> tuple[Any, str]:
+    """The newest tick of ``sensor`` (a ``dg`` ``InstigatorTick``) and "", or None and why
+    there is none ("<sensor> has not been evaluated yet (code location loading?)", "<sensor>
+    (running) has no tick yet")."""
+    states = instance.all_instigator_state()
+    state = next((s for s in states if s.instigator_name == sensor), None)
+    if state is None:
+        return None, f"{sensor} has not been evaluated yet (code location loading?)"
+    ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+    if not ticks:
+        return None, f"{sensor} ({state.status.value}) has no tick yet"
+    return ticks[0], ""
 
 
 def running_step(instance: dg.DagsterInstance, run_id: str) -> str | None:
