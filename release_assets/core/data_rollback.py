@@ -114,25 +114,46 @@ def replayed_dags(previous: ReleaseRecord, bad: ReleaseRecord) -> list[str]:
 
 
 def plan_rebuild(
-    target: AirflowTarget, previous: ReleaseRecord, bad: ReleaseRecord, went_live: datetime
+    target: AirflowTarget,
+    previous: ReleaseRecord,
+    bad: ReleaseRecord,
+    went_live: datetime,
+    switched_back: datetime | None = None,
 ) -> RebuildPlan:
     """Read, for each of ``replayed_dags``, the runs started since ``went_live`` (aware) that
     ran (success or failed: a failed load may have written before failing; its replay
-    converges either way); copies (``__canary_``) have other ids and are not read. Call it
-    once no such run is unfinished (``wait_for_in_flight``). Raises ``AirflowError`` when
-    Airflow cannot be read."""
+    converges either way); copies (``__canary_``) have other ids and are not read, nor runs
+    whose logical date is at or after ``switched_back`` (aware: the moment the previous code
+    went live again; those runs are its own). Call it once no such run is unfinished
+    (``wait_for_in_flight``). Raises ``AirflowError`` when Airflow cannot be read."""
     replays: list[Replay] = []
     truncated: list[str] = []
     for dag_id in replayed_dags(previous, bad):
         runs = target.recent_runs(dag_id, went_live, RUNS_READ)
         if len(runs) >= RUNS_READ:
             truncated.append(dag_id)
-        ran = [r for r in runs if r.state in {"success", "failed"}]
+        ran = [
+            r
+            for r in runs
+            if r.state in {"success", "failed"} and not _after(r.logical_date, switched_back)
+        ]
         ran.sort(key=lambda r: (r.logical_date, r.run_id))
         replays.extend(Replay(dag_id, r.run_id, r.logical_date, dict(r.conf)) for r in ran)
     dbt = set(previous.change.dbt_dag_ids) | set(bad.change.dbt_dag_ids)
     kept = sorted(changed_dags(previous, bad) - set(previous.dags) - dbt)
     return RebuildPlan(previous.release, replays, dbt_waves(previous, bad), kept, truncated)
+
+
+def _after(logical_date: str, moment: datetime | None) -> bool:
+    """Whether the ISO 8601 ``logical_date`` is at or after ``moment`` (never, without one or
+    without a readable date)."""
+    if moment is None or not logical_date:
+        return False
+    try:
+        when = datetime.fromisoformat(logical_date.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return when.tzinfo is not None and when >= moment
 
 
 def wait_for_in_flight(
@@ -179,16 +200,18 @@ def rebuild_after_rollback(
     went_live: datetime,
     attempt: str,
     progress: Callable[[str], None] = print,
+    switched_back: datetime | None = None,
 ) -> RebuildResult:
     """Once ``previous`` is live again in place of ``bad`` (which went live at ``went_live``),
     rules 2 and 3 of the module docstring: wait for the bad release's unfinished loads, plan
     (``plan_rebuild``), re-run the loads, rebuild the dbt relations. Replays are keyed by the
     bad run's id (a retry of the rollback reuses a replay that ran); the dbt rebuild by
-    ``attempt`` (a fresh build per attempt). Raises ``RebuildFailed`` naming the failed run
-    with the runs' table, ``DeploymentError`` when the copies are not served in time,
-    ``AirflowError`` when Airflow cannot be read."""
+    ``attempt`` (a fresh build per attempt); runs from ``switched_back`` on are the previous
+    code's and not replayed. Raises ``RebuildFailed`` naming the failed run with the runs'
+    table, ``DeploymentError`` when the copies are not served in time, ``AirflowError`` when
+    Airflow cannot be read."""
     wait_for_in_flight(target, replayed_dags(previous, bad), went_live, progress=progress)
-    plan = plan_rebuild(target, previous, bad, went_live)
+    plan = plan_rebuild(target, previous, bad, went_live, switched_back)
     results: list[DagRunResult] = []
     if plan.replays:
         dag_ids = sorted({r.dag_id for r in plan.replays})

@@ -50,6 +50,20 @@ def test_loads_are_replayed_producers_first_then_by_logical_date(airflow: FakeAi
     assert plan.kept == [] and plan.truncated == []
 
 
+def test_runs_after_the_switch_back_are_the_previous_codes_and_not_replayed(
+    airflow: FakeAirflow,
+) -> None:
+    v1 = make_record("v1", [], ["*"])
+    v2 = make_record("v2", ["ingest_orders"], ["*"], "v1")
+    state = airflow.state
+    state.add_run("ingest_orders", "bad", "success", LIVE_AT + timedelta(minutes=1))
+    state.add_run("ingest_orders", "v1_again", "success", LIVE_AT + timedelta(minutes=9))
+
+    plan = plan_rebuild(airflow, v1, v2, LIVE_AT, LIVE_AT + timedelta(minutes=5))
+
+    assert [r.run_id for r in plan.replays] == ["bad"]
+
+
 def test_without_a_known_difference_every_dag_of_the_bad_release_is_replayed() -> None:
     v1 = make_record("v1", [], ["*"])
     v3 = make_record("v3", ["ingest_orders"], ["*"], base_release="v2")  # classified against v2

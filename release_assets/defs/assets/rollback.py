@@ -10,6 +10,7 @@ the refusal is appended to the audit trail and shown as an observation, and the 
 without a materialization, so refusals never turn the `rollback` partitions red."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -113,6 +114,7 @@ def rollback(
                 retire,
                 expected_live=bad,
             )
+            switched_back = datetime.now(UTC)
             removed = target.remove_canary(bad)
     except dg.Failure as exc:
         note.outcome, note.detail = "failed", (exc.description or "").splitlines()[0]
@@ -145,7 +147,13 @@ def rollback(
         if since is None:
             raise RebuildFailed(f"the audit trail does not say when {bad} went live")
         done = rebuild_after_rollback(
-            target, previous_record, record, since, context.run_id[:8], context.log.info
+            target,
+            previous_record,
+            record,
+            since,
+            context.run_id[:8],
+            context.log.info,
+            switched_back,
         )
         plan = done.plan
         summary = (

@@ -310,30 +310,34 @@ def test_rollback_reloads_the_bad_releases_loads_with_the_previous_code_and_rebu
 ) -> None:
     live_at = _v2_changed_ingest_orders_and_went_live(world, instance)
     airflow = world.airflow(PROD)
-    # While v2 was live: two daily loads (one failed), a hand-made re-load of an older day,
-    # and a load of a DAG v2 did not change (not replayed).
-    airflow.add_run("ingest_orders", "scheduled__d2", "success", live_at + timedelta(minutes=2))
-    airflow.add_run("ingest_orders", "scheduled__d1", "failed", live_at + timedelta(minutes=1))
+    # While v2 was live (between its swap and now): two daily loads (one failed), a hand-made
+    # re-load of an older day, and a load of a DAG v2 did not change (not replayed).
+    airflow.add_run(
+        "ingest_orders", "scheduled__d2", "success", live_at + timedelta(microseconds=2)
+    )
+    airflow.add_run("ingest_orders", "scheduled__d1", "failed", live_at + timedelta(microseconds=1))
     manual = {"data_date": "2026-10-30"}
     airflow.add_run(
         "ingest_orders",
         "manual__x",
         "success",
-        live_at + timedelta(minutes=3),
+        live_at + timedelta(microseconds=3),
         (),
         "manual",
         manual,
     )
-    airflow.add_run("ingest_customers", "scheduled__c", "success", live_at + timedelta(minutes=1))
+    airflow.add_run(
+        "ingest_customers", "scheduled__c", "success", live_at + timedelta(microseconds=1)
+    )
 
     result = materialize(world, instance, [rollback], "v2")
 
     assert result.success
     copies = [t for t in airflow.triggered if t.dag_id == "ingest_orders__canary_v1"]
     assert [(t.run_id, t.logical_date, t.conf) for t in copies] == [
-        ("rollback_v2__scheduled__d1", (live_at + timedelta(minutes=1)).isoformat(), {}),
-        ("rollback_v2__scheduled__d2", (live_at + timedelta(minutes=2)).isoformat(), {}),
-        ("rollback_v2__manual__x", (live_at + timedelta(minutes=3)).isoformat(), manual),
+        ("rollback_v2__scheduled__d1", (live_at + timedelta(microseconds=1)).isoformat(), {}),
+        ("rollback_v2__scheduled__d2", (live_at + timedelta(microseconds=2)).isoformat(), {}),
+        ("rollback_v2__manual__x", (live_at + timedelta(microseconds=3)).isoformat(), manual),
     ]
     assert not any(t.dag_id.startswith("ingest_customers") for t in airflow.triggered)
     (rebuild,) = [t for t in airflow.triggered if t.dag_id == "dbt_build"]
@@ -346,7 +350,9 @@ def test_rollback_reloads_the_bad_releases_loads_with_the_previous_code_and_rebu
     assert set(airflow.served().values()) == {"v1"}  # the replay copies are gone
     meta = metadata_of(result, ROLLBACK)
     assert meta["data"] == "3 load(s) re-run by v1's code, 1 dbt DAG(s) rebuilt (full refresh)"
-    days = sorted({"2026-10-30", *(f"{live_at + timedelta(minutes=m):%Y-%m-%d}" for m in (1, 2))})
+    days = sorted(
+        {"2026-10-30", *(f"{live_at + timedelta(microseconds=m):%Y-%m-%d}" for m in (1, 2))}
+    )
     assert meta["loads_replayed"] == ", ".join(f"ingest_orders {day}" for day in days)
     assert meta["dbt_rebuilt"] == "dbt_build"
     assert meta["kept_as_loaded"] == "ingest_returns"
