@@ -67,7 +67,11 @@ def switch_environment(
         try:
             wait_until_serving(target, release, dag_ids, serve_timeout_s)
             warehouse.switch(release, sources, retire, back_to)
-        except Exception:
+        except BaseException:
+            # Any end of the step here, an interrupt too (a terminated run raises Dagster's
+            # DagsterExecutionInterruptedError, not an Exception), puts the code back: prod
+            # never keeps running the new code on the old tables. Only SIGKILL cannot be
+            # caught; a re-run of the step converges from that state.
             if back_to is not None:
                 target.activate(back_to)
             raise

@@ -223,10 +223,13 @@ def test_after_the_rollback_every_prod_table_equals_the_oracle(
         for stable, source in pointers:
             assert source.split(".")[0].endswith("__r_v1"), (stable, source)
             theirs, ours = f"prod.{source}", f"oracle.{stable}"
+            # One query at a time: a DuckDB connection holds one result (execute returns it).
             extra = con.execute(f"SELECT count(*) FROM (FROM {theirs} EXCEPT ALL FROM {ours})")
+            only_prod = extra.fetchone()
             missing = con.execute(f"SELECT count(*) FROM (FROM {ours} EXCEPT ALL FROM {theirs})")
-            counts = (extra.fetchone()[0], missing.fetchone()[0])  # type: ignore[index]
-            if counts != (0, 0):
+            only_oracle = missing.fetchone()
+            counts = (only_prod, only_oracle)
+            if counts != ((0,), (0,)):
                 differing[stable] = counts
         # (rows only in prod, rows only in the oracle) per stable table: none.
         assert differing == {}

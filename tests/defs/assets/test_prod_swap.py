@@ -4,11 +4,13 @@ release together; a failure never leaves production on a mix of two releases."""
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from release_assets.core.deploy import publish_from_store
 from release_assets.defs.assets.prod_swap import prod_swap
 from release_assets.defs.assets.regression_check import regression_check
 from release_assets.runtimes.warehouse.base import Pointer
+from release_assets.runtimes.warehouse.fake import FakeWarehouse
 from tests.fakes import (
     PROD,
     FakeWorld,
@@ -159,6 +161,26 @@ def test_a_failed_warehouse_switch_puts_the_code_pointer_back(
     world.warehouse_state(PROD).allow_switches()
     assert materialize(world, instance, [prod_swap], "v2").success
     assert _releases_live(world) == ("v2", {"v2"}, {"v1", "v2"})
+
+
+def test_a_swap_interrupted_during_the_warehouse_switch_puts_the_code_pointer_back(
+    world: FakeWorld, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run terminated from the UI raises Dagster's interrupt (a BaseException, not an
+    Exception) in the step: prod must not keep v2's code on v1's tables."""
+    _v2_after_its_canary(world)
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise dg.DagsterExecutionInterruptedError("run terminated")
+
+    monkeypatch.setattr(FakeWarehouse, "switch", interrupted)
+
+    result = materialize(world, instance, [prod_swap], "v2")
+
+    assert not result.success
+    assert world.airflow(PROD).activations == ["v1", "v2", "v1"]
+    assert world.airflow(PROD).live == "v1"
+    assert world.warehouse(PROD).pointers() == V1_POINTERS
 
 
 def test_a_failed_rerun_of_an_interrupted_swap_puts_the_code_pointer_back(
