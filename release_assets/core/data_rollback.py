@@ -15,6 +15,7 @@ ingestion writes the shared raw tables with replace-partition loads:
    holds one load, by the good code. Runs of the bad release still running are waited for
    first (bounded), so none lands after its replay. DAGs new in the bad release have no
    previous code: what they loaded is kept, and listed.
+   A changed DAG that reads what dbt builds (an export) is re-run after step 3, not before.
 3. dbt models (table, view, incremental): rebuilt by the previous release's dbt DAGs (the live
    ones now) into the previous release's relations, from the raw data as it is after step 2,
    with ``full_refresh`` (an incremental model is rebuilt from scratch: a merge would miss rows
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from release_assets.core.dag_order import topological_order
+from release_assets.core.dag_order import downstream_dags, topological_order
 from release_assets.core.dag_runs import RUN_TIMEOUT_S, results_table
 from release_assets.core.deploy import SERVE_TIMEOUT_S, wait_until_serving
 from release_assets.core.release_schemas import release_suffix
@@ -212,25 +213,46 @@ def rebuild_after_rollback(
     Airflow cannot be read."""
     wait_for_in_flight(target, replayed_dags(previous, bad), went_live, progress=progress)
     plan = plan_rebuild(target, previous, bad, went_live, switched_back)
-    results: list[DagRunResult] = []
-    if plan.replays:
-        dag_ids = sorted({r.dag_id for r in plan.replays})
-        copies = target.publish_canary(plan.previous, dag_ids)
-        try:
-            wait_until_serving(target, plan.previous, set(copies.values()), SERVE_TIMEOUT_S)
-            for replay in plan.replays:
-                copy, run_id = copies[replay.dag_id], _replay_run_id(bad.release, replay.run_id)
-                progress(f"re-loading {replay.dag_id} {replay.logical_date} with {plan.previous}")
-                target.trigger(copy, run_id, replay.conf, replay.logical_date or None)
-                result = target.wait_for_run(copy, run_id, RUN_TIMEOUT_S)
-                results.append(result)
-                if not result.succeeded:
-                    raise RebuildFailed(_failed(result, results, target, plan.previous))
-        finally:
-            target.remove_canary(plan.previous)
+    # Loads first; a changed DAG that reads what dbt builds (an export) after the rebuild.
+    dbt = {d for wave in plan.dbt_waves for d in wave}
+    reads_dbt = set(downstream_dags(dbt, previous.summaries()))
+    results = _replay(target, plan, [r for r in plan.replays if r.dag_id not in reads_dbt], bad)
     run_id = f"rollback_{bad.release}__rebuild_{attempt}"
     results.extend(rebuild_relations(target, plan.previous, plan.dbt_waves, run_id, progress))
+    late = [r for r in plan.replays if r.dag_id in reads_dbt]
+    results.extend(_replay(target, plan, late, bad, progress, results))
     return RebuildResult(plan, results, results_table(results, target.url))
+
+
+def _replay(
+    target: AirflowTarget,
+    plan: RebuildPlan,
+    replays: list[Replay],
+    bad: ReleaseRecord,
+    progress: Callable[[str], None] = print,
+    earlier: list[DagRunResult] | None = None,
+) -> list[DagRunResult]:
+    """Re-run ``replays`` as copies of the previous release's DAGs (served for the duration,
+    then removed); the results. ``RebuildFailed`` names the first run that fails, with the
+    table of ``earlier`` results and these."""
+    results: list[DagRunResult] = []
+    if not replays:
+        return results
+    copies = target.publish_canary(plan.previous, sorted({r.dag_id for r in replays}))
+    try:
+        wait_until_serving(target, plan.previous, set(copies.values()), SERVE_TIMEOUT_S)
+        for replay in replays:
+            copy, run_id = copies[replay.dag_id], _replay_run_id(bad.release, replay.run_id)
+            progress(f"re-loading {replay.dag_id} {replay.day} with {plan.previous}")
+            target.trigger(copy, run_id, replay.conf, replay.logical_date or None)
+            result = target.wait_for_run(copy, run_id, RUN_TIMEOUT_S)
+            results.append(result)
+            if not result.succeeded:
+                shown = [*(earlier or []), *results]
+                raise RebuildFailed(_failed(result, shown, target, plan.previous))
+    finally:
+        target.remove_canary(plan.previous)
+    return results
 
 
 def dbt_waves(record: ReleaseRecord, also: ReleaseRecord | None = None) -> list[list[str]]:

@@ -285,7 +285,9 @@ def test_a_rollback_turns_off_a_flag_whose_canary_never_ran_for_the_release_live
 
 
 def _v2_changed_ingest_orders_and_went_live(
-    world: FakeWorld, instance: dg.DagsterInstance
+    world: FakeWorld,
+    instance: dg.DagsterInstance,
+    changed: tuple[str, ...] = ("ingest_orders", "ingest_returns"),
 ) -> datetime:
     """v1 live; v2 changed ingest_orders (and adds a DAG of its own), prod_swap made it live;
     returns when. Every dbt_build run in prod builds fct_orders (150) and dim_customers (50)
@@ -293,7 +295,7 @@ def _v2_changed_ingest_orders_and_went_live(
     world.add_release("v1", changed=[], dbt_models=["*"])
     world.seed_live(PROD, "v1", LIVE_TABLES)
     dags = {**NORTHSTAR_DAGS, "ingest_returns": DagEdges(produces=["duckdb://warehouse/raw.r"])}
-    rec = make_record("v2", ["ingest_orders", "ingest_returns"], ["*"], "v1", dags)
+    rec = make_record("v2", list(changed), ["*"], "v1", dags)
     world.records.write(rec)
     world.store().put_files("v2", bundle_files("v2", rec.dag_ids, MODELS, None))
     world.pass_steps("v2", "approval")
@@ -388,3 +390,22 @@ def test_a_rebuild_that_fails_leaves_the_previous_release_live_and_says_its_data
     assert metadata_of(result, ROLLBACK)["data"].startswith("NOT rebuilt: dbt_build run")
     assert last_switch(world).event.data["live_release"] == "v1"
     assert world.audit.records()[-1].event.outcome == "data_failed"
+
+
+def test_a_changed_dag_that_reads_the_marts_is_replayed_after_their_rebuild(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    live_at = _v2_changed_ingest_orders_and_went_live(
+        world, instance, ("ingest_orders", "publish_revenue_report")
+    )
+    airflow = world.airflow(PROD)
+    airflow.add_run("ingest_orders", "load", "success", live_at + timedelta(microseconds=1))
+    airflow.add_run(
+        "publish_revenue_report", "export", "success", live_at + timedelta(microseconds=2)
+    )
+
+    assert materialize(world, instance, [rollback], "v2").success
+
+    order = [t.dag_id for t in airflow.triggered if t.run_id.startswith("rollback_v2__")]
+    # The export re-run by v1's code reads v1's rebuilt marts, not the stale ones.
+    assert order == ["ingest_orders__canary_v1", "dbt_build", "publish_revenue_report__canary_v1"]
