@@ -82,7 +82,7 @@ def test_what_the_bundle_lacks_fails_in_pr_and_full_mode_and_the_release_agrees(
     assert lib.line == 6 and lib.obj == "file:dags/uses_lib.py"
     assert "does not import from the release bundle: No module named 'helpers'" in lib.message
     assert "lib/helpers.py is not part of it" in lib.message
-    assert "the bundle ships contracts/, dags/, dbt/" in lib.message
+    assert "the bundle ships constraints.txt, contracts/, dags/, dbt/, release.yaml," in lib.message
     assert "move lib/helpers.py into dags/" in (lib.fix or "")
     root = by_file["dags/root_module.py"]
     assert root.line == 6 and "tools/ is not part of it" in root.message

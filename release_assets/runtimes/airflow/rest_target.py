@@ -29,9 +29,12 @@ _RUN_POLL_S = 1.0  # how often a DAG run's state is read while waiting for it (s
 # reports Airflow unreachable: an api-server busy parsing a new bundle was seen to miss one
 # 10 s read while the run went on; three misses in a row are ~30 s without an answer.
 _UNREACHABLE_POLLS = 3
-# What a load balancer or proxy answers while the api-server behind it is busy or restarting
-# (RFC 9110 section 15.6: bad gateway, service unavailable, gateway timeout).
-_GATEWAY_ERRORS = frozenset({502, 503, 504})
+# What a run-state read may answer while the server is busy: a load balancer or proxy in front
+# of a busy or restarting api-server (RFC 9110 section 15.6: bad gateway, service unavailable,
+# gateway timeout), or the webserver's own 500 when its metadata database query failed (seen
+# in CI: a local Airflow 2 webserver answered one GET of a run with 500 while its scheduler
+# held the database). The read is idempotent, so it is retried like a timeout.
+_TRANSIENT_READ_ERRORS = frozenset({500, 502, 503, 504})
 
 
 class RestAirflowTarget(AirflowTarget):
@@ -167,20 +170,20 @@ class RestAirflowTarget(AirflowTarget):
 
     def _run_state(self, dag_id: str, run_id: str, misses: int) -> tuple[str | None, int]:
         """The run's state and the count of reads missed in a row (``state`` None on a miss:
-        no answer, or a gateway's 502/503/504 in front of a busy api-server); the
+        no answer, a 500, or a gateway's 502/503/504 in front of a busy api-server); the
         ``_UNREACHABLE_POLLS``-th miss in a row is raised (``AirflowUnreachable`` or the
-        gateway's ``AirflowApiError``)."""
+        last ``AirflowApiError``)."""
         try:
             return self.client.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"], 0
         except (AirflowUnreachable, AirflowApiError) as exc:
-            transient = not isinstance(exc, AirflowApiError) or exc.status in _GATEWAY_ERRORS
+            transient = not isinstance(exc, AirflowApiError) or exc.status in _TRANSIENT_READ_ERRORS
             if not transient or misses + 1 >= _UNREACHABLE_POLLS:
                 raise
             return None, misses + 1
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float) -> DagRunResult:
         """Poll the run every ``_RUN_POLL_S`` s until it finishes; a read that fails (timeout,
-        refused, 502/503/504) is retried, ``_UNREACHABLE_POLLS`` failed reads in a row raise
+        refused, 500/502/503/504) is retried, ``_UNREACHABLE_POLLS`` failed reads in a row raise
         the last failure; ``TimeoutExpired`` after ``timeout_s`` seconds."""
         deadline = time.monotonic() + timeout_s
         state: str | None = None

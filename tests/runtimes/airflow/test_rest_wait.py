@@ -96,11 +96,18 @@ def test_an_airflow_that_stays_silent_is_unreachable_long_before_the_run_timeout
     assert "/dags/orders/dagRuns/run-1" in message
 
 
-@pytest.mark.parametrize("api", [(2, "success", 503)], indirect=True)
-def test_a_gateway_answering_503_twice_does_not_fail_the_wait(api: Api) -> None:
+@pytest.mark.parametrize("api", [(2, "success", 503), (2, "success", 500)], indirect=True)
+def test_a_busy_server_answering_503_or_500_twice_does_not_fail_the_wait(api: Api) -> None:
     result = _target(api).wait_for_run("orders", "run-1", timeout_s=60)
     assert result.state == "success"
     assert api.reads == 3
+
+
+@pytest.mark.parametrize("api", [(100, "success", 500)], indirect=True)
+def test_a_server_that_keeps_answering_500_fails_the_wait_after_three_reads(api: Api) -> None:
+    with pytest.raises(AirflowApiError) as caught:
+        _target(api).wait_for_run("orders", "run-1", timeout_s=600)
+    assert caught.value.status == 500 and api.reads == 3
 
 
 @pytest.mark.parametrize("api", [(1, "success", 404)], indirect=True)
