@@ -269,34 +269,48 @@ def rebuild_relations(
     waves: list[list[str]],
     run_id: str,
     progress: Callable[[str], None] = print,
+    copies: dict[str, str] | None = None,
+    consequence: str | None = None,
 ) -> list[DagRunResult]:
-    """Rule 3: run ``release``'s (live) dbt DAGs in ``waves`` with its schema suffix and
+    """Rule 3: run ``release``'s dbt DAGs in ``waves`` with its schema suffix and
     ``full_refresh``, so every relation of its project is rebuilt from the raw data as it is
-    now. Returns the runs' results; raises ``RebuildFailed`` naming the first failed run."""
+    now: the live DAGs, or the ids ``copies`` maps them to (a release not live yet runs its
+    canary copies). Returns the runs' results; raises ``RebuildFailed`` naming the first
+    failed run and what that leaves (``consequence``; default: ``release`` is live with its
+    tables as they were when it was last live)."""
     conf: dict[str, object] = {
         "schema_suffix": release_suffix(release),
         "full_refresh": True,
         "release_id": release,
     }
+    ids = copies or {}
     results: list[DagRunResult] = []
     for wave in waves:
         progress(f"rebuilding {', '.join(wave)} with {release} (full refresh)")
         for dag_id in wave:
-            target.trigger(dag_id, run_id, conf)
-        done = [target.wait_for_run(dag_id, run_id, RUN_TIMEOUT_S) for dag_id in wave]
+            target.trigger(ids.get(dag_id, dag_id), run_id, conf)
+        done = [
+            target.wait_for_run(ids.get(dag_id, dag_id), run_id, RUN_TIMEOUT_S) for dag_id in wave
+        ]
         results.extend(done)
         failed = next((r for r in done if not r.succeeded), None)
         if failed is not None:
-            raise RebuildFailed(_failed(failed, results, target, release))
+            raise RebuildFailed(_failed(failed, results, target, release, consequence))
     return results
 
 
 def _failed(
-    result: DagRunResult, results: list[DagRunResult], target: AirflowTarget, previous: str
+    result: DagRunResult,
+    results: list[DagRunResult],
+    target: AirflowTarget,
+    previous: str,
+    consequence: str | None = None,
 ) -> str:
     tasks = ", ".join(result.failed_tasks) or "no task"
+    leaves = consequence or (
+        f"{previous} is live with its tables as they were when it was last live, not rebuilt"
+    )
     return (
-        f"{result.dag_id} run {result.run_id} {result.state} ({tasks} failed); {previous} is "
-        f"live with its tables as they were when it was last live, not rebuilt\n\n"
+        f"{result.dag_id} run {result.run_id} {result.state} ({tasks} failed); {leaves}\n\n"
         f"{results_table(results, target.url)}"
     )

@@ -6,15 +6,19 @@ artifact, staging deployment and integration run, canary, regression check, appr
 the digest about to go live) and that the release is newer than the one live: an older
 release goes live again only through `rollback` or `redeploy`, which are recorded as such."""
 
+import time
+
 import dagster as dg
 
 from release_assets.core.audit import AuditRecord
+from release_assets.core.data_rollback import RebuildFailed
 from release_assets.core.deploy import publish_from_store
 from release_assets.core.evidence import EvidenceMissing
 from release_assets.core.history import was_live
 from release_assets.core.promotion import SOAK_FROM
 from release_assets.core.record import ReleaseRecord
 from release_assets.core.release_schemas import dbt_relations, release_sources
+from release_assets.core.swap_refresh import refresh_before_switch
 from release_assets.core.switch import switch_environment
 from release_assets.defs.audit_log import artifact_digest, audited_step, check_evidence
 from release_assets.defs.environment_history import record_history
@@ -100,8 +104,9 @@ def prod_swap(
     pipelines_repo: PipelinesRepoResource,
 ) -> dg.MaterializeResult[None]:
     """Switch production's code pointer and the stable table names the canary rebuilt to this
-    release; models the canary did not rebuild keep their live pointer. Refused, with
-    production untouched, unless the evidence above holds."""
+    release, after rebuilding those relations with the release's code from the raw data as it
+    is now (``core.swap_refresh``); models the canary did not rebuild keep their live pointer.
+    Refused, with production untouched, unless the evidence above holds."""
     tag = record.release
     target = production.airflow
     warehouse = production.warehouse
@@ -136,6 +141,7 @@ def prod_swap(
             existing = set(warehouse.tables())
             wanted = release_sources(dbt_relations(artifact_store, tag), tag)
             sources = {name: src for name, src in wanted.items() if src in existing}
+            refreshed = _refresh(context, target, record, live, sources, already)
             replaced = switch_environment(
                 target,
                 warehouse,
@@ -163,9 +169,38 @@ def prod_swap(
             "tables_switched": len(sources),
             "tables_kept": dg.MetadataValue.json(sorted(set(wanted) - set(sources))),
             "canary_dags_removed": ", ".join(removed) or "-",
+            "relations_refreshed": refreshed,
             **color_metadata(target, tag),
         }
     )
+
+
+def _refresh(
+    context: dg.AssetExecutionContext,
+    target: AirflowTarget,
+    record: ReleaseRecord,
+    live: str | None,
+    sources: dict[str, str],
+    already: bool,
+) -> str:
+    """Rebuild the release's relations from the current raw data before the switch
+    (``core.swap_refresh``), unless there are none to switch to or the swap is complete; what
+    was done, for the metadata. A failed rebuild is a ``dg.Failure`` saying nothing was
+    switched, with the runs' table."""
+    if already or not sources:
+        return "-"
+    began = time.monotonic()
+    run_id = f"swap_{record.release}__refresh_{context.run_id[:8]}_{context.retry_number}"
+    try:
+        results = refresh_before_switch(target, record, live, run_id, context.log.info)
+    except RebuildFailed as exc:
+        raise dg.Failure(
+            f"{record.release}'s relations were not refreshed before the switch: {exc}",
+            metadata={"environment": target.environment},
+            allow_retries=False,
+        ) from None
+    dags = ", ".join(r.dag_id for r in results) or "-"
+    return f"{dags} (full refresh on current raw data, {time.monotonic() - began:.0f} s)"
 
 
 def color_metadata(target: AirflowTarget, tag: str) -> "dict[str, dg.RawMetadataValue]":

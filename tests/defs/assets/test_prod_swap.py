@@ -1,5 +1,6 @@
 """`prod_swap`: production's code and the stable table names the canary rebuilt move to the
-release together; a failure never leaves production on a mix of two releases."""
+release together, those relations rebuilt first from the raw data as it is at the swap; a
+failure never leaves production on a mix of two releases."""
 
 from __future__ import annotations
 
@@ -50,11 +51,17 @@ def test_code_and_rebuilt_tables_switch_to_the_release(
     world: FakeWorld, instance: dg.DagsterInstance
 ) -> None:
     _v2_after_its_canary(world)
+    # Loads landed in raw since the canary: v2's code now builds 125 rows, not the canary's 118.
+    world.build_models_on_run(PROD, {"marts.fct_orders": 125}, code="v2")
 
     result = materialize(world, instance, [prod_swap], "v2")
 
     assert result.success
+    (refresh,) = [t for t in world.airflow(PROD).triggered if t.dag_id == "dbt_build__canary_v2"]
+    assert refresh.conf == {"schema_suffix": "__r_v2", "full_refresh": True, "release_id": "v2"}
+    assert refresh.run_id.startswith("swap_v2__refresh_")
     meta = metadata_of(result, "prod_swap")
+    assert meta["relations_refreshed"].startswith("dbt_build__canary_v2 (full refresh on current")
     assert meta["environment"] == PROD
     assert meta["live_release"] == "v2"
     assert meta["replaced_release"] == "v1"
@@ -65,7 +72,7 @@ def test_code_and_rebuilt_tables_switch_to_the_release(
         "marts.fct_daily_revenue",
         "staging.stg_orders",
     ]
-    assert meta["canary_dags_removed"] == "dbt_build__canary_v2, publish_revenue_report__canary_v2"
+    assert meta["canary_dags_removed"] == "dbt_build__canary_v2"  # the refresh's copy
     airflow = world.airflow(PROD)
     assert airflow.live == "v2"
     assert set(airflow.served().values()) == {"v2"}
@@ -75,7 +82,7 @@ def test_code_and_rebuilt_tables_switch_to_the_release(
         "marts.dim_customers": V1_POINTERS["marts.dim_customers"],  # not rebuilt: kept
         "marts.fct_orders": Pointer("marts.fct_orders", "marts__r_v2.fct_orders", "v2"),
     }
-    assert warehouse.query("select count(*) from marts.fct_orders") == [(118,)]
+    assert warehouse.query("select count(*) from marts.fct_orders") == [(125,)]
     assert warehouse.replaced("v2") == (
         "v1",
         {
@@ -85,14 +92,40 @@ def test_code_and_rebuilt_tables_switch_to_the_release(
     )
 
 
+def test_a_refresh_that_fails_switches_nothing(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    _v2_after_its_canary(world)
+    world.airflow(PROD).fail_runs("dbt_build__canary_v2", ("dbt_build",), "Database Error")
+
+    result = materialize(world, instance, [prod_swap], "v2")
+
+    assert not result.success
+    message = failure_of(result, "prod_swap")
+    assert message.startswith(
+        "v2's relations were not refreshed before the switch: dbt_build__canary_v2 run "
+        "swap_v2__refresh_"
+    )
+    assert "(dbt_build failed); nothing was switched: v1 stays live in prod" in message
+    assert world.airflow(PROD).activations == ["v1"]  # v2's code never went live
+    assert world.warehouse(PROD).pointers() == V1_POINTERS
+
+    world.airflow(PROD).fix_runs("dbt_build__canary_v2")
+    assert materialize(world, instance, [prod_swap], "v2").success
+    assert _releases_live(world) == ("v2", {"v2"}, {"v1", "v2"})
+
+
 def test_rematerializing_converges(world: FakeWorld, instance: dg.DagsterInstance) -> None:
     _v2_after_its_canary(world)
     assert materialize(world, instance, [prod_swap], "v2").success
     pointers = world.warehouse(PROD).pointers()
+    triggered = len(world.airflow(PROD).triggered)
 
     again = materialize(world, instance, [prod_swap], "v2")
 
     assert again.success
+    assert len(world.airflow(PROD).triggered) == triggered  # nothing rebuilt again
+    assert metadata_of(again, "prod_swap")["relations_refreshed"] == "-"
     assert world.airflow(PROD).live == "v2"
     assert world.warehouse(PROD).pointers() == pointers
     assert world.warehouse(PROD).replaced("v2")[0] == "v1"  # the history is not rewritten

@@ -21,10 +21,12 @@ from tests.paths import SHARED_RUNTIMES
 AIRFLOW3_VERSION = "3.3.2"
 PASSWORD_REF = "AIRFLOW3_ADMIN_PASSWORD"
 _DAGS = """
-from airflow.sdk import DAG, task
+import pendulum
+from airflow.sdk import DAG, Asset, task
 
-with DAG("hello", schedule=None, tags=["demo"]) as hello:
-    @task
+with DAG("hello", schedule="@daily", start_date=pendulum.datetime(2026, 1, 1), catchup=False,
+         tags=["demo"]) as hello:
+    @task(outlets=[Asset("duckdb://warehouse/raw.hello")])
     def say() -> str:
         print("hello from {release}")
         return "{release}"

@@ -83,6 +83,13 @@ def test_release_lifecycle_on_airflow3(airflow3: Airflow3, tmp_path: Path) -> No
     while "hello__canary_r1" not in {d.dag_id for d in target.list_dags()}:
         assert time.monotonic() - began < 180, target.list_dags()
         time.sleep(0.5)
+    # The copy runs only when triggered and emits no live asset; the live DAG keeps both.
+    summaries = {
+        d: target.client.get(f"/dags/{d}/details")["timetable_summary"]
+        for d in ("hello__canary_r1", "hello")
+    }
+    assert summaries["hello__canary_r1"] is None and summaries["hello"] is not None, summaries
+    assert _producers(target, "raw.hello") == [("hello", "say")]
     target.trigger("hello__canary_r1", "canary-1", {})
     assert target.wait_for_run("hello__canary_r1", "canary-1", 240).succeeded
     assert "hello from r1" in target.task_logs("hello__canary_r1", "canary-1")["say"]
@@ -90,6 +97,12 @@ def test_release_lifecycle_on_airflow3(airflow3: Airflow3, tmp_path: Path) -> No
     assert live == {"hello": "r2", "broken_run": "r2", "only_in_r2": "r2"}
     assert target.remove_canary("r1") == ["hello__canary_r1"]
     assert "hello__canary_r1" not in {d.dag_id for d in target.list_dags()}
+
+
+def _producers(target: Airflow3Target, uri_part: str) -> list[tuple[str, str]]:
+    """(dag_id, task_id) of every task emitting the asset whose URI holds ``uri_part``."""
+    (asset,) = target.client.get("/assets", params={"uri_pattern": uri_part})["assets"]
+    return sorted((t["dag_id"], t["task_id"]) for t in asset["producing_tasks"])
 
 
 def test_wrong_password_is_one_line_naming_environment_and_url(

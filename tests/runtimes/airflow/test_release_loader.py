@@ -94,7 +94,7 @@ with DAG("revenue", start_date=pendulum.datetime(2026, 1, 1),
 """
 
 
-def test_canary_copies_run_only_when_triggered_never_on_a_schedule_or_a_dataset(
+def test_canary_copies_run_only_when_triggered_and_emit_no_live_dataset(
     isolated_settings: Settings, runtime: RuntimeVenv, tmp_path: Path
 ) -> None:
     target = environments.local_airflow(isolated_settings, "prod")
@@ -105,13 +105,15 @@ def test_canary_copies_run_only_when_triggered_never_on_a_schedule_or_a_dataset(
     parsed = import_dags(runtime, target.layout.dags_folder)
 
     schedules = {
-        dag_id: (meta["schedule"], meta["consumes"])
+        dag_id: (meta["schedule"], meta["consumes"], meta["produces"])
         for file in parsed.files.values()
         for dag_id, meta in file.dags.items()
     }
-    # The live DAGs keep their schedules; an environment running its schedules would start
-    # copies too, on live inputs, over the canary's tables.
+    # The live DAGs keep their schedules and Datasets; an environment running its schedules
+    # would start copies too, on live inputs, over the canary's tables, and a copy emitting
+    # raw.orders would start the live revenue DAG.
     assert schedules["orders"][0] == "0 0 * * *"  # @daily
+    assert schedules["orders"][2] == ["duckdb://warehouse/raw.orders"]
     assert schedules["revenue"][1] == ["duckdb://warehouse/raw.orders"]
-    assert schedules["orders__canary_v1"] == ("None", [])
-    assert schedules["revenue__canary_v1"] == ("None", [])
+    assert schedules["orders__canary_v1"] == ("None", [], [])
+    assert schedules["revenue__canary_v1"] == ("None", [], [])

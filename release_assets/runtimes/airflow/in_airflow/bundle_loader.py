@@ -25,6 +25,7 @@ from pathlib import Path
 
 from airflow.sdk import DAG
 from airflow.sdk.definitions._internal.contextmanager import DagContext
+from airflow.timetables.simple import NullTimetable
 
 CANARY: str | None = None
 # Set at publish: each release's loader differs, so a switch rewrites this file (a newer mtime:
@@ -115,6 +116,12 @@ def _load() -> dict[str, DAG]:
                     continue
                 obj.dag_id = f"{obj.dag_id}__canary_{CANARY}"
                 obj.is_paused_upon_creation = False
+                # A copy runs only when the platform triggers it (no cron, no asset trigger:
+                # an environment running its schedules would start copies by itself), and
+                # emits no live asset (its run would start the live DAGs consuming it).
+                obj.timetable = NullTimetable()
+                for task in obj.tasks:
+                    task.outlets = []
             obj.template_searchpath = [*(obj.template_searchpath or []), str(path.parent)]
             obj.tags = {*(obj.tags or []), f"release:{RELEASE_ID}"}
             dags[obj.dag_id] = obj

@@ -244,6 +244,12 @@ def _forget_other_releases() -> None:
     ]
 
 
+def _drop_outlets(dag: DAG) -> None:
+    """Empty every task's ``outlets`` (the Datasets a successful task emits)."""
+    for task in dag.tasks:
+        task.outlets = []
+
+
 def _load() -> dict[str, DAG]:
     if _RELEASE_DIR is None or _DAGS_DIR is None or not _DAGS_DIR.is_dir():
         return {}
@@ -279,9 +285,11 @@ def _load() -> dict[str, DAG]:
                 obj.is_paused_upon_creation = False
                 # A copy runs only when the platform triggers it: no cron, no Dataset trigger
                 # (an environment running its schedules would otherwise start copies by
-                # itself, on live inputs, over the canary's tables).
+                # itself, on live inputs, over the canary's tables). Nor does it emit the live
+                # Datasets: a copy's run would start the live DAGs that consume them.
                 obj.timetable = NullTimetable()
                 obj.schedule_interval = None
+                _drop_outlets(obj)
             if isinstance(obj, DAG):
                 # Templates next to the DAG file keep resolving although fileloc is this loader.
                 obj.template_searchpath = [*(obj.template_searchpath or []), str(path.parent)]
