@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from release_assets.cli.oncall import QUIET, dagster_home, failure_message, operator
+from release_assets.cli.oncall import SILENT, dagster_home, failure_message, operator
 
 JOB = "feature_flag"
 NODE = "on_call__feature_flag"
@@ -112,7 +112,7 @@ def set_command(environment: str, name: str, state: str, reason: str, verbose: b
     }
     tags = {ACTOR_TAG: operator(), REASON_TAG: " ".join(reason.split())}
     started = time.monotonic()
-    result = run_flag_job(JOB, name, run_config if verbose else {**run_config, **QUIET}, tags)
+    result = run_flag_job(JOB, name, run_config if verbose else {**run_config, **SILENT}, tags)
     took = f"{time.monotonic() - started:.1f}s, run {result.run_id[:8]}"
     what = f"flag {name} {state} in {environment}"
     if not result.success:
@@ -158,7 +158,7 @@ def canary_command(name: str, verbose: bool) -> None:
         sys.exit(2)
     node = "on_call__flag_canary"
     started = time.monotonic()
-    result = run_flag_job("flag_canary", name, {} if verbose else QUIET, {ACTOR_TAG: operator()})
+    result = run_flag_job("flag_canary", name, {} if verbose else SILENT, {ACTOR_TAG: operator()})
     took = f"{time.monotonic() - started:.1f}s, run {result.run_id[:8]}"
     if not result.success:
         message = failure_message(result, node) or "see the run"

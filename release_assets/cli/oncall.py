@@ -16,9 +16,12 @@ from typing import Any
 import click
 import dagster as dg
 
+from release_assets.defs.progress_logger import PROGRESS_ONLY
 from release_assets.settings import CHECKOUT_ROOT, environment_value, settings
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+SILENT = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+"""Run config of a short CLI run without ``--verbose`` (a flag change): nothing but the
+command's own outcome line."""
 
 
 def operator() -> str:
@@ -78,7 +81,8 @@ def run_on_call(job: str, release: str, verbose: bool, run_config: dict[str, Any
                 err=True,
             )
             sys.exit(2)
-        config = run_config if verbose else {**run_config, **QUIET}
+        # A rollback re-loads and rebuilds for minutes: each step line is shown as it starts.
+        config = run_config if verbose else {**run_config, **PROGRESS_ONLY}
         result = (
             defs()
             .resolve_job_def(job)

@@ -16,6 +16,7 @@ from release_assets.defs.assets.staging_deployment import (
 from release_assets.defs.environment_history import history_specs
 from release_assets.defs.jobs import JOBS, ON_CALL_ASSETS, RELEASE_ASSETS, RELEASE_CHECKS
 from release_assets.defs.monitor_sensor import build_post_release_monitor
+from release_assets.defs.progress_logger import LOGGERS
 from release_assets.defs.promotion_inputs import deploy_step
 from release_assets.defs.resources import build_resources
 from release_assets.defs.sensors import merged_tag_sensor
@@ -44,6 +45,7 @@ def build_defs(deployment: Deployment, config: Settings) -> dg.Definitions:
             build_post_release_monitor(resolved.production_env.monitor),
         ],
         resources=fixed(build_resources(resolved, config)),
+        loggers=LOGGERS,
     )
 
 
