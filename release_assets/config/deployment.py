@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from release_assets.config.airflow_specs import Airflow3Spec, SelfHostedAirflowSpec
-from release_assets.config.blue_green_specs import BlueGreenAirflowSpec
+from release_assets.config.blue_green_specs import BlueGreenAirflowSpec, BlueGreenSpec
 from release_assets.config.config_file import (
     ConfigFileError,
     field_path,
@@ -46,11 +46,7 @@ from release_assets.settings import LOCAL_DEPLOYMENT as LOCAL_DEPLOYMENT
 
 # The per-environment unions whose specs import deployment_specs, discriminated on `kind`.
 AirflowSpec = Annotated[
-    LocalAirflowSpec
-    | SelfHostedAirflowSpec
-    | Airflow3Spec
-    | MwaaAirflowSpec
-    | BlueGreenAirflowSpec,
+    LocalAirflowSpec | SelfHostedAirflowSpec | Airflow3Spec | MwaaAirflowSpec | BlueGreenSpec,
     Field(discriminator="kind"),
 ]
 WarehouseSpec = Annotated[DuckDBWarehouseSpec | SnowflakeWarehouseSpec, Field(discriminator="kind")]

@@ -1,8 +1,8 @@
 """The `progress` logger: what a step says it is doing (``context.log.info``), one indented
 line each on stderr, without Dagster's own events (run/step starts, materializations, failures
 with their tracebacks) and without the steps' warnings and errors (a refusal or a failure: the
-command prints those itself as its one-line outcome). The CLI commands that run a job in their own process
-(`release-assets rollback`, `redeploy`, `flag ...`) configure only this logger unless
+command prints those itself as its one-line outcome). `release-assets rollback` and
+`redeploy`, which run their job in their own process, configure only this logger unless
 ``--verbose`` is given, so a rollback that takes minutes shows each re-load and rebuild as it
 starts instead of nothing; the command's own one-line outcome follows at the end.
 

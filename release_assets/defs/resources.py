@@ -15,7 +15,7 @@ import dagster as dg
 
 from release_assets.config.airflow_specs import Airflow3Spec, BasicAuthSpec, SelfHostedAirflowSpec
 from release_assets.config.aws_service_specs import AwsSecretsManagerSpec, SsmFlagsSpec
-from release_assets.config.blue_green_specs import BlueGreenAirflowSpec
+from release_assets.config.blue_green_specs import BlueGreenAirflowSpec, MwaaBlueGreenAirflowSpec
 from release_assets.config.deployment import Deployment, EnvironmentSpec
 from release_assets.config.deployment_specs import (
     ArtifactStoreSpec,
@@ -44,6 +44,7 @@ from release_assets.runtimes.airflow.auth import AirflowAuth, BasicAuth, JwtPass
 from release_assets.runtimes.airflow.base import AirflowTarget
 from release_assets.runtimes.airflow.local import LocalAirflow
 from release_assets.runtimes.airflow.mwaa import MwaaAirflow
+from release_assets.runtimes.airflow.mwaa_color_runtime import mwaa_blue_green_airflow
 from release_assets.runtimes.airflow.self_hosted import SelfHostedAirflow
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.artifacts.local import LocalArtifactStore
@@ -141,6 +142,8 @@ def _airflow(env: EnvironmentSpec) -> AirflowTarget:
         )
     if isinstance(spec, MwaaAirflowSpec):
         return MwaaAirflow.of_spec(env.name, spec)
+    if isinstance(spec, MwaaBlueGreenAirflowSpec):
+        return mwaa_blue_green_airflow(env.name, spec)
     raise ValueError(f"environment {env.name}: no implementation for airflow kind {spec.kind!r}")
 
 
@@ -241,8 +244,9 @@ def environment_resource(
     deployment: Deployment, name: str, locks_dir: Path, settings: Settings | None = None
 ) -> Environment:
     """The Environment resource of ``name`` (a resolved deployment: every path absolute). A
-    ``kind: blue_green`` Airflow becomes the composite of its two colors (``settings`` give
-    where their runtimes and state live; without them, its blue color alone)."""
+    ``kind: blue_green`` Airflow of local colors becomes the composite of its two colors
+    (``settings`` give where their runtimes and state live; without them, its blue color
+    alone); one of MWAA colors the composite of its two MWAA environments."""
     env = deployment.environment(name)
     airflow = (
         blue_green_for(settings, name)

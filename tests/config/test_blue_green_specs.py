@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from release_assets.config.blue_green_specs import BlueGreenAirflowSpec
+from release_assets.config.blue_green_specs import BlueGreenAirflowSpec, MwaaBlueGreenAirflowSpec
 from release_assets.config.deployment import DeploymentConfigError, load_deployment
 from release_assets.local.environments import local_airflow_spec
 
@@ -84,3 +84,46 @@ def test_a_negative_keep_warm_window_is_refused(tmp_path: Path) -> None:
         "environments[1].airflow.keep_warm_minutes: Input should be greater than or equal to 0 "
         "(got -1)"
     ]
+
+
+MWAA_COLOR = {
+    "kind": "mwaa",
+    "aws": {"region": "eu-west-1"},
+}
+
+
+def _mwaa(name: str) -> dict[str, Any]:
+    return {**MWAA_COLOR, "environment_name": name, "dags": {"bucket": f"{name}-dags"}}
+
+
+def test_two_mwaa_environments_load_as_mwaa_colors(tmp_path: Path) -> None:
+    prod = {
+        "kind": "blue_green",
+        "blue": _mwaa("northstar-prod-blue"),
+        "green": _mwaa("northstar-prod-green"),
+        "keep_warm_minutes": 1440,
+    }
+    deployment = load_deployment(_file(tmp_path, prod))
+
+    airflow = deployment.environment("prod").airflow
+    assert isinstance(airflow, MwaaBlueGreenAirflowSpec)
+    assert (airflow.blue.environment_name, airflow.green.environment_name) == (
+        "northstar-prod-blue",
+        "northstar-prod-green",
+    )
+    assert local_airflow_spec(deployment.environment("prod")) is None  # nothing to start here
+
+
+def test_a_local_and_an_mwaa_color_are_one_error_naming_green(tmp_path: Path) -> None:
+    mixed = {
+        "kind": "blue_green",
+        "blue": _mwaa("northstar-prod-blue"),
+        "green": BLUE_GREEN["green"],
+    }
+    with pytest.raises(DeploymentConfigError) as info:
+        load_deployment(_file(tmp_path, mixed))
+    (problem,) = info.value.problems
+    assert problem.startswith(
+        "environments[1].airflow.green.kind: green is kind 'local', blue is kind 'mwaa': blue and "
+        "green must be of one kind"
+    )

@@ -2,6 +2,11 @@
 them (botocore's ``mwaa`` service model, protocol rest-json):
 
 - ``GetEnvironment``: ``GET /environments/{Name}`` -> ``{"Environment": {...}}``;
+- ``UpdateEnvironment``: ``PATCH /environments/{Name}`` with the fields to change (requirements,
+  plugins, Airflow version) -> ``{"Arn"}``: recorded in ``updates``, the environment is
+  UPDATING for ``update_polls`` GetEnvironment calls, then AVAILABLE running the new object
+  versions (or, with ``fail_update`` set, in ``fail_status`` with ``LastUpdate.Error``). Nothing
+  is installed: the Airflow behind it runs from the runtime venv the test started it with;
 - ``InvokeRestApi``: ``POST /restapi/{Name}`` with ``{"Path", "Method", "QueryParameters",
   "Body"}`` -> ``{"RestApiStatusCode", "RestApiResponse"}``, forwarded to a REAL Airflow's
   ``/api/v1{Path}``; an Airflow 4xx answers HTTP 400 ``RestApiClientException``, a 5xx or no
@@ -30,7 +35,10 @@ WEBSERVER_TIMEOUT_S = 10.0  # MWAA gives up on the webserver after 10 s
 class StandinEnvironment:
     """What ``GetEnvironment`` reports and where ``InvokeRestApi`` forwards to. ``status``:
     MWAA's EnvironmentStatus (set ``"UPDATING"`` to play an update); ``airflow_url`` and
-    ``credentials`` (basic auth): the real Airflow, None when it is down."""
+    ``credentials`` (basic auth): the real Airflow, None when it is down; ``requirements_*``,
+    ``plugins_*``, ``airflow_version``: what it runs. ``UpdateEnvironment`` calls are kept in
+    ``updates`` (their fields); an update lasts ``update_polls`` GetEnvironment calls and, with
+    ``fail_update`` (MWAA's error message) set, ends in ``fail_status`` instead of applying."""
 
     name: str
     bucket: str
@@ -42,14 +50,52 @@ class StandinEnvironment:
     requirements_version: str | None = None
     plugins_path: str | None = None
     plugins_version: str | None = None
+    airflow_version: str = "2.11.2"
     calls: list[str] = field(default_factory=list)
+    update_polls: int = 2
+    fail_update: str | None = None
+    fail_status: str = "UPDATE_FAILED"
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    last_update: dict[str, Any] | None = None
+    _pending: dict[str, Any] | None = None
+    _polls_left: int = 0
+
+    def update(self, fields: dict[str, Any]) -> tuple[int, dict[str, Any], str | None]:
+        """``UpdateEnvironment``: (HTTP status, body, error type). Refused unless the
+        environment is AVAILABLE or UPDATE_FAILED, as MWAA refuses an update mid-change."""
+        self.calls.append("UpdateEnvironment")
+        if self.status not in ("AVAILABLE", "UPDATE_FAILED"):
+            message = f"Environment {self.name} is {self.status}; it cannot be updated now"
+            return 400, {"message": message}, "ValidationException"
+        self.updates.append(dict(fields))
+        self.status, self._pending, self._polls_left = "UPDATING", dict(fields), self.update_polls
+        self.last_update = {"Status": "PENDING", "Source": "standin"}
+        return 200, {"Arn": f"arn:aws:airflow:standin:123456789012:environment/{self.name}"}, None
+
+    def advance(self) -> None:
+        """One GetEnvironment during an update: the update ends after ``update_polls`` of them."""
+        if self.status != "UPDATING" or self._pending is None:
+            return
+        if self._polls_left > 0:
+            self._polls_left -= 1
+            return
+        fields, self._pending = self._pending, None
+        if self.fail_update is not None:
+            self.status = self.fail_status
+            error = {"ErrorCode": "RequirementsInstallFailed", "ErrorMessage": self.fail_update}
+            self.last_update = {"Status": "FAILED", "Source": "standin", "Error": error}
+            return
+        for name, attribute in _UPDATABLE.items():
+            if name in fields:
+                setattr(self, attribute, fields[name])
+        self.status, self.last_update = "AVAILABLE", {"Status": "SUCCESS", "Source": "standin"}
 
     def describe(self, region: str) -> dict[str, Any]:
         env: dict[str, Any] = {
             "Name": self.name,
             "Status": self.status,
             "Arn": f"arn:aws:airflow:{region}:123456789012:environment/{self.name}",
-            "AirflowVersion": "2.11.2",
+            "AirflowVersion": self.airflow_version,
             "SourceBucketArn": f"arn:aws:s3:::{self.bucket}",
             "DagS3Path": self.dags_prefix,
             "WebserverUrl": self.airflow_url or "",
@@ -62,8 +108,20 @@ class StandinEnvironment:
         }
         env.update({k: v for k, v in optional.items() if v})
         if self.status == "UPDATING":
-            env["LastUpdate"] = {"Status": "PENDING", "Source": "standin"}
+            env["LastUpdate"] = self.last_update or {"Status": "PENDING", "Source": "standin"}
+        elif self.last_update is not None:
+            env["LastUpdate"] = self.last_update
         return env
+
+
+_UPDATABLE = {
+    "RequirementsS3Path": "requirements_path",
+    "RequirementsS3ObjectVersion": "requirements_version",
+    "PluginsS3Path": "plugins_path",
+    "PluginsS3ObjectVersion": "plugins_version",
+    "AirflowVersion": "airflow_version",
+}
+"""UpdateEnvironment's fields the stand-in applies, and the attribute each sets."""
 
 
 _ROUTE = re.compile(r"^/(environments|restapi)/([^/?]+)")
@@ -114,7 +172,10 @@ class MwaaStandin:
                     )
                 elif match.group(1) == "environments" and method == "GET":
                     env.calls.append("GetEnvironment")
+                    env.advance()
                     self._answer(200, {"Environment": env.describe(standin.region)})
+                elif match.group(1) == "environments" and method == "PATCH":
+                    self._answer(*env.update(json.loads(raw or b"{}")))
                 elif match.group(1) == "restapi" and method == "POST":
                     self._answer(*standin.invoke(env, json.loads(raw or b"{}")))
                 else:
@@ -127,6 +188,9 @@ class MwaaStandin:
 
             def do_POST(self) -> None:
                 self._route("POST")
+
+            def do_PATCH(self) -> None:
+                self._route("PATCH")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.endpoint = f"http://127.0.0.1:{port}"

@@ -24,6 +24,7 @@ class DAG:
         self.tags = tags
         self.template_searchpath = None
         self.is_paused_upon_creation = None
+        self.tasks = []  # a canary copy's loader empties each task's outlets
         DagContext.autoregistered_dags.add((self, None))
 
     @property

@@ -48,17 +48,16 @@ from release_assets.runtimes.airflow.blue_green_cutover import (
     wait_for_dags,
 )
 from release_assets.runtimes.airflow.blue_green_state import (
+    BlueGreenError,
     BlueGreenState,
     Cutover,
-    load_state,
     other_color,
     runtime_identity,
-    save_state,
     utc_now,
 )
+from release_assets.runtimes.airflow.blue_green_store import BlueGreenStateStore, LocalStateFile
 from release_assets.runtimes.airflow.color_runtime import ColorRuntime
 from release_assets.runtimes.airflow.folder_target import FolderAirflowTarget
-from release_assets.runtimes.locks import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +68,17 @@ STATE_LOCK_TIMEOUT_S = 1800.0
 class BlueGreenAirflow(AirflowTarget):
     """An environment served by two Airflows. Fields: ``blue`` and ``green`` (the colors'
     targets, same ``environment``), ``runtime`` (starts a color from a runtime), ``state_file``
-    (the JSON state, see ``blue_green_state``), ``keep_warm_minutes`` (how long the color cut
-    away from keeps running), ``serve_timeout_s`` (how long the standby may take to list the
-    release's DAGs), ``drain_timeout_s`` (how long a cutover waits for runs in flight of the old
-    color to end), ``poll_s`` (how often it looks)."""
+    (the JSON state as a local file, see ``blue_green_state``) or ``state_store`` (where else
+    it is kept: an S3 object for MWAA, ``blue_green_store``), ``keep_warm_minutes`` (how long
+    the color cut away from keeps running), ``serve_timeout_s`` (how long the standby may take
+    to list the release's DAGs), ``drain_timeout_s`` (how long a cutover waits for runs in
+    flight of the old color to end), ``poll_s`` (how often it looks)."""
 
     blue: AirflowTarget
     green: AirflowTarget
     runtime: ColorRuntime
-    state_file: str
+    state_file: str | None = None
+    state_store: BlueGreenStateStore | None = None
     keep_warm_minutes: float = 60.0
     serve_timeout_s: float = 240.0
     drain_timeout_s: float = 1800.0
@@ -89,18 +90,25 @@ class BlueGreenAirflow(AirflowTarget):
         """The target of color ``name`` (``blue`` or ``green``)."""
         return self.blue if name == "blue" else self.green
 
+    @property
+    def store(self) -> BlueGreenStateStore:
+        """Where the state is kept: ``state_store``, else the local ``state_file``. Raises
+        ``BlueGreenError`` when neither is set."""
+        if self.state_store is not None:
+            return self.state_store
+        if self.state_file is None:
+            raise BlueGreenError(f"{self.environment}: blue/green target without a state store")
+        return LocalStateFile(path=self.state_file)
+
     def read_state(self) -> BlueGreenState:
         """The current state (read-only: changes go through publish and activate)."""
-        return load_state(Path(self.state_file))
+        return self.store.read()
 
     @contextmanager
     def _updating(self) -> Iterator[BlueGreenState]:
-        path = Path(self.state_file)
         what = f"the {self.environment} blue/green state"
-        with exclusive(path.with_name(path.name + ".lock"), STATE_LOCK_TIMEOUT_S, what):
-            state = load_state(path)
+        with self.store.updating(what, STATE_LOCK_TIMEOUT_S) as state:
             yield state
-            save_state(path, state)
 
     @property
     def active(self) -> AirflowTarget:

@@ -1,9 +1,10 @@
 """What a blue/green Airflow environment remembers between steps: which color is active, the
 runtime each color runs, which color each release was published to, and the cutovers.
 
-Kept as one small JSON file beside the environment (``BlueGreenAirflow.state_file``), written
-atomically (a temporary file renamed over it); every read-modify-write holds the file's lock
-(``<state_file>.lock``), so two release steps never interleave their updates.
+Kept as one small JSON document by a state store (``blue_green_store``): locally a file beside
+the environment, written atomically (a temporary file renamed over it) under the file's lock;
+on MWAA an S3 object that the platform's runs and on-call both read. Every read-modify-write
+holds the store's lock, so two release steps never interleave their updates.
 
 A release's *runtime identity* (``runtime_identity``) is what a color must run for the release:
 a hash of the Airflow version its ``release.yaml`` pins, its requirement lines, the constraints
@@ -138,15 +139,14 @@ class BlueGreenState:
         return self.cutovers[-1] if self.cutovers else None
 
 
-def load_state(path: Path) -> BlueGreenState:
-    """The state at ``path`` (a fresh one, blue active, when the file does not exist). Raises
-    ``BlueGreenError`` naming the file when it is not a state file."""
+def parse_state(text: str, where: str) -> BlueGreenState:
+    """The state held in ``text`` (JSON, as ``dump_state`` writes it) read from ``where`` (a
+    path or an ``s3://`` URL, for messages). Raises ``BlueGreenError`` naming ``where`` when it
+    is not a state."""
     try:
-        raw = json.loads(path.read_text())
-    except FileNotFoundError:
-        return BlueGreenState()
-    except (OSError, ValueError) as exc:
-        raise BlueGreenError(f"blue/green state {path} is unreadable ({exc}); repair it") from None
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise BlueGreenError(f"blue/green state {where} is unreadable ({exc}); repair it") from None
     try:
         return BlueGreenState(
             active=str(raw["active"]),
@@ -155,14 +155,31 @@ def load_state(path: Path) -> BlueGreenState:
             cutovers=[Cutover(**c) for c in raw.get("cutovers", [])],
         )
     except (KeyError, TypeError, AttributeError) as exc:
-        raise BlueGreenError(f"blue/green state {path} is not a state file ({exc})") from None
+        raise BlueGreenError(f"blue/green state {where} is not a state file ({exc})") from None
+
+
+def dump_state(state: BlueGreenState) -> str:
+    """``state`` as JSON text (keys sorted, one trailing newline)."""
+    return json.dumps(asdict(state), indent=2, sort_keys=True) + "\n"
+
+
+def load_state(path: Path) -> BlueGreenState:
+    """The state at ``path`` (a fresh one, blue active, when the file does not exist). Raises
+    ``BlueGreenError`` naming the file when it is not a state file."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return BlueGreenState()
+    except OSError as exc:
+        raise BlueGreenError(f"blue/green state {path} is unreadable ({exc}); repair it") from None
+    return parse_state(text, str(path))
 
 
 def save_state(path: Path, state: BlueGreenState) -> None:
     """Write ``state`` to ``path`` atomically (a temporary file renamed over it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(state), indent=2, sort_keys=True) + "\n")
+    tmp.write_text(dump_state(state))
     tmp.replace(path)
 
 
