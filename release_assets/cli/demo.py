@@ -1,10 +1,11 @@
 """The README's demo: real local environments, a real git repository of the example pipelines,
-and five releases through the release graph. v1 and v2 are meant to go live, v3 to be stopped
+and six releases through the release graph. v1 and v2 are meant to go live, v3 to be stopped
 by the regression check, v4 (a breaking change to a contracted model) by the dbt validation
 gate; what did happen to each is read from Dagster's records and printed beside that. After the
 on-call and auditor stories, v5 goes live and the post-release monitor rolls it back
-(``demo_monitor``): prod runs its schedules on a compressed clock (the deployment's
-``schedules``), and v5 left the daily orders load without one."""
+(``demo_monitor``: prod runs its schedules on a compressed clock, the deployment's
+``schedules``, and v5 left the daily orders load without one); then v6, a requirements.txt
+change, goes live through a blue/green cutover (``demo_blue_green``)."""
 
 from __future__ import annotations
 
@@ -18,15 +19,16 @@ from pathlib import Path
 
 import dagster as dg
 
-from release_assets.cli import demo_monitor
+from release_assets.cli import demo_blue_green, demo_monitor
 from release_assets.cli.demo_approvals import allowed_signers, approval_story, demo_keys
 from release_assets.cli.demo_controls import on_call_story
 from release_assets.cli.demo_outcome import ReleaseOutcome, release_outcome
 from release_assets.cli.demo_waits import LAUNCH_TIMEOUT_S, one_demo, resume, wait_finished
 from release_assets.config import load_release_config
-from release_assets.local import environments, stack
+from release_assets.local import color_runtime, environments, stack
 from release_assets.local.color_runtime import environment_target
 from release_assets.local.seed import seed_environment
+from release_assets.runtimes.airflow.blue_green_status import status_line
 from release_assets.runtimes.airflow.dag_probe import import_dags
 from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.settings import Settings
@@ -190,6 +192,7 @@ EXPECTED: dict[str, list[tuple[str, str]] | None] = {
     "v3": [("regression_check", "no_regression")],
     "v4": [("release_candidate", "dbt"), ("release_candidate", "python_quality")],
     "v5": None,
+    "v6": None,
 }
 EXPECTED_TEXT = {
     "v1": "live in prod",
@@ -200,6 +203,8 @@ EXPECTED_TEXT = {
     "fct_orders) and its python_quality check (the repository's own dbt build test)",
     "v5": "live in prod (every gate, the canary and the judge pass); the post-release monitor "
     "then rolls it back: no scheduled orders load, fct_orders goes stale",
+    "v6": "live in prod through a blue/green cutover: its requirements.txt adds humanize, so "
+    "its staging run, canary and prod DAGs run in green Airflows built from its own runtime",
 }
 
 
@@ -296,8 +301,9 @@ def show_controls(settings: Settings, say: Say) -> bool:
         verdict = "as the demo expects" if controls else "NOT what the demo expects"
         say(f"release controls: {verdict}")
         monitored = show_monitor(settings, say, instance)
+        cut_over = show_blue_green(settings, say, instance)
     say("see what is live: .venv/bin/release-assets status; the UI: http://127.0.0.1:3000")
-    return controls and monitored
+    return controls and monitored and cut_over
 
 
 def show_monitor(settings: Settings, say: Say, instance: dg.DagsterInstance) -> bool:
@@ -319,4 +325,29 @@ def show_monitor(settings: Settings, say: Say, instance: dg.DagsterInstance) -> 
     production = environments.deployment_of(settings).production
     ok = demo_monitor.monitor_story(instance, production, say, lambda: _live(settings))
     say(f"post-release monitor: {'as the demo expects' if ok else 'NOT what the demo expects'}")
+    return ok
+
+
+def show_blue_green(settings: Settings, say: Say, instance: dg.DagsterInstance) -> bool:
+    """v6 (``demo_blue_green.change_v6``: humanize pinned in requirements.txt) is released and
+    goes live by a cutover to prod's green Airflow; whether it did, as prod_swap recorded it
+    and as the environment's colors show."""
+    say("")
+    say("-- blue/green: v6 changes requirements.txt --")
+    repo = Path(settings.git_repo)
+
+    def change_v6(path: Path) -> None:
+        demo_blue_green.change_v6(path, lambda rel: git(path, "checkout", "-q", "v2", "--", rel))
+
+    step = (demo_blue_green.TAG, change_v6, demo_blue_green.MESSAGE)
+    outcome = release_tag(settings, say, instance, set(git(repo, "tag").split()), step)
+    if not (outcome.succeeded and outcome.went_live):
+        say("blue/green: NOT what the demo expects (v6 did not go live)")
+        return False
+    meta = demo_blue_green.swap_metadata(instance, demo_blue_green.TAG)
+    ok = demo_blue_green.report_cutover(meta, say)
+    production = environments.deployment_of(settings).production
+    status = status_line(color_runtime.blue_green_for(settings, production))
+    ok = demo_blue_green.colors_line(status, say) and ok
+    say(f"blue/green: {'as the demo expects' if ok else 'NOT what the demo expects'}")
     return ok

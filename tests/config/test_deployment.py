@@ -19,6 +19,7 @@ from release_assets.config import (
     load_deployment,
     parse_deployment,
 )
+from release_assets.config.blue_green_specs import BlueGreenAirflowSpec
 from release_assets.config.deployment import deployment_problems
 
 
@@ -69,8 +70,13 @@ def test_embedded_local_default_describes_staging_and_prod() -> None:
     assert deployment.integration == "staging"
     assert deployment.integration_env.name == "staging"
     assert deployment.production_env.name == "prod"
-    ports = {env.name: env.airflow.port for env in deployment.environments}
-    assert ports == {"staging": 8081, "prod": 8082}
+    # Both are blue/green: blue serves releases on its runtime, green one that changes it.
+    colors = {
+        env.name: (env.airflow.blue.port, env.airflow.green.port)
+        for env in deployment.environments
+        if isinstance(env.airflow, BlueGreenAirflowSpec)
+    }
+    assert colors == {"staging": (8081, 8083), "prod": (8082, 8084)}
     assert all(isinstance(env.warehouse, DuckDBWarehouseSpec) for env in deployment.environments)
     assert all(env.secrets.kind == "env" for env in deployment.environments)
     assert all(env.feature_flags.kind == "local_file" for env in deployment.environments)
@@ -81,7 +87,9 @@ def test_embedded_local_default_resolves_under_the_state_dir(tmp_path: Path) -> 
     deployment = load_deployment(LOCAL_DEPLOYMENT).resolved(state)
     staging, prod = deployment.environments
     assert deployment.artifact_store.root == str(state / "artifacts")
-    assert staging.airflow.home == str(state / "envs" / "staging")
+    assert isinstance(staging.airflow, BlueGreenAirflowSpec)
+    assert staging.airflow.blue.home == str(state / "envs" / "staging")
+    assert staging.airflow.green.home == str(state / "envs" / "staging-green")
     assert prod.warehouse.path == str(state / "envs" / "prod" / "warehouse.duckdb")
     assert prod.feature_flags.path == str(state / "envs" / "prod" / "feature_flags.json")
     assert staging.artifact_store == deployment.artifact_store
@@ -342,7 +350,13 @@ def test_resolved_against_a_relative_state_dir_is_absolute(
     monkeypatch.chdir(tmp_path)
     resolved = load_deployment(LOCAL_DEPLOYMENT).resolved(Path(".state"))
     assert resolved.artifact_store.root == str(tmp_path.resolve() / ".state" / "artifacts")
-    assert all(Path(str(env.airflow.home)).is_absolute() for env in resolved.environments)
+    homes = [
+        color.home
+        for env in resolved.environments
+        if isinstance(env.airflow, BlueGreenAirflowSpec)
+        for color in env.airflow.colors().values()
+    ]
+    assert len(homes) == 4 and all(Path(str(home)).is_absolute() for home in homes)
 
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"

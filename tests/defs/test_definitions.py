@@ -8,10 +8,11 @@ import pytest
 from release_assets.config.deployment import LOCAL_DEPLOYMENT, load_deployment
 from release_assets.defs.definitions import bound_resources, build_defs, defs
 from release_assets.defs.resources import build_resources
+from release_assets.runtimes.airflow.blue_green import BlueGreenAirflow
 from release_assets.runtimes.airflow.local import LocalAirflow
 from release_assets.runtimes.environment import Environment
 from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
-from release_assets.settings import Settings
+from release_assets.settings import Settings, settings
 from tests.deployments import write_local_deployment
 
 
@@ -29,16 +30,17 @@ def test_definitions_load_and_validate(isolated_settings: Settings) -> None:
 def test_the_embedded_local_deployment_is_the_default(
     isolated_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("RELEASE_ASSETS_DEPLOYMENT", str(LOCAL_DEPLOYMENT))
+    settings.cache_clear()
+    ours = settings()
     local = load_deployment(LOCAL_DEPLOYMENT)
-    dg.Definitions.validate_loadable(build_defs(local, isolated_settings))
-    prod = build_resources(local.resolved(isolated_settings.state_dir), isolated_settings)[
-        "production"
-    ]
-    assert isinstance(prod.airflow, LocalAirflow)
+    dg.Definitions.validate_loadable(build_defs(local, ours))
+    prod = build_resources(local.resolved(ours.state_dir), ours)["production"]
+    # Blue/green: blue (8082) serves until a release changes the runtime; green is 8084.
+    assert isinstance(prod.airflow, BlueGreenAirflow)
     assert prod.airflow.url == "http://127.0.0.1:8082"
-    assert (
-        Path(prod.warehouse.database) == isolated_settings.state_dir / "envs/prod/warehouse.duckdb"
-    )
+    assert prod.airflow.color("green").url == "http://127.0.0.1:8084"
+    assert Path(prod.warehouse.database) == ours.state_dir / "envs/prod/warehouse.duckdb"
 
 
 def test_a_third_environment_is_one_more_block(tmp_path: Path, isolated_settings: Settings) -> None:

@@ -29,15 +29,32 @@ from northstar_common.defaults import PLATFORM_OWNER, START_DATE, default_args
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt"
 _PROJECT = shlex.quote(str(DBT_PROJECT_DIR))
 
-DBT_BUILD = f"""set -euo pipefail
-dbt build \\
-  --project-dir {_PROJECT} \\
-  --profiles-dir {_PROJECT} \\
-  --target "$NORTHSTAR_DBT_TARGET" \\
-  --target-path "$DBT_TARGET_PATH" \\
-  --log-path "$DBT_LOG_PATH" \\
-  --vars "$NORTHSTAR_DBT_VARS" \\
-  --no-use-colors ${{NORTHSTAR_DBT_FULL_REFRESH:+--full-refresh}}
+# DuckDB allows one writing process per file: when another one holds the warehouse (a load of
+# another DAG, the release platform reading it), dbt fails at once with "Could not set lock on
+# file" before building anything. The build is then retried every 5 s for up to 300 s (as the
+# loaders wait: northstar_common.warehouse.LOCK_WAIT_SECONDS), printing each wait; any other
+# failure, or a lock held longer, fails the task as dbt reported it.
+DBT_BUILD = f"""set -uo pipefail
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+deadline=$((SECONDS + 300))
+while true; do
+  dbt build \\
+    --project-dir {_PROJECT} \\
+    --profiles-dir {_PROJECT} \\
+    --target "$NORTHSTAR_DBT_TARGET" \\
+    --target-path "$DBT_TARGET_PATH" \\
+    --log-path "$DBT_LOG_PATH" \\
+    --vars "$NORTHSTAR_DBT_VARS" \\
+    --no-use-colors ${{NORTHSTAR_DBT_FULL_REFRESH:+--full-refresh}} 2>&1 | tee "$out"
+  status=${{PIPESTATUS[0]}}
+  if [ "$status" -eq 0 ]; then exit 0; fi
+  if ! grep -q "Could not set lock on file" "$out" || [ "$SECONDS" -ge "$deadline" ]; then
+    exit "$status"
+  fi
+  echo "the warehouse is locked by another process; dbt build again in 5 s"
+  sleep 5
+done
 """
 
 with DAG(
