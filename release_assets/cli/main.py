@@ -216,9 +216,11 @@ def demo_prepare() -> None:
 
 @demo.command("drive")
 def demo_drive() -> None:
-    """Tag v1 to v4 in turn and follow their releases, then show the release controls as
-    on-call and an auditor meet them (needs `dagster dev` running)."""
-    from release_assets.cli.demo import drive, show_controls
+    """Tag v1 to v4 in turn and follow their releases, show the release controls as on-call
+    and an auditor meet them, then v5 (rolled back by the post-release monitor) and v6 (a
+    blue/green cutover) (needs `dagster dev` running)."""
+    from release_assets.cli.demo import drive
+    from release_assets.cli.demo_stories import show_controls
 
     drive(settings(), click.echo)
     show_controls(settings(), click.echo)

@@ -58,7 +58,7 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 @pytest.fixture
 def said(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.setattr(demo, "_live", lambda settings: "v2")
+    monkeypatch.setattr(demo, "live_in_prod", lambda settings: "v2")
     return []
 
 

@@ -59,7 +59,7 @@ def demo_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         subprocess.run(["git", "tag", tag], cwd=repo, check=True)
     monkeypatch.setenv("RELEASE_ASSETS_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("RELEASE_ASSETS_GIT_REPO", str(repo))
-    monkeypatch.setattr(demo, "_live", lambda settings: "v2")
+    monkeypatch.setattr(demo, "live_in_prod", lambda settings: "v2")
     return load_settings()
 
 
