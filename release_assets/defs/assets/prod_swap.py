@@ -11,6 +11,7 @@ import time
 import dagster as dg
 
 from release_assets.core.audit import AuditRecord
+from release_assets.core.canary_runs import baseline_suffix, input_suffix
 from release_assets.core.data_rollback import RebuildFailed
 from release_assets.core.deploy import publish_from_store
 from release_assets.core.evidence import EvidenceMissing
@@ -152,6 +153,8 @@ def prod_swap(
                 expected_live=live,
             )
             removed = target.remove_canary(tag)
+            # The canary's input snapshot and baseline served its verdict (recorded): dropped.
+            dropped = warehouse.drop_schemas([input_suffix(tag), baseline_suffix(tag)])
         note.replaced_release = replaced
         note.outcome = "live"
         if already:  # a re-run of a completed swap: converged, nothing went live anew
@@ -169,6 +172,7 @@ def prod_swap(
             "tables_switched": len(sources),
             "tables_kept": dg.MetadataValue.json(sorted(set(wanted) - set(sources))),
             "canary_dags_removed": ", ".join(removed) or "-",
+            "canary_schemas_dropped": ", ".join(dropped) or "-",
             "relations_refreshed": refreshed,
             **color_metadata(target, tag),
         }

@@ -6,15 +6,20 @@ tests bind the in-memory ``release_assets.runtimes.warehouse.fake.FakeWarehouse`
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
 
-from release_assets.runtimes.warehouse.types import Pointer, WarehouseError
+from release_assets.runtimes.warehouse.types import SNAPSHOT_SUFFIX, Pointer, WarehouseError
 
 __all__ = ["Pointer", "Warehouse", "WarehouseError"]
+
+_SCHEMA = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+"""A schema name ``drop_schemas`` writes unquoted (as stored: lower case on DuckDB, and on
+Snowflake as ``tables`` reports unquoted names)."""
 
 
 class Warehouse(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
@@ -56,6 +61,34 @@ class Warehouse(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
         read from files) are skipped. Returns source -> copy for each copied relation.
         ``WarehouseError`` names a bad relation name or suffix (``__`` + ``[a-z0-9_]``) before
         anything runs, or the statement that failed."""
+
+    def drop_schemas(self, suffixes: Sequence[str]) -> list[str]:
+        """Drop every schema that holds a table or view and whose name ends with one of
+        ``suffixes`` (snapshot suffixes such as ``__i_v2``, compared case-insensitively), with
+        everything in it; returns the schemas dropped, sorted (``[]``: none, e.g. on a re-run).
+        ``WarehouseError`` names a malformed suffix, or a schema a live pointer reads (then
+        nothing is dropped)."""
+        where = f"warehouse {self.environment!r}"
+        for suffix in suffixes:
+            if not SNAPSHOT_SUFFIX.match(suffix):
+                raise WarehouseError(f"{where}: bad schema suffix {suffix!r} (expected '__i_v2')")
+        schemas = sorted(
+            {
+                table.split(".", 1)[0]
+                for table in self.tables()
+                if table.split(".", 1)[0].lower().endswith(tuple(suffixes))
+            }
+        )
+        live = sorted({p.source.split(".", 1)[0].lower() for p in self.pointers().values()})
+        held = [schema for schema in schemas if schema.lower() in live]
+        if held:
+            raise WarehouseError(f"{where}: schema {held[0]} is read by a live stable name")
+        bad = [schema for schema in schemas if not _SCHEMA.match(schema)]
+        if bad:
+            raise WarehouseError(f"{where}: bad schema name {bad[0]!r}")
+        if schemas:
+            self.execute([f"drop schema if exists {schema} cascade" for schema in schemas])
+        return schemas
 
     @abstractmethod
     def pointers(self) -> dict[str, Pointer]:

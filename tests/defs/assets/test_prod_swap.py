@@ -53,6 +53,9 @@ def test_code_and_rebuilt_tables_switch_to_the_release(
     _v2_after_its_canary(world)
     # Loads landed in raw since the canary: v2's code now builds 125 rows, not the canary's 118.
     world.build_models_on_run(PROD, {"marts.fct_orders": 125}, code="v2")
+    # What v2's canary left: its input snapshot and the live code's baseline.
+    world.write_table(PROD, "raw__i_v2.orders", 130)
+    world.write_table(PROD, "marts__b_v2.fct_orders", 120)
 
     result = materialize(world, instance, [prod_swap], "v2")
 
@@ -73,6 +76,8 @@ def test_code_and_rebuilt_tables_switch_to_the_release(
         "staging.stg_orders",
     ]
     assert meta["canary_dags_removed"] == "dbt_build__canary_v2"  # the refresh's copy
+    assert meta["canary_schemas_dropped"] == "marts__b_v2, raw__i_v2"
+    assert not {"raw__i_v2.orders", "marts__b_v2.fct_orders"} & set(world.warehouse(PROD).tables())
     airflow = world.airflow(PROD)
     assert airflow.live == "v2"
     assert set(airflow.served().values()) == {"v2"}

@@ -129,3 +129,43 @@ def test_a_bad_snapshot_name_is_refused_before_anything_runs(
     with pytest.raises(WarehouseError, match=f"prod.*{re.escape(named)}"):
         wh.snapshot_tables(relations, suffix)
     assert wh.tables() == ["raw.orders"]
+
+
+def test_a_releases_canary_schemas_are_dropped_and_nothing_else(tmp_path: Path) -> None:
+    wh = DuckDBWarehouse.at("prod", tmp_path / "wh.duckdb")
+    wh.execute(
+        [
+            "create schema raw",
+            "create table raw.orders as select 1 as id",
+            "create schema marts__r_v2",
+            "create table marts__r_v2.fct_orders as select 1 as id",
+            "create schema marts__b_v2",
+            "create table marts__b_v2.fct_orders as select 1 as id",
+            "create schema marts__b_v21",  # another release's: v21 is not v2
+            "create table marts__b_v21.fct_orders as select 1 as id",
+        ]
+    )
+    wh.snapshot_tables(["raw.orders"], "__i_v2")
+    wh.switch("v2", {"marts.fct_orders": "marts__r_v2.fct_orders"})
+
+    assert wh.drop_schemas(["__i_v2", "__b_v2"]) == ["marts__b_v2", "raw__i_v2"]
+
+    assert [t for t in wh.tables() if not t.startswith("_release_assets.")] == [
+        "marts.fct_orders",
+        "marts__b_v21.fct_orders",
+        "marts__r_v2.fct_orders",
+        "raw.orders",
+    ]
+    assert wh.drop_schemas(["__i_v2", "__b_v2"]) == []  # a re-run: nothing left to drop
+
+
+def test_a_schema_a_stable_name_reads_is_never_dropped(tmp_path: Path) -> None:
+    wh = DuckDBWarehouse.at("prod", tmp_path / "wh.duckdb")
+    wh.execute(["create schema marts__r_v2", "create table marts__r_v2.t as select 1 as id"])
+    wh.switch("v2", {"marts.t": "marts__r_v2.t"})
+
+    with pytest.raises(WarehouseError, match="schema marts__r_v2 is read by a live stable name"):
+        wh.drop_schemas(["__r_v2"])
+    with pytest.raises(WarehouseError, match="bad schema suffix 'r_v2'"):
+        wh.drop_schemas(["r_v2"])
+    assert "marts__r_v2.t" in wh.tables()

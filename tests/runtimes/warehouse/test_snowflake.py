@@ -167,3 +167,12 @@ def test_a_snapshot_is_a_clone_that_keeps_its_rows_while_loads_land(
     assert wh.query("select count(*) from raw__i_v2.orders") == [(3,)]
     wh.snapshot_tables(["raw.orders"], "__i_v2")  # taken again: replaces the copy
     assert wh.query("select count(*) from raw__i_v2.orders") == [(4,)]
+
+
+def test_a_releases_snapshot_schema_is_dropped(wh: SnowflakeWarehouse) -> None:
+    wh.execute(["create schema raw", "create table raw.orders (id integer)"])
+    wh.snapshot_tables(["raw.orders"], "__i_v2")
+
+    assert wh.drop_schemas(["__i_v2", "__b_v2"]) == ["raw__i_v2"]
+
+    assert wh.tables() == ["raw.orders"]
