@@ -56,15 +56,17 @@ java:
 	$(call part,setup)
 	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
 
-## postgres: PostgreSQL's server binaries (the slow tests run the orchestrator's instance on a
-## real PostgreSQL, tests/postgres_server.py); installed from Debian's packages if missing
+## postgres: PostgreSQL's server binaries (every local Airflow 2 keeps its metadata in a cluster
+## of its own, release_assets/local/postgres_cluster.py; the slow tests run the orchestrator's
+## instance on a real PostgreSQL, tests/postgres_server.py); installed from Debian's packages if
+## missing
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
 
 ## runtime: the Airflow runtime virtualenv of the pipelines repository (cached by content), and
 ## the virtualenvs the tests share (the runtime's test overlay, checkov), built here once so that
 ## parallel test workers only ever read them
-runtime: setup java
+runtime: setup java postgres
 	$(BIN)/release-assets local runtime
 	@$(BIN)/python -c "$$PREBUILD"
 
@@ -89,7 +91,7 @@ demo: runtime
 
 # The demo under the state directory's stack lock, which `make demo` holds until `dg dev` exits:
 # a second `make demo` stops at once, naming this one's PID (no second daemon, its log intact).
-demo-run:
+demo-run: postgres
 	$(BIN)/release-assets demo prepare
 	@set -m; export DAGSTER_HOME=$$($(BIN)/release-assets local path dagster_home); \
 	  $(BIN)/dg dev -w workspace.yaml -h 127.0.0.1 -p 3000 > .state/dagster-dev.log 2>&1 & dev=$$!; \

@@ -1,24 +1,38 @@
 """Start and stop one environment's Airflow processes (scheduler and webserver).
 
-Each runs from the runtime virtualenv with the environment's own AIRFLOW_HOME, SQLite metadata
-database and port, in its own process group, and is stopped by that group.
+Each runs from the runtime virtualenv with the environment's own AIRFLOW_HOME and port, in its
+own process group, and is stopped by that group. The metadata database is PostgreSQL, as in
+production Airflow: a cluster of the environment's own in ``<environment>/postgres``, reached
+over a Unix socket only (``local/postgres_cluster.py``), started before Airflow and stopped
+after it. Tasks run with the LocalExecutor.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 from pathlib import Path
 
 from release_assets.config.deployment_specs import LOG_SERVER_PORT_OFFSET
+from release_assets.local.postgres_cluster import (
+    PostgresCluster,
+    PostgresMissing,
+    PostgresStartError,
+)
 from release_assets.runtimes import processes
 from release_assets.runtimes.airflow.base import AirflowError
 from release_assets.runtimes.airflow.local import LocalAirflow
 from release_assets.runtimes.airflow.venv import RuntimeVenv
 from release_assets.runtimes.local_layout import EnvironmentLayout
+from release_assets.runtimes.processes import Say
 from release_assets.settings import inherited_environment
 
 SERVICES = ("scheduler", "webserver")
+METADATA_DB = "postgres"
+"""The name ``running``/``stop`` give the environment's PostgreSQL server."""
+DATABASE = "airflow"
+_log = logging.getLogger(__name__)
 # No log server is started. Airflow 2.11.2's `serve_logs` (airflow/utils/serve_logs.py) binds
 # `[::]:<port>` when the host has dual-stack IPv6, else `0.0.0.0:<port>`: the host cannot be
 # configured, so it would listen on every interface (and with the default port 8793, the
@@ -32,6 +46,16 @@ _SERVICE_ARGS = {"scheduler": ["--skip-serve-logs"], "webserver": []}
 
 class AirflowStartError(RuntimeError):
     """An Airflow environment did not come up."""
+
+
+def metadata_cluster(layout: EnvironmentLayout) -> PostgresCluster:
+    """The environment's PostgreSQL cluster: ``<environment>/postgres``, socket only, its pid
+    file and log beside the Airflow services' in ``run/``."""
+    return PostgresCluster(
+        layout.root / "postgres",
+        pid_file_path=layout.run_dir / f"{METADATA_DB}.pid",
+        log_file_path=layout.run_dir / f"{METADATA_DB}.log",
+    )
 
 
 def airflow_env(
@@ -51,7 +75,13 @@ def airflow_env(
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(layout.dags_folder),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",
+        # LocalExecutor: each task is a fork of the scheduler (no fresh interpreter per task)
+        # and the scheduler loop keeps running while a task does. PARALLELISM=1 keeps the one
+        # task at a time the SequentialExecutor gave: the example's DuckDB warehouse allows ONE
+        # writing process, and two tasks at once would fail on each other's lock and retry
+        # after 5 minutes (dbt-duckdb does not wait for the lock).
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "1",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         # Schedules off (the default): a DAG runs only when it is triggered (by a release step
         # or by hand), so what runs is deterministic. On (the deployment's `schedules`): cron
@@ -62,7 +92,7 @@ def airflow_env(
         "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
         "AIRFLOW__CORE__MIN_SERIALIZED_DAG_FETCH_INTERVAL": "2",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_cluster(layout).url(DATABASE),
         "AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS": "False",
         "AIRFLOW__API__AUTH_BACKENDS": (
             "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session"
@@ -109,12 +139,56 @@ def _run(cmd: list[str], env: dict[str, str], what: str, timeout_s: float) -> st
     return done.stdout
 
 
-def initialize(layout: EnvironmentLayout, runtime: RuntimeVenv) -> None:
-    """Migrate the metadata DB and create the admin user, once per runtime."""
-    marker = layout.airflow_home / f".initialized-{runtime.root.name}"
+def _forget_sqlite(layout: EnvironmentLayout) -> None:
+    """An environment made before the metadata DB moved to PostgreSQL starts fresh there
+    (local state is disposable): its SQLite file is removed, which is said once."""
+    home = layout.airflow_home
+    old = home / "airflow.db"
+    if not old.exists():
+        return
+    _log.warning(
+        "%s: Airflow's metadata now lives in PostgreSQL (%s); the old SQLite database %s is "
+        "removed and the environment starts with a fresh one (its DAG run history is gone, "
+        "published releases are kept)",
+        layout.name,
+        metadata_cluster(layout).root,
+        old,
+    )
+    for path in [old, *home.glob("airflow.db-*"), *home.glob(".initialized-*")]:
+        path.unlink(missing_ok=True)
+
+
+def start_metadata_db(layout: EnvironmentLayout, say: Say = _log.info) -> PostgresCluster:
+    """Start (idempotent) the environment's PostgreSQL cluster, made the first time, and
+    create its ``airflow`` database; raises ``AirflowStartError`` naming the environment (a
+    missing server says how to install it)."""
+    cluster = metadata_cluster(layout)
+    _forget_sqlite(layout)
+    try:
+        if cluster.init():  # a new cluster: nothing was migrated into it yet
+            for marker in cluster.root.glob(".initialized-*"):
+                marker.unlink()
+        cluster.start(say)
+        cluster.ensure_database(DATABASE)
+    except PostgresMissing as exc:
+        raise AirflowStartError(f"{layout.name}: {exc}") from None
+    except (PostgresStartError, OSError) as exc:
+        raise AirflowStartError(
+            f"{layout.name}: its metadata database did not start: {exc}"
+        ) from None
+    return cluster
+
+
+def initialize(
+    layout: EnvironmentLayout, runtime: RuntimeVenv, extra_env: dict[str, str] | None = None
+) -> None:
+    """Start the metadata DB (``start_metadata_db``), migrate it and create the admin user,
+    once per runtime and cluster; ``extra_env`` as in ``start``."""
+    cluster = start_metadata_db(layout)
+    marker = cluster.root / f".initialized-{runtime.root.name}"
     if marker.exists():
         return
-    env = airflow_env(layout, runtime)
+    env = {**airflow_env(layout, runtime), **(extra_env or {})}
     _run([str(runtime.airflow), "db", "migrate"], env, f"{layout.name}: airflow db migrate", 300)
     creds = layout.credentials()
     users = _run(
@@ -155,7 +229,7 @@ def start(
     layout.ensure_dirs()
     target = LocalAirflow.of_layout(layout)
     target.install_loader()
-    initialize(layout, runtime)
+    initialize(layout, runtime, extra_env)
     env = {**airflow_env(layout, runtime, log_server_port), **(extra_env or {})}
     for service in SERVICES:
         pid_file = _pid_file(layout, service)
@@ -188,9 +262,14 @@ def start(
 
 
 def stop(layout: EnvironmentLayout) -> list[str]:
-    """Stop every process group this environment started; returns the services stopped."""
-    return [s for s in SERVICES if processes.stop(_pid_file(layout, s))]
+    """Stop every process group this environment started, the Airflow services first and
+    then their metadata DB (``"postgres"``); returns the ones stopped. Idempotent."""
+    stopped = [s for s in SERVICES if processes.stop(_pid_file(layout, s))]
+    return stopped + ([METADATA_DB] if metadata_cluster(layout).stop() else [])
 
 
 def running(layout: EnvironmentLayout) -> dict[str, processes.ManagedProcess | None]:
-    return {s: processes.read(_pid_file(layout, s)) for s in SERVICES}
+    """The environment's processes by name (the services and ``"postgres"``): None when one
+    is not running."""
+    procs = {s: processes.read(_pid_file(layout, s)) for s in SERVICES}
+    return {**procs, METADATA_DB: metadata_cluster(layout).process()}

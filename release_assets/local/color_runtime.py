@@ -1,5 +1,5 @@
 """The local colors of a blue/green environment (``kind: blue_green``): each color is a real
-Airflow 2.x (scheduler + webserver) with its own home, port and SQLite metadata database,
+Airflow 2.x (scheduler + webserver) with its own home, port and PostgreSQL metadata database,
 started from the runtime venv of the release it serves.
 
 Both colors serve the same environment: their DAGs get the environment's data variables

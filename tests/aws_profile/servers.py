@@ -9,10 +9,8 @@ up``) and ``down`` leaves nothing behind. Every wait is bounded and says its pro
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,10 +19,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from release_assets.local.airflow_instance import metadata_cluster
+from release_assets.local.postgres_cluster import PostgresCluster, require_server_bin
+from release_assets.local.postgres_cluster import ensure_database as cluster_ensure_database
 from release_assets.runtimes import processes
+from release_assets.runtimes.local_layout import EnvironmentLayout
 from release_assets.runtimes.processes import Say
 from tests.aws_server import FAKE_CREDENTIALS, free_port
-from tests.postgres_server import pg_bin
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 90.0
@@ -153,60 +154,38 @@ def moto_command(port: int) -> list[str]:
     return [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
 
 
-def _as_postgres(cmd: list[str]) -> list[str]:
-    """``cmd`` run as the ``postgres`` OS user when we are root (the server refuses root)."""
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+def postgres_cluster(paths: ProfilePaths, port: int | None = None) -> PostgresCluster:
+    """The profile's cluster (``release_assets.local.postgres_cluster``): data in
+    ``<profile>/postgres``, pid file and log in ``run/``, on 127.0.0.1:``port``."""
+    return PostgresCluster(
+        paths.postgres_dir,
+        port=port,
+        pid_file_path=paths.pid_file("postgres"),
+        log_file_path=paths.log_file("postgres"),
+    )
 
 
 def postgres_bin() -> Path:
-    """Debian's PostgreSQL server binaries; RuntimeError saying how to install them."""
-    found = pg_bin()
-    if found is None:
-        raise RuntimeError("no PostgreSQL server under /usr/lib/postgresql: make postgres")
-    return found
+    """Debian's PostgreSQL server binaries; ``PostgresMissing`` saying how to install them."""
+    return require_server_bin("the AWS profile's PostgreSQL")
 
 
 def init_postgres(paths: ProfilePaths) -> Path:
     """The cluster's data directory, made with ``initdb`` (trust auth, superuser
     ``postgres``) the first time; returns it."""
-    root = paths.postgres_dir
-    data = root / "data"
-    if (data / "PG_VERSION").exists():
-        return data
-    root.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    subprocess.run(
-        _as_postgres(
-            [str(postgres_bin() / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
-        ),
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return data
+    cluster = postgres_cluster(paths)
+    cluster.init()
+    cluster.prepare_socket_dir()
+    return cluster.data_dir
 
 
 def postgres_command(paths: ProfilePaths, port: int) -> list[str]:
     """The postmaster in the foreground (so its session is ours to stop) on 127.0.0.1."""
-    data = paths.postgres_dir / "data"
-    return _as_postgres(
-        [
-            str(postgres_bin() / "postgres"),
-            "-D",
-            str(data),
-            "-p",
-            str(port),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-k",
-            str(paths.postgres_dir),
-        ]
-    )
+    return postgres_cluster(paths, port).command()
 
 
 def postgres_ready(port: int) -> bool:
-    """True once the server takes connections (``pg_isready``)."""
+    """True once the server takes connections on 127.0.0.1:``port`` (``pg_isready``)."""
     done = subprocess.run(
         [str(postgres_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"],
         capture_output=True,
@@ -218,35 +197,15 @@ def postgres_ready(port: int) -> bool:
 
 def ensure_database(port: int, name: str = PG_DATABASE) -> str:
     """Create database ``name`` on the profile's server unless it exists; returns ``name``."""
-    import psycopg2
-
-    conn = psycopg2.connect(
-        host="127.0.0.1", port=port, user="postgres", dbname="postgres", connect_timeout=5
-    )
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("select 1 from pg_database where datname = %s", (name,))
-            if cur.fetchone() is None:
-                cur.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        conn.close()
-    return name
+    return cluster_ensure_database("127.0.0.1", port, name)
 
 
 def stop_postgres(paths: ProfilePaths) -> bool:
-    """``pg_ctl stop -m fast`` (clients are disconnected at once), then whatever is left of
-    the session; True if something was stopped."""
-    data = paths.postgres_dir / "data"
-    running = processes.read(paths.pid_file("postgres")) is not None
-    if running and (data / "postmaster.pid").exists():
-        with contextlib.suppress(subprocess.SubprocessError, OSError):
-            subprocess.run(
-                _as_postgres(
-                    [str(postgres_bin() / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]
-                ),
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-    return processes.stop(paths.pid_file("postgres")) or running
+    """Stop the profile's PostgreSQL servers: the instance's and the metadata cluster of each
+    Airflow 2 environment (``airflow_instance.metadata_cluster``; call it after the Airflows
+    are stopped). Each: ``pg_ctl stop -m fast`` (clients are disconnected at once), then
+    whatever is left of its session. True if something was stopped."""
+    envs = sorted(p for p in (paths.root / "envs").glob("*") if p.is_dir())
+    clusters = [metadata_cluster(EnvironmentLayout(env.name, env, 0)) for env in envs]
+    stopped = [cluster.stop() for cluster in [*clusters, postgres_cluster(paths)]]
+    return any(stopped)

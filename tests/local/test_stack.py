@@ -40,7 +40,7 @@ def test_up_listen_deploy_status_down(isolated_settings: Settings) -> None:
             assert target.health().healthy
             assert target.list_dags() == []
             sessions += [p.pid for p in airflow_instance.running(target.layout).values() if p]
-        assert len(sessions) == 4
+        assert len(sessions) == 6  # scheduler, webserver, postgres each
 
         # Every Airflow process listens on 127.0.0.1 only, each environment on its own port,
         # and no log server listens (Airflow binds it to every interface: never started).
@@ -87,14 +87,14 @@ def test_up_listen_deploy_status_down(isolated_settings: Settings) -> None:
         assert rows["staging"].memory_mb > 100
     finally:
         stopped = stack.down(s)
-    assert stopped == {"staging": ["scheduler", "webserver"], "prod": ["scheduler", "webserver"]}
+    assert stopped == {e: ["scheduler", "webserver", "postgres"] for e in ("staging", "prod")}
     for sid in sessions:
         assert processes.session_members(sid) == [], f"session {sid} left processes behind"
 
     # State survives `down`: the next `up` finds the same credentials and live release.
     layout = environments.layout(s, "prod")
     assert layout.live_release() == "dev-1"
-    assert (layout.airflow_home / "airflow.db").exists()
+    assert (layout.root / "postgres" / "data" / "PG_VERSION").exists()
     assert layout.airflow_port == worker_ports()[1]  # this worker's own port
     prod_url = re.escape(f"http://127.0.0.1:{layout.airflow_port}")
     with pytest.raises(AirflowUnreachable, match=rf"'prod' at {prod_url}"):

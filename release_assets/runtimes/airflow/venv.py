@@ -21,6 +21,12 @@ from release_assets.config import ReleaseConfig
 from release_assets.runtimes.locks import exclusive
 
 _COMPLETE = ".complete"
+AIRFLOW2_PLATFORM_PACKAGES = ("psycopg2-binary==2.9.10",)
+"""What the local Airflow 2 environments need beyond the repository's requirements: the
+PostgreSQL driver of their metadata DB (``local/airflow_instance.py``). 2.9.10 was the newest
+release when Airflow 2.11 came out, the version its official constraints would pin (that file
+cannot be downloaded here to check); the example's constraints do not pin it (the repository
+never imports it), so it cannot conflict with them."""
 
 
 class RuntimeBuildError(RuntimeError):
@@ -57,14 +63,22 @@ def requirement_lines(requirements: Path) -> list[str]:
     return lines
 
 
+def platform_packages(airflow_version: str) -> list[str]:
+    """Requirement lines the platform adds to a runtime of ``airflow_version`` (Airflow 2:
+    the metadata DB's driver; Airflow 3's local environments keep SQLite, nothing)."""
+    return list(AIRFLOW2_PLATFORM_PACKAGES) if airflow_version.startswith("2.") else []
+
+
 def runtime_key(
     airflow_version: str, requirements: list[str], constraints: list[str] | None = None
 ) -> str:
     """The runtime's folder name: a hash of Python's and Airflow's versions, the requirement
-    lines and the texts of the constraints files (left out of the hash when there are none,
-    so runtimes built without constraints keep their key)."""
+    lines, the platform's packages (``platform_packages``) and the texts of the constraints
+    files (left out of the hash when there are none, so runtimes built without constraints
+    keep their key)."""
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
-    payload = "\n".join([f"python=={py}", f"apache-airflow=={airflow_version}", *requirements])
+    lines = [f"python=={py}", f"apache-airflow=={airflow_version}", *requirements]
+    payload = "\n".join([*lines, *platform_packages(airflow_version)])
     if constraints:
         digests = [hashlib.sha256(text.encode()).hexdigest() for text in constraints]
         payload += "\n" + "\n".join(f"constraints sha256={d}" for d in digests)
@@ -128,10 +142,11 @@ def _build_runtime(
     constraints: Path | None = None,
 ) -> None:
     uv = find_uv_bin()
-    specs = [f"apache-airflow=={airflow_version}", *reqs]
+    platform = platform_packages(airflow_version)
+    specs = [f"apache-airflow=={airflow_version}", *reqs, *platform]
     # The file itself (not its lines) so that uv reads -c/-r lines relative to it.
     install = [uv, "pip", "install", "--quiet", "--python", str(venv.python)]
-    install += [specs[0], "-r", str(requirements.resolve())]
+    install += [specs[0], *platform, "-r", str(requirements.resolve())]
     if constraints is not None:
         install += ["--constraint", str(constraints.resolve())]
     steps = [

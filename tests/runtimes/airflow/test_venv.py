@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from release_assets.runtimes.airflow import venv
 from release_assets.runtimes.airflow.venv import (
     RuntimeBuildError,
     ensure_runtime,
@@ -23,6 +24,17 @@ def test_key_changes_with_airflow_version_and_requirements() -> None:
     assert runtime_key("2.11.2", ["duckdb==2.0.0"]) == base
     assert runtime_key("2.10.5", ["duckdb==2.0.0"]) != base
     assert runtime_key("2.11.2", ["duckdb==1.4.0"]) != base
+
+
+def test_a_new_platform_pin_rebuilds_airflow_2_runtimes_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reqs = ["duckdb==2.0.0"]
+    before = {v: runtime_key(v, reqs) for v in ("2.11.2", "3.3.2")}
+    assert any(p.startswith("psycopg2-binary==") for p in venv.platform_packages("2.11.2"))
+    monkeypatch.setattr(venv, "AIRFLOW2_PLATFORM_PACKAGES", ("psycopg2-binary==2.9.99",))
+    assert runtime_key("2.11.2", reqs) != before["2.11.2"]  # the local metadata DB's driver
+    assert runtime_key("3.3.2", reqs) == before["3.3.2"]  # Airflow 3 keeps SQLite: untouched
 
 
 @pytest.mark.slow
