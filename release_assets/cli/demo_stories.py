@@ -6,6 +6,7 @@ v1 to v4."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -31,48 +32,64 @@ def show_controls(settings: Settings, say: Say) -> bool:
     return controls and monitored and cut_over
 
 
+def release_on_v2(
+    settings: Settings,
+    say: Say,
+    instance: dg.DagsterInstance,
+    story: str,
+    tag: str,
+    change: Callable[[Path, Callable[[str], object]], None],
+    message: str,
+) -> bool:
+    """Commit ``change`` (given the repository and a function taking a path back to its v2
+    content: the releases after v2 that went live were rolled back), tag it ``tag`` and follow
+    its release (``demo.release_tag``); whether it went live (else ``story`` says it did not)."""
+    repo = Path(settings.git_repo)
+
+    def on_v2(path: Path) -> None:
+        change(path, lambda rel: git(path, "checkout", "-q", "v2", "--", rel))
+
+    outcome = release_tag(
+        settings, say, instance, set(git(repo, "tag").split()), (tag, on_v2, message)
+    )
+    if not (outcome.succeeded and outcome.went_live):
+        say(f"{story}: NOT what the demo expects ({tag} did not go live)")
+        return False
+    return True
+
+
+def _verdict(story: str, ok: bool, say: Say) -> bool:
+    say(f"{story}: {'as the demo expects' if ok else 'NOT what the demo expects'}")
+    return ok
+
+
 def show_monitor(settings: Settings, say: Say, instance: dg.DagsterInstance) -> bool:
     """v5 (``demo_monitor.change_v5``: ingest_orders' schedule left as None) is released and
     goes live; then the post-release monitor rolls it back (``demo_monitor.monitor_story``).
     Whether both happened as the demo means to show."""
+    story = "post-release monitor"
     say("")
     say("-- the post-release monitor: v5 leaves ingest_orders without a schedule --")
-    repo = Path(settings.git_repo)
-
-    def change_v5(path: Path) -> None:
-        demo_monitor.change_v5(path, lambda rel: git(path, "checkout", "-q", "v2", "--", rel))
-
-    step = (demo_monitor.TAG, change_v5, demo_monitor.MESSAGE)
-    outcome = release_tag(settings, say, instance, set(git(repo, "tag").split()), step)
-    if not (outcome.succeeded and outcome.went_live):
-        say("post-release monitor: NOT what the demo expects (v5 did not go live)")
+    tag, change, message = demo_monitor.TAG, demo_monitor.change_v5, demo_monitor.MESSAGE
+    if not release_on_v2(settings, say, instance, story, tag, change, message):
         return False
     production = environments.deployment_of(settings).production
     ok = demo_monitor.monitor_story(instance, production, say, lambda: live_in_prod(settings))
-    say(f"post-release monitor: {'as the demo expects' if ok else 'NOT what the demo expects'}")
-    return ok
+    return _verdict(story, ok, say)
 
 
 def show_blue_green(settings: Settings, say: Say, instance: dg.DagsterInstance) -> bool:
     """v6 (``demo_blue_green.change_v6``: humanize pinned in requirements.txt) is released and
     goes live by a cutover to prod's green Airflow; whether it did, as prod_swap recorded it
     and as the environment's colors show."""
+    story = "blue/green"
     say("")
     say("-- blue/green: v6 changes requirements.txt --")
-    repo = Path(settings.git_repo)
-
-    def change_v6(path: Path) -> None:
-        demo_blue_green.change_v6(path, lambda rel: git(path, "checkout", "-q", "v2", "--", rel))
-
-    step = (demo_blue_green.TAG, change_v6, demo_blue_green.MESSAGE)
-    outcome = release_tag(settings, say, instance, set(git(repo, "tag").split()), step)
-    if not (outcome.succeeded and outcome.went_live):
-        say("blue/green: NOT what the demo expects (v6 did not go live)")
+    tag, change, message = demo_blue_green.TAG, demo_blue_green.change_v6, demo_blue_green.MESSAGE
+    if not release_on_v2(settings, say, instance, story, tag, change, message):
         return False
-    meta = demo_blue_green.swap_metadata(instance, demo_blue_green.TAG)
+    meta = demo_blue_green.swap_metadata(instance, tag)
     ok = demo_blue_green.report_cutover(meta, say)
     production = environments.deployment_of(settings).production
     status = status_line(color_runtime.blue_green_for(settings, production))
-    ok = demo_blue_green.colors_line(status, say) and ok
-    say(f"blue/green: {'as the demo expects' if ok else 'NOT what the demo expects'}")
-    return ok
+    return _verdict(story, demo_blue_green.colors_line(status, say) and ok, say)

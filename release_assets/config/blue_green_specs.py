@@ -41,7 +41,17 @@ from release_assets.config.deployment_specs import (
 from release_assets.config.mwaa_specs import MwaaAirflowSpec
 
 
-class BlueGreenAirflowSpec(_Spec):
+class _CutoverSpec(_Spec):
+    """What both kinds of colors share: ``kind: blue_green`` and the cutover's windows
+    (each subclass's docstring says what they mean for its colors)."""
+
+    kind: Literal["blue_green"]
+    keep_warm_minutes: float = Field(default=60.0, ge=0)
+    drain_timeout_s: float = Field(default=1800.0, gt=0, le=86400)
+    serve_timeout_s: float = Field(default=240.0, gt=0, le=3600)
+
+
+class BlueGreenAirflowSpec(_CutoverSpec):
     """``blue`` and ``green``: the two colors' local Airflows (home defaults:
     ``{state_dir}/envs/<env>`` and ``{state_dir}/envs/<env>-green``); ``keep_warm_minutes``:
     how long the color cut away from keeps running, so that a rollback is a cut back (0: stopped
@@ -51,12 +61,8 @@ class BlueGreenAirflowSpec(_Spec):
     ``state_file``: where the active color and the cutovers are kept (default
     ``{state_dir}/envs/<env>/blue_green.json``)."""
 
-    kind: Literal["blue_green"]
     blue: LocalAirflowSpec
     green: LocalAirflowSpec
-    keep_warm_minutes: float = Field(default=60.0, ge=0)
-    drain_timeout_s: float = Field(default=1800.0, gt=0, le=86400)
-    serve_timeout_s: float = Field(default=240.0, gt=0, le=3600)
     state_file: StatePath | None = None
 
     @model_validator(mode="after")
@@ -92,7 +98,7 @@ class MwaaBlueGreenStateSpec(_Spec):
     key: str = Field(pattern=r"^[^/].*\.json$")
 
 
-class MwaaBlueGreenAirflowSpec(_Spec):
+class MwaaBlueGreenAirflowSpec(_CutoverSpec):
     """``blue`` and ``green``: two MWAA environments (``kind: mwaa`` blocks, each its own
     ``environment_name``); ``keep_warm_minutes``: how long the environment cut away from is
     recorded as warm (MWAA environments are never stopped: the standby stays provisioned, and
@@ -103,12 +109,8 @@ class MwaaBlueGreenAirflowSpec(_Spec):
     bucket (versioned); ``state``: the state object (default: blue's source bucket,
     ``release-assets/blue-green/<env>.json``)."""
 
-    kind: Literal["blue_green"]
     blue: MwaaAirflowSpec
     green: MwaaAirflowSpec
-    keep_warm_minutes: float = Field(default=60.0, ge=0)
-    drain_timeout_s: float = Field(default=1800.0, gt=0, le=86400)
-    serve_timeout_s: float = Field(default=240.0, gt=0, le=3600)
     update_timeout_s: float = Field(default=3600.0, gt=0, le=4 * 3600)
     update_poll_s: float = Field(default=30.0, gt=0, le=600)
     requirements_key: str = Field(default="requirements.txt", pattern=r"^[^/].*$")
