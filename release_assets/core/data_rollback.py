@@ -203,7 +203,8 @@ def rebuild_after_rollback(
     progress: Callable[[str], None] = print,
     switched_back: datetime | None = None,
 ) -> RebuildResult:
-    """Once ``previous`` is live again in place of ``bad`` (which went live at ``went_live``),
+    """Once ``previous`` is live again in place of ``bad`` (whose code went live at
+    ``went_live``: ``core.history.live_since``, the first attempt of its switch),
     rules 2 and 3 of the module docstring: wait for the bad release's unfinished loads, plan
     (``plan_rebuild``), re-run the loads, rebuild the dbt relations. Replays are keyed by the
     bad run's id (a retry of the rollback reuses a replay that ran); the dbt rebuild by

@@ -86,3 +86,30 @@ def was_live(records: list[AuditRecord], release: str, environment: str) -> Audi
         ):
             found = rec
     return found
+
+
+STARTED = "started"
+"""The outcome of the ``switch`` (prod_swap) or ``redeploy`` event appended just before the
+code pointer moves: a switch killed before its outcome (``live``) is recorded still leaves when
+the release's code may have started running."""
+
+
+def live_since(
+    records: Sequence[AuditRecord], entries: Sequence[HistoryEntry], entry: HistoryEntry
+) -> datetime:
+    """From when ``entry``'s release (one of ``entries``, an environment's history) may have
+    run in its environment: the earliest ``STARTED`` switch of that release there after the
+    history entry before ``entry`` (a switch killed after moving the code, then run again,
+    ran the release before its recorded switch), else ``entry.time``."""
+    index = next(i for i, e in enumerate(entries) if e.seq == entry.seq)
+    after = entries[index - 1].seq if index > 0 else -1
+    started = [
+        rec.time
+        for rec in records
+        if after < rec.seq < entry.seq
+        and rec.event.action in ("switch", "redeploy")
+        and rec.event.outcome == STARTED
+        and rec.event.release == entry.live
+        and rec.event.environment == entry.environment
+    ]
+    return min([*started, entry.time])

@@ -17,6 +17,7 @@ import dagster as dg
 
 from release_assets.core.audit import AuditEvent, AuditRecord, verify_chain
 from release_assets.core.evidence import RECORD_KEY, Evidence, EvidenceMissing, require_evidence
+from release_assets.core.history import STARTED
 from release_assets.core.record import ReleaseRecord
 from release_assets.runtimes.artifacts.base import ArtifactStore
 from release_assets.runtimes.audit.base import AuditStore
@@ -183,3 +184,22 @@ def refuse(
             metadata={"status": "refused", "refused": why, "environment": environment},
         )
     )
+
+
+def record_switch_start(
+    audit: AuditStore,
+    context: dg.AssetExecutionContext,
+    record: ReleaseRecord,
+    step: str,
+    environment: str,
+    digest: str | None,
+) -> None:
+    """Append that ``record``'s code (artifact ``digest``) is about to go live in
+    ``environment`` (action ``switch`` for prod_swap, ``redeploy`` for a redeploy; outcome
+    ``started``), before the code pointer moves: if the step is killed after that, the trail
+    still says from when the release may have run (a rollback re-loads what it loaded from
+    then on: ``core.history.live_since``)."""
+    action = "redeploy" if step == "redeploy" else "switch"
+    note = StepNote(environment=environment, action=action, outcome=STARTED, digest=digest)
+    note.detail = f"{record.release}'s code goes live in {environment} next"
+    append_event(audit, context, record, step, note)

@@ -56,15 +56,16 @@ def test_one_digest_goes_through_dev_staging_and_prod_in_order(
     assert result.success, failure_of(result, "prod_swap")
     built = world.bundles().manifests["v2"].digest
     deployed = [
-        (r.event.step, r.event.environment, r.event.digest)
+        (r.event.step, r.event.environment, r.event.outcome, r.event.digest)
         for r in world.audit.records()
         if r.event.release == "v2"
         and r.event.step in ("deploy_dev", "staging_deployment", "prod_swap")
     ]
     assert deployed == [
-        ("deploy_dev", DEV, built),
-        ("staging_deployment", STAGING, built),
-        ("prod_swap", PROD, built),
+        ("deploy_dev", DEV, "passed", built),
+        ("staging_deployment", STAGING, "passed", built),
+        ("prod_swap", PROD, "started", built),  # the code pointer moves next
+        ("prod_swap", PROD, "live", built),
     ]
     assert (
         world.airflow(DEV).live == world.airflow(STAGING).live == world.airflow(PROD).live == "v2"

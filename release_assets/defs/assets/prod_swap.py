@@ -21,7 +21,12 @@ from release_assets.core.record import ReleaseRecord
 from release_assets.core.release_schemas import dbt_relations, release_sources
 from release_assets.core.swap_refresh import refresh_before_switch
 from release_assets.core.switch import switch_environment
-from release_assets.defs.audit_log import artifact_digest, audited_step, check_evidence
+from release_assets.defs.audit_log import (
+    artifact_digest,
+    audited_step,
+    check_evidence,
+    record_switch_start,
+)
 from release_assets.defs.environment_history import record_history
 from release_assets.defs.failures import step_failures
 from release_assets.defs.io_managers import ReleaseRecordStore
@@ -143,6 +148,8 @@ def prod_swap(
             wanted = release_sources(dbt_relations(artifact_store, tag), tag)
             sources = {name: src for name, src in wanted.items() if src in existing}
             refreshed = _refresh(context, target, record, live, sources, already)
+            if not already:
+                record_switch_start(audit, context, record, STEP, production.name, note.digest)
             replaced = switch_environment(
                 target,
                 warehouse,

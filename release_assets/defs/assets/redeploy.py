@@ -18,7 +18,13 @@ from release_assets.core.deploy import publish_from_store
 from release_assets.core.history import was_live
 from release_assets.core.release_schemas import dbt_relations, release_sources
 from release_assets.core.switch import switch_environment
-from release_assets.defs.audit_log import StepNote, append_event, artifact_digest, refuse
+from release_assets.defs.audit_log import (
+    StepNote,
+    append_event,
+    artifact_digest,
+    record_switch_start,
+    refuse,
+)
 from release_assets.defs.data_rebuild import switched_then_rebuilt
 from release_assets.defs.environment_history import record_history
 from release_assets.defs.failures import step_failures
@@ -102,6 +108,7 @@ def redeploy(
             existing = set(production.warehouse.tables())
             wanted = release_sources(dbt_relations(artifact_store, tag), tag)
             sources = {name: src for name, src in wanted.items() if src in existing}
+            record_switch_start(audit, context, record, STEP, env, digest)
             switch_environment(
                 target,
                 production.warehouse,

@@ -17,7 +17,7 @@ import dagster as dg
 
 from release_assets.core.data_rollback import RebuildFailed, rebuild_after_rollback
 from release_assets.core.deploy import publish_from_store
-from release_assets.core.history import environment_history
+from release_assets.core.history import environment_history, live_since
 from release_assets.core.switch import switch_environment
 from release_assets.defs.audit_log import (
     REASON_TAG,
@@ -140,7 +140,9 @@ def rollback(
         "canary_dags_removed": ", ".join(removed) or "-",
         "flags_turned_off": ", ".join(flags_off) or "-",
     }
-    since = went_live[-1].time if went_live else None
+    # From the first moment its code may have run: a swap killed after moving the code and
+    # run again went live (recorded) later than its code first ran.
+    since = live_since(audit.records(), history, went_live[-1]) if went_live else None
 
     def rebuild() -> tuple[str, dict[str, Any]]:
         """The data loaded while the bad release was live (core.data_rollback's rules)."""

@@ -292,6 +292,14 @@ def _v2_changed_ingest_orders_and_went_live(
     """v1 live; v2 changed ingest_orders (and adds a DAG of its own), prod_swap made it live;
     returns when. Every dbt_build run in prod builds fct_orders (150) and dim_customers (50)
     into its run's schema suffix, as the real DAG does."""
+    _v2_changing_ingest_orders(world, changed)
+    assert materialize(world, instance, [prod_swap], "v2").success
+    world.build_models_on_run(PROD, {"marts.fct_orders": 150, "marts.dim_customers": 50})
+    return datetime.now(UTC)
+
+
+def _v2_changing_ingest_orders(world: FakeWorld, changed: tuple[str, ...]) -> None:
+    """v1 live; v2 (changed ``changed`` and adds ingest_returns) approved, its canary built."""
     world.add_release("v1", changed=[], dbt_models=["*"])
     world.seed_live(PROD, "v1", LIVE_TABLES)
     dags = {**NORTHSTAR_DAGS, "ingest_returns": DagEdges(produces=["duckdb://warehouse/raw.r"])}
@@ -302,9 +310,6 @@ def _v2_changed_ingest_orders_and_went_live(
     world.airflow(PROD).define_release("v2", rec.dag_ids)
     for table in LIVE_TABLES:
         world.write_table(PROD, canary_relation(table, "v2"), 80)
-    assert materialize(world, instance, [prod_swap], "v2").success
-    world.build_models_on_run(PROD, {"marts.fct_orders": 150, "marts.dim_customers": 50})
-    return datetime.now(UTC)
 
 
 def test_rollback_reloads_the_bad_releases_loads_with_the_previous_code_and_rebuilds_its_tables(
@@ -409,3 +414,32 @@ def test_a_changed_dag_that_reads_the_marts_is_replayed_after_their_rebuild(
     order = [t.dag_id for t in airflow.triggered if t.run_id.startswith("rollback_v2__")]
     # The export re-run by v1's code reads v1's rebuilt marts, not the stale ones.
     assert order == ["ingest_orders__canary_v1", "dbt_build", "publish_revenue_report__canary_v1"]
+
+
+def test_the_runs_of_a_swap_that_was_run_again_are_reloaded_from_its_first_attempt(
+    world: FakeWorld, instance: dg.DagsterInstance
+) -> None:
+    """A swap killed after moving v2's code and run again later went live (as recorded) after
+    v2's code first ran: the rollback re-loads from the first attempt's ``started`` event."""
+    _v2_changing_ingest_orders(world, ("ingest_orders", "ingest_returns"))
+    world.warehouse_state(PROD).fail_switches("the orchestrator's task was killed")
+    assert not materialize(world, instance, [prod_swap], "v2").success
+    (started,) = [r for r in world.audit.records() if r.event.outcome == "started"]
+    assert (started.event.action, started.event.step, started.event.release) == (
+        "switch",
+        "prod_swap",
+        "v2",
+    )
+    airflow = world.airflow(PROD)
+    # A run between the first attempt and the swap that went live (v2's code, had the kill
+    # come after the code moved and before the warehouse switch).
+    between = started.time + timedelta(microseconds=1)
+    airflow.add_run("ingest_orders", "scheduled__between", "success", between)
+    world.warehouse_state(PROD).allow_switches()
+    assert materialize(world, instance, [prod_swap], "v2").success
+
+    result = materialize(world, instance, [rollback], "v2")
+
+    assert result.success
+    replayed = [t.run_id for t in airflow.triggered if t.dag_id == "ingest_orders__canary_v1"]
+    assert replayed == ["rollback_v2__scheduled__between"]
