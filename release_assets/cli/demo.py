@@ -150,7 +150,8 @@ def _prepare(settings: Settings, say: Say) -> None:
         creds = layout.credentials()
         login = f"user {creds.username}  password {creds.password}"
         say(f"  {layout.name:8} Airflow {layout.url}  {login}")
-        say(f"  {layout.name:8} sources: {seed_sources(settings, layout)}")
+        counts = "; ".join(seed_sources(settings, layout).splitlines())
+        say(f"  {layout.name:8} sources: {counts}")
     config = load_release_config(settings.pipelines_repo)
     runtime = stack.runtime_for(settings)
     dags = settings.pipelines_repo / config.airflow.dags_folder
