@@ -85,7 +85,8 @@ print(checkov_bin(s.runtimes_dir / "tools"))
 endef
 export PREBUILD
 
-## demo: environments up and seeded, the Dagster UI, then releases v1, v2 (live), v3 and v4 (stopped)
+## demo: environments up and seeded, the Dagster UI, then releases v1, v2 (live), v3 and v4 (stopped),
+## the on-call and flag stories, v5 (rolled back by the monitor) and v6 (a blue/green cutover)
 demo: runtime
 	@$(BIN)/python -m release_assets.local.stack_lock "make demo" -- $(MAKE) --no-print-directory demo-run
 

@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,21 +36,44 @@ CLI_TIMEOUT_S = 300.0
 
 
 def cli(settings: Settings, say: Say, *args: str, actor: str = "oncall-olivia") -> int:
-    """Run ``release-assets <args>`` as ``actor`` and print what it printed; its exit code."""
+    """Run ``release-assets <args>`` as ``actor``, printing each line it prints as it comes
+    (its progress lines and its outcome, in order); its exit code. After ``CLI_TIMEOUT_S``
+    seconds the command is stopped and one line says so (exit code 124)."""
     exe = Path(sys.executable).with_name("release-assets")
     env = {**inherited_environment(), "RELEASE_ASSETS_ACTOR": actor}
-    say(f"$ release-assets {' '.join(args)}")
-    done = subprocess.run(
+    say(f"$ {shlex.join(['release-assets', *args])}")
+    proc = subprocess.Popen(
         [str(exe), *args],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=CLI_TIMEOUT_S,
         env=env,
-        check=False,
+        start_new_session=True,
     )
-    for line in (done.stdout + done.stderr).strip().splitlines():
-        say(f"  {line}")
-    return done.returncode
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + CLI_TIMEOUT_S
+    while True:
+        try:
+            if time.monotonic() > deadline:
+                raise queue.Empty
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+            say(f"  (stopped: no end after {CLI_TIMEOUT_S:.0f} s; see its run in the UI)")
+            return 124
+        if line is None:
+            return proc.wait(30)
+        if line.strip():
+            say(f"  {line}")
 
 
 def stray_prod_swap(settings: Settings, say: Say, instance: dg.DagsterInstance, tag: str) -> bool:
