@@ -67,7 +67,8 @@ def rollback(
         )
         return
     previous, pointers = warehouse.replaced(bad)
-    history = environment_history(audit.records()).get(production.name, [])
+    trail = audit.records()  # read once: the whole trail (an S3 listing in production)
+    history = environment_history(trail).get(production.name, [])
     went_live = [e for e in history if e.live == bad]
     if went_live and went_live[-1].how == "redeploy" and went_live[-1].replaced != previous:
         refuse(
@@ -142,7 +143,7 @@ def rollback(
     }
     # From the first moment its code may have run: a swap killed after moving the code and
     # run again went live (recorded) later than its code first ran.
-    since = live_since(audit.records(), history, went_live[-1]) if went_live else None
+    since = live_since(trail, history, went_live[-1]) if went_live else None
 
     def rebuild() -> tuple[str, dict[str, Any]]:
         """The data loaded while the bad release was live (core.data_rollback's rules)."""
