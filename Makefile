@@ -87,8 +87,9 @@ export PREBUILD
 
 ## demo: environments up and seeded, the Dagster UI, then releases v1, v2 (live), v3 and v4 (stopped),
 ## the on-call and flag stories, v5 (rolled back by the monitor) and v6 (a blue/green cutover)
-demo: runtime
-	@$(BIN)/python -m release_assets.local.stack_lock "make demo" -- $(MAKE) --no-print-directory demo-run
+# The stack lock is taken first: a second `make demo` is refused at once, before the runtime check.
+demo: setup
+	@$(BIN)/python -m release_assets.local.stack_lock "make demo" -- $(MAKE) --no-print-directory runtime demo-run
 
 # The demo under the state directory's stack lock, which `make demo` holds until `dg dev` exits:
 # a second `make demo` stops at once, naming this one's PID (no second daemon, its log intact).
@@ -98,7 +99,8 @@ demo-run: postgres
 	  $(BIN)/dg dev -w workspace.yaml -h 127.0.0.1 -p 3000 > .state/dagster-dev.log 2>&1 & dev=$$!; \
 	  trap 'kill -TERM -$$dev 2>/dev/null; wait $$dev' INT TERM EXIT; \
 	  echo "Dagster UI: http://127.0.0.1:3000 (log: .state/dagster-dev.log; Ctrl-C stops it)"; \
-	  $(BIN)/release-assets demo drive && wait $$dev
+	  $(BIN)/release-assets demo drive || echo "the UI stays up to look into it (Ctrl-C stops it)"; \
+	  wait $$dev
 
 ## aws-profile: the AWS-shaped profile on this machine (moto for S3, Secrets Manager, SSM and EMR
 ## Serverless; fakesnow for Snowflake; the MWAA stand-in in front of Airflow 2.11 for staging;

@@ -25,13 +25,21 @@ def write_local_deployment(
     production: str = "prod",
     integration: str | None = None,
     promotion: dict[str, dict[str, object]] | None = None,
+    schedules: dict[str, int] | None = None,
 ) -> Path:
     """Write a deployment file with one local environment per ``ports`` entry (name -> port,
-    in promotion order), each with its ``promotion`` policy if given, and return its path."""
+    in promotion order), each with its ``promotion`` policy if given, and its schedules on at
+    the compression ``schedules`` gives it (name -> compression; off for the others); return
+    its path."""
     envs = [environment_block(name, port) for name, port in ports.items()]
     for env in envs:
-        if promotion and env["name"] in promotion:
-            env["promotion"] = promotion[str(env["name"])]
+        name = str(env["name"])
+        if promotion and name in promotion:
+            env["promotion"] = promotion[name]
+        if schedules and name in schedules:
+            airflow = env["airflow"]
+            assert isinstance(airflow, dict)
+            airflow["schedules"] = {"enabled": True, "compression": schedules[name]}
     body: dict[str, object] = {
         "version": 1,
         "production": production,

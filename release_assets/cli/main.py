@@ -218,12 +218,20 @@ def demo_prepare() -> None:
 def demo_drive() -> None:
     """Tag v1 to v4 in turn and follow their releases, show the release controls as on-call
     and an auditor meet them, then v5 (rolled back by the post-release monitor) and v6 (a
-    blue/green cutover) (needs `dagster dev` running)."""
-    from release_assets.cli.demo import drive
+    blue/green cutover) (needs `dagster dev` running). Exits 1 naming what did not go as the
+    demo expects (each such part printed a NOT line where it happened)."""
+    from release_assets.cli.demo import as_expected, drive
     from release_assets.cli.demo_stories import show_controls
 
-    drive(settings(), click.echo)
-    show_controls(settings(), click.echo)
+    outcomes = drive(settings(), click.echo)
+    stories = show_controls(settings(), click.echo)
+    off = [o.tag for o in outcomes if not as_expected(o)]
+    if not stories:
+        off.append("the stories after v4 (controls, v5 monitor, v6 blue/green)")
+    if off:
+        click.echo(f"the demo did NOT go as expected: {', '.join(off)}", err=True)
+        raise SystemExit(1)
+    click.echo("the demo went as expected: every release and story")
 
 
 main.add_command(validate)

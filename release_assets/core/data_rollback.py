@@ -68,10 +68,19 @@ class Replay:
     conf: dict[str, object]
 
     @property
-    def day(self) -> str:
-        """The data day, for people: the run's conf ``data_date`` (a run triggered for a day,
-        as the release steps and a manual re-load do), else its logical date's day."""
-        return str(self.conf.get("data_date") or self.logical_date[:10] or self.run_id)
+    def label(self) -> str:
+        """What the run loaded, for people: its conf ``data_date`` (a run triggered for a day,
+        as the release steps and a manual re-load do), else its logical date (the day for a
+        run at midnight, as a daily schedule on the real clock makes; else to the second, as
+        the runs of a compressed clock differ), else its run id."""
+        if self.conf.get("data_date"):
+            return str(self.conf["data_date"])
+        try:
+            when = datetime.fromisoformat(self.logical_date.replace("Z", "+00:00"))
+        except ValueError:
+            return self.logical_date or self.run_id
+        midnight = (when.hour, when.minute, when.second) == (0, 0, 0)
+        return f"{when:%Y-%m-%d}" if midnight else f"{when:%Y-%m-%d %H:%M:%S}"
 
 
 @dataclass(frozen=True)
@@ -244,7 +253,10 @@ def _replay(
         wait_until_serving(target, plan.previous, set(copies.values()), SERVE_TIMEOUT_S)
         for replay in replays:
             copy, run_id = copies[replay.dag_id], _replay_run_id(bad.release, replay.run_id)
-            progress(f"re-loading {replay.dag_id} {replay.day} with {plan.previous}")
+            progress(
+                f"re-running {replay.dag_id} {replay.label} (run {replay.run_id}) "
+                f"with {plan.previous}"
+            )
             target.trigger(copy, run_id, replay.conf, replay.logical_date or None)
             result = target.wait_for_run(copy, run_id, RUN_TIMEOUT_S)
             results.append(result)

@@ -5,14 +5,16 @@ The orchestrator (the Dagster code location's ECS task role) holds almost nothin
 assumes one role per environment (``release-assets-<env>``, in that environment's AWS account)
 whenever it acts on that environment's runtimes, and each environment role reaches only that
 environment's resources (:class:`EnvironmentResources`: its artifact and DAGs prefixes, its
-secrets, its SSM path, its MWAA environment and the requirements/plugins objects it runs,
-its EMR Serverless application). The orchestrator itself reaches the deployment-wide artifact
-store (builds) and is the only appender of the audit trail: it creates a record only with
-``If-None-Match`` and replaces ``HEAD`` only with ``If-Match``, so no record is ever
-overwritten; environment roles are explicitly denied any write there. No role may delete a
-version, bypass object-lock retention or change a bucket's lock or versioning: those are
-explicitly denied. Every role except production's also carries an explicit deny on every
-production resource, so a broader policy attached by hand later still cannot reach them.
+secrets, its SSM path, its MWAA environment and the requirements/plugins objects it runs, or
+a blue/green environment's two MWAA environments, their updates and its state object
+(``core.iam_mwaa``), its EMR Serverless application). The orchestrator itself reaches the
+deployment-wide artifact store (builds) and is the only appender of the audit trail: it
+creates a record only with ``If-None-Match`` and replaces ``HEAD`` only with ``If-Match``,
+so no record is ever overwritten; environment roles are explicitly denied any write there. No
+role may delete a version, bypass object-lock retention or change a bucket's lock or
+versioning: those are explicitly denied. Every role except production's also carries an
+explicit deny on every production resource, so a broader policy attached by hand later still
+cannot reach them.
 
 Actions and ARN formats follow the AWS Service Authorization Reference (S3, Secrets Manager,
 SSM, MWAA ``airflow:``, EMR Serverless, STS); ``parliament`` lints the output in the tests.
@@ -23,6 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from release_assets.core.iam_mwaa import (
+    MwaaBlueGreen,
+    MwaaColor,
+    mwaa_arns,
+    mwaa_statements,
+)
 from release_assets.core.iam_statements import (
     S3Location,
     audit_append,
@@ -35,6 +43,8 @@ from release_assets.core.iam_statements import (
 __all__ = [
     "DeploymentResources",
     "EnvironmentResources",
+    "MwaaBlueGreen",
+    "MwaaColor",
     "RolePolicy",
     "S3Location",
     "deployment_policies",
@@ -43,9 +53,6 @@ __all__ = [
 POLICY_VERSION = "2012-10-17"
 ROLE_PREFIX = "release-assets-"
 ORCHESTRATOR = "orchestrator"
-MWAA_AIRFLOW_ROLE = "Op"
-"""The Airflow role the REST calls run as on MWAA (``airflow:InvokeRestApi`` is granted per
-Airflow role): Op triggers, pauses and reads DAG runs without administering users."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,9 @@ class EnvironmentResources:
     ``emr_execution_role_arn``: the job runs' role, passed to EMR Serverless;
     ``mwaa_runtime_keys``: the keys of the MWAA environment's requirements and plugins objects
     in ``dags.bucket`` (its ``RequirementsS3Path``/``PluginsS3Path``), read at a version to
-    tell whether a release needs an environment update."""
+    tell whether a release needs an environment update; ``mwaa_blue_green``: the two MWAA
+    environments of a ``kind: blue_green`` environment (then ``dags`` and
+    ``mwaa_environment`` are None)."""
 
     name: str
     account_id: str
@@ -70,6 +79,21 @@ class EnvironmentResources:
     emr_application_id: str | None = None
     emr_execution_role_arn: str | None = None
     mwaa_runtime_keys: tuple[str, ...] = ()
+    mwaa_blue_green: MwaaBlueGreen | None = None
+
+    def mwaa_colors(self) -> tuple[MwaaColor, ...]:
+        """Every MWAA environment the role drives: the plain one, or both colors."""
+        plain = (
+            (MwaaColor(self.mwaa_environment, self.dags, self.mwaa_runtime_keys),)
+            if self.mwaa_environment and self.dags is not None
+            else ()
+        )
+        return plain + (self.mwaa_blue_green.colors if self.mwaa_blue_green else ())
+
+    def dags_locations(self) -> list[S3Location]:
+        """The DAGs prefixes of :meth:`mwaa_colors` (and ``dags`` when set)."""
+        found = [*([self.dags] if self.dags else []), *(c.dags for c in self.mwaa_colors())]
+        return sorted(set(found), key=lambda loc: (loc.bucket, loc.prefix))
 
 
 @dataclass(frozen=True)
@@ -116,27 +140,16 @@ def _secret_arn(env: EnvironmentResources, secret: str, partition: str) -> str:
 
 
 def environment_arns(env: EnvironmentResources, partition: str = "aws") -> dict[str, list[str]]:
-    """What ``env``'s role may reach, by kind: ``s3_write`` (artifacts, Spark staging),
-    ``s3_dags`` (also deletable), ``secrets``, ``ssm``, ``mwaa``, ``emr``, ``pass_role``,
-    ``mwaa_runtime`` (the requirements/plugins objects)."""
-    arns: dict[str, list[str]] = {}
+    """What ``env``'s role may reach, by kind (S3 prefixes aside): ``secrets``, ``ssm``,
+    ``emr``, ``pass_role`` and the MWAA kinds of :func:`~release_assets.core.iam_mwaa.mwaa_arns`."""
     region, account = env.region, env.account_id
-    if env.dags is not None and env.mwaa_runtime_keys:
-        bucket = S3Location(env.dags.bucket)
-        arns["mwaa_runtime"] = sorted({bucket.object(k, partition) for k in env.mwaa_runtime_keys})
+    arns = mwaa_arns(env.mwaa_colors(), env.mwaa_blue_green, region, account, partition)
     if env.secret_ids:
         arns["secrets"] = sorted({_secret_arn(env, s, partition) for s in env.secret_ids})
     if env.ssm_path:
         path = "/" + env.ssm_path.strip("/")
         base = f"arn:{partition}:ssm:{region}:{account}:parameter{path}"
         arns["ssm"] = [base, f"{base}/*"]
-    if env.mwaa_environment:
-        arns["mwaa_env"] = [
-            f"arn:{partition}:airflow:{region}:{account}:environment/{env.mwaa_environment}"
-        ]
-        arns["mwaa_rest"] = [
-            f"arn:{partition}:airflow:{region}:{account}:role/{env.mwaa_environment}/{MWAA_AIRFLOW_ROLE}"
-        ]
     if env.emr_application_id:
         app_id = env.emr_application_id
         app = f"arn:{partition}:emr-serverless:{region}:{account}:/applications/{app_id}"
@@ -153,7 +166,7 @@ def environment_policy(env: EnvironmentResources, deployment: DeploymentResource
     arns = environment_arns(env, p)
     stmts: list[dict[str, Any]] = []
     stmts += s3_statements("Artifacts", [*env.artifacts, *([env.spark] if env.spark else [])], p)
-    stmts += s3_statements("Dags", [env.dags] if env.dags else [], p, delete=True)
+    stmts += s3_statements("Dags", env.dags_locations(), p, delete=True)
     if "secrets" in arns:
         stmts.append(
             statement(
@@ -170,12 +183,7 @@ def environment_policy(env: EnvironmentResources, deployment: DeploymentResource
             "ssm:PutParameter",
         ]
         stmts.append(statement("FeatureFlags", actions, arns["ssm"]))
-    if "mwaa_env" in arns:
-        stmts.append(statement("MwaaEnvironment", ["airflow:GetEnvironment"], arns["mwaa_env"]))
-        stmts.append(statement("MwaaRestApi", ["airflow:InvokeRestApi"], arns["mwaa_rest"]))
-    if "mwaa_runtime" in arns:
-        read = ["s3:GetObject", "s3:GetObjectVersion"]
-        stmts.append(statement("MwaaRequirementsAndPlugins", read, arns["mwaa_runtime"]))
+    stmts += mwaa_statements(arns, env.mwaa_blue_green, p)
     if "emr" in arns:
         actions = [
             "emr-serverless:GetApplication",
@@ -254,7 +262,8 @@ def _denies(deployment: DeploymentResources) -> list[dict[str, Any]]:
 
 
 def _s3_arns(env: EnvironmentResources, partition: str) -> set[str]:
-    return {loc.objects(partition) for loc in (*env.artifacts, env.dags, env.spark) if loc}
+    locations = (*env.artifacts, *env.dags_locations(), env.spark)
+    return {loc.objects(partition) for loc in locations if loc}
 
 
 def _deny_production(

@@ -3,7 +3,9 @@ input of ``core.iam_policies``.
 
 Each AWS-backed runtime kind contributes its resources (the fields are those of the spec
 classes in ``config/s3_specs.py``, ``config/mwaa_specs.py``, ``config/aws_service_specs.py``
-and ``config/spark_specs.py``); local kinds contribute nothing. Secret ids are every
+and ``config/spark_specs.py``; a ``kind: blue_green`` block with MWAA colors, of
+``config/blue_green_specs.py``, contributes both environments and its state object); local
+kinds contribute nothing. Secret ids are every
 ``{aws_secret: ...}`` reference anywhere in the environment's block. Account ids are not in
 the deployment file: the caller gives one per environment (``--account``).
 """
@@ -11,12 +13,20 @@ the deployment file: the caller gives one per environment (``--account``).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from release_assets.config.blue_green_specs import MwaaBlueGreenAirflowSpec
 from release_assets.config.deployment import Deployment, EnvironmentSpec
-from release_assets.core.iam_policies import DeploymentResources, EnvironmentResources, S3Location
+from release_assets.core.iam_policies import (
+    DeploymentResources,
+    EnvironmentResources,
+    MwaaBlueGreen,
+    MwaaColor,
+    S3Location,
+)
 
 MWAA_REQUIREMENTS_KEY = "requirements.txt"
 MWAA_PLUGINS_KEY = "plugins.zip"
@@ -57,6 +67,31 @@ def _region(spec: Any) -> str | None:
     return None
 
 
+def mwaa_blue_green(env: str, spec: MwaaBlueGreenAirflowSpec) -> MwaaBlueGreen:
+    """The two MWAA environments of ``env``'s blue/green block: each color's DAGs prefix and
+    region, the requirements/plugins objects it reads as a plain ``kind: mwaa`` environment
+    does (MWAA's default keys), the keys uploaded before an update (``requirements_key``,
+    ``plugins_key``), and the state object as the runtime resolves it (default: blue's source
+    bucket, ``release-assets/blue-green/<env>.json``). Raises :class:`IamInputError` when the
+    block resolves to no state object."""
+    resolved = spec.resolve(Path("."), env)  # fills in the state only: MWAA colors have no path
+    state = resolved.state
+    if state is None:  # resolve() always sets it
+        raise IamInputError(f"environment {env!r}: its blue/green block has no state object")
+    uploads = (spec.requirements_key, spec.plugins_key)
+    runtime = (MWAA_REQUIREMENTS_KEY, MWAA_PLUGINS_KEY)
+    colors = tuple(
+        MwaaColor(
+            environment=color.environment_name,
+            dags=_location(color.dags),
+            runtime_keys=runtime,
+            region=color.aws.region,
+        )
+        for color in (spec.blue, spec.green)
+    )
+    return MwaaBlueGreen(colors, uploads, state.bucket, state.key)
+
+
 def environment_resources(
     env: EnvironmentSpec,
     account_id: str,
@@ -81,6 +116,11 @@ def environment_resources(
         if dags is not None
         else ()
     )
+    blue_green = (
+        mwaa_blue_green(env.name, airflow)
+        if isinstance(airflow, MwaaBlueGreenAirflowSpec)
+        else None
+    )
     flags: Any = env.feature_flags
     ssm = f"{flags.prefix.rstrip('/')}/{env.name}" if getattr(flags, "kind", "") == "ssm" else None
     spark = getattr(env, "spark", None)
@@ -100,6 +140,7 @@ def environment_resources(
         emr_application_id=str(emr.application_id) if emr is not None else None,
         emr_execution_role_arn=str(emr.execution_role_arn) if emr is not None else None,
         mwaa_runtime_keys=runtime_keys,
+        mwaa_blue_green=blue_green,
     )
 
 

@@ -136,3 +136,44 @@ def test_a_tag_without_runs_is_not_taken_for_a_success(instance: dg.DagsterInsta
     outcome = release_outcome(instance, "v9")
     assert outcome.runs == 0 and not outcome.succeeded
     assert outcome.describe() == "v9: no run recorded"
+
+
+@pytest.mark.parametrize("stories", [True, False])
+def test_demo_drive_exits_1_naming_what_did_not_go_as_expected(
+    instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch, stories: bool
+) -> None:
+    from click.testing import CliRunner
+
+    from release_assets.cli import demo_stories
+    from release_assets.cli.main import main
+
+    # v2 went live (expected); v3 was stopped by a broken step, not by python_quality.
+    _run(instance, "v2", [release_candidate, prod_swap], [_gate("dbt", True, "ok")])
+    _run(instance, "v3", [release_candidate, broken_step], [_gate("dbt", True, "ok")])
+    outcomes = [release_outcome(instance, tag) for tag in ("v2", "v3")]
+    monkeypatch.setattr(demo, "drive", lambda settings, say: outcomes)
+    monkeypatch.setattr(demo_stories, "show_controls", lambda settings, say: stories)
+
+    result = CliRunner().invoke(main, ["demo", "drive"])
+
+    assert result.exit_code == 1
+    expected = "v3" if stories else "v3, the stories after v4 (controls, v5 monitor, v6 blue/green)"
+    assert result.output.splitlines()[-1] == f"the demo did NOT go as expected: {expected}"
+
+
+def test_demo_drive_exits_0_when_every_release_and_story_went_as_expected(
+    instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from release_assets.cli import demo_stories
+    from release_assets.cli.main import main
+
+    _run(instance, "v2", [release_candidate, prod_swap], [_gate("dbt", True, "ok")])
+    monkeypatch.setattr(demo, "drive", lambda settings, say: [release_outcome(instance, "v2")])
+    monkeypatch.setattr(demo_stories, "show_controls", lambda settings, say: True)
+
+    result = CliRunner().invoke(main, ["demo", "drive"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "the demo went as expected: every release and story"

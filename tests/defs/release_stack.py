@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 from click.testing import CliRunner, Result
 
@@ -33,6 +32,7 @@ from release_assets.defs.sensors import merged_tag_sensor
 from release_assets.local import environments, stack
 from release_assets.local.seed import seed_environment
 from release_assets.runtimes.processes import wait_until
+from release_assets.runtimes.warehouse.duckdb import DuckDBWarehouse
 from release_assets.settings import Settings, load_settings
 from release_assets.settings import settings as settings_cache
 from release_assets.validation.runner import GATES
@@ -213,9 +213,10 @@ class ReleaseStack:
 
 
 def scalar(warehouse: Path, sql: str) -> object:
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
-        row = conn.execute(sql).fetchone()
-    return row[0] if row else None
+    """The first column of ``sql``'s first row in the DuckDB file ``warehouse`` (``None`` for
+    no row); a file a DAG run holds is retried for up to 300 s (as the platform's reads do)."""
+    rows = DuckDBWarehouse.at("test", warehouse, lock_timeout_s=300).query(sql)
+    return rows[0][0] if rows else None
 
 
 def gate_results(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
@@ -268,13 +269,16 @@ def release_stack(
     slot: int,
     prod_promotion: dict[str, object] | None = None,
     cache: Path | None = None,
+    prod_schedules: int | None = None,
 ) -> Iterator[ReleaseStack]:
     """Staging and prod up on this worker's ports of ``slot`` (0 <= slot < SLOTS), both
     seeded with generated sources, prod with its existing ingestion data; a git repository of
     the example pipelines whose allowed signers are ``APPROVERS``; a Dagster instance; prod's
     ``promotion`` policy as given (none by default); ``cache`` the cache folder (the session's
     shared one, so both modules reuse each other's gate results); a Dagster instance stored
-    on a PostgreSQL cluster of its own. Everything is stopped on exit."""
+    on a PostgreSQL cluster of its own; prod runs its schedules at the compression
+    ``prod_schedules`` when given (off by default: DAGs run when triggered). Everything is
+    stopped on exit."""
     staging_port, prod_port = worker_ports(PORT_BASE, per_worker=2 * SLOTS)[2 * slot : 2 * slot + 2]
     keys = approver_keys(root / "keys")
     repo = make_pipelines_git(root / "northstar-git", allowed_signers(keys))
@@ -294,6 +298,7 @@ def release_stack(
             root / "deployment.yaml",
             {"staging": staging_port, "prod": prod_port},
             promotion={"prod": prod_promotion} if prod_promotion else None,
+            schedules={"prod": prod_schedules} if prod_schedules else None,
         )
         mp.setenv("RELEASE_ASSETS_DEPLOYMENT", str(deployment))
         settings_cache.cache_clear()

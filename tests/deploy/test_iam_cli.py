@@ -1,7 +1,7 @@
 """`release-assets deploy iam-policies`: from a deployment file to one role per environment
-plus the orchestrator's. The AWS-backed spec classes are not in the deployment unions yet, so
-the AWS-shaped deployment here is built from stand-ins with the fields those specs have
-(bypassing the file's validation); the local deployment goes through the real file."""
+plus the orchestrator's. Most AWS-shaped tests build the deployment from stand-ins with the
+fields the AWS specs have (bypassing the file's validation); the local deployment and the
+blue/green MWAA one go through a real file."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from release_assets.cli.main import main
 from release_assets.config.aws_specs import AwsConnectionSpec
 from release_assets.config.deployment import Deployment, EnvironmentSpec
+from tests.core.test_iam_blue_green import deployment_file
 from tests.core.test_iam_policies import iam_wildcards
 from tests.deployments import write_local_deployment
 
@@ -205,3 +206,36 @@ def test_the_written_roles_reach_what_the_runtimes_read_and_only_the_orchestrato
     assert decide("orchestrator", "s3:PutObject", record) != PermissionResult.PERMITTED
     for env in ("staging", "prod"):
         assert decide(env, "s3:PutObject", record, **once) == PermissionResult.DENIED, env
+
+
+@pytest.mark.usefixtures("iam_wildcards")
+def test_a_blue_green_mwaa_environment_gets_both_colors_and_their_updates(tmp_path: Path) -> None:
+    deployment_file(tmp_path / "deployment.yaml")  # a real file: dev, staging, prod blue/green
+    accounts = ("dev=444444444444", "staging=111111111111", "prod=222222222222")
+    result = _run(tmp_path, *(arg for a in accounts for arg in ("--account", a)))
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in result.output.splitlines()]
+    assert ["release-assets-prod", "arn:aws:iam::222222222222:role/release-assets-prod"] in lines
+    policies = {
+        env: IAMPolicy((tmp_path / "iam" / f"release-assets-{env}.policy.json").read_text())
+        for env in ("staging", "prod")
+    }
+    for color in ("blue", "green"):
+        env = f"arn:aws:airflow:eu-west-1:222222222222:environment/northstar-prod-{color}"
+        requirements = f"arn:aws:s3:::ns-prod-{color}-mwaa/runtime/requirements.txt"
+        for action, resource in (
+            ("airflow:UpdateEnvironment", env),
+            ("airflow:GetEnvironment", env),
+            ("s3:PutObject", requirements),
+        ):
+            assert policies["prod"].is_action_permitted(action, resource) == (
+                PermissionResult.PERMITTED
+            ), (action, resource)
+            assert policies["staging"].is_action_permitted(action, resource) == (
+                PermissionResult.DENIED
+            ), (action, resource)
+    staging = "arn:aws:airflow:eu-west-1:111111111111:environment/northstar-staging"
+    for env, policy in policies.items():
+        assert policy.is_action_permitted("airflow:UpdateEnvironment", staging) != (
+            PermissionResult.PERMITTED
+        ), env

@@ -56,7 +56,18 @@ def run_dbt(
     ]
     full_env = {**os.environ, **env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     result = subprocess.run(args, env=full_env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, dbt_failure(command, result)
+
+
+def dbt_failure(command: str, result: subprocess.CompletedProcess[str]) -> str:
+    """What dbt said went wrong, first line first: its closing summary (from its last
+    "Completed with" line: each error and where), else its last 40 lines, then stderr's tail."""
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    marks = [i for i, line in enumerate(lines) if "Completed with" in line]
+    said = lines[marks[-1] :] if marks else lines[-40:]
+    return "\n".join(
+        [f"dbt {command} exited {result.returncode}", *said, result.stderr[-2000:].strip()]
+    ).strip()
 
 
 def project_files() -> set[Path]:

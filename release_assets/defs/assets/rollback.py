@@ -160,12 +160,11 @@ def rollback(
         )
         plan = done.plan
         summary = (
-            f"{len(plan.replays)} load(s) re-run by {previous}'s code, "
+            f"{len(plan.replays)} run(s) of changed DAGs re-run by {previous}'s code, "
             f"{sum(len(w) for w in plan.dbt_waves)} dbt DAG(s) rebuilt (full refresh)"
         )
         return summary, {
-            "loads_replayed": ", ".join(sorted({f"{r.dag_id} {r.day}" for r in plan.replays}))
-            or "-",
+            "loads_replayed": ", ".join(f"{r.dag_id} {r.label}" for r in plan.replays) or "-",
             "dbt_rebuilt": ", ".join(d for w in plan.dbt_waves for d in w) or "-",
             "kept_as_loaded": ", ".join(plan.kept) or "-",
             "replay_truncated": ", ".join(plan.truncated) or "-",

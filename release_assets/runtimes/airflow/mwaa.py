@@ -83,9 +83,11 @@ class MwaaAirflow(RestAirflowTarget):
     def _mwaa_where(self) -> str:
         return self.mwaa_endpoint_url or f"AWS {self.aws.region_name or '(default region)'}"
 
-    def _boto(self, service: str) -> Any:
-        """One boto3 client per service for this resource object (a client costs 0.1-0.6 s
-        to make; boto3 clients are thread-safe)."""
+    def boto(self, service: str) -> Any:
+        """The boto3 client of ``service`` (``"s3"``: with ``aws``; ``"mwaa"``: with ``aws``
+        and ``mwaa_endpoint_url``), made once per resource object (a client costs 0.1-0.6 s to
+        make; boto3 clients are thread-safe). Raises AirflowError naming the environment when
+        the client cannot be made (e.g. an unknown ``aws.profile``)."""
         if service not in self._clients:
             try:
                 client = self._mwaa() if service == "mwaa" else self.aws.client(service)
@@ -113,7 +115,7 @@ class MwaaAirflow(RestAirflowTarget):
     def dags(self) -> S3DagsPrefix:
         """The environment's S3 DAGs prefix."""
         return S3DagsPrefix(
-            self._boto("s3"),
+            self.boto("s3"),
             self.dags_bucket,
             self.dags_prefix,
             self.what,
@@ -133,13 +135,13 @@ class MwaaAirflow(RestAirflowTarget):
     @property
     def client(self) -> AirflowApi:
         return MwaaRestClient(
-            self.environment, self.environment_name, self._boto("mwaa"), self._mwaa_where
+            self.environment, self.environment_name, self.boto("mwaa"), self._mwaa_where
         )
 
     def describe_environment(self) -> dict[str, Any]:
         """MWAA's ``GetEnvironment`` ``Environment`` object; raises AirflowUnreachable."""
         try:
-            env: dict[str, Any] = self._boto("mwaa").get_environment(Name=self.environment_name)[
+            env: dict[str, Any] = self.boto("mwaa").get_environment(Name=self.environment_name)[
                 "Environment"
             ]
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
@@ -253,7 +255,9 @@ class MwaaAirflow(RestAirflowTarget):
             ours = req.read_bytes()
             if not running:
                 changes.append(f"{requirements} is new (the environment installs none)")
-            elif _object(dags, bucket, running, env.get("RequirementsS3ObjectVersion")) != ours:
+            elif (
+                source_object(dags, bucket, running, env.get("RequirementsS3ObjectVersion")) != ours
+            ):
                 changes.append(
                     f"{requirements} differs from s3://{bucket}/{running} "
                     f"(version {env.get('RequirementsS3ObjectVersion') or 'latest'}), which "
@@ -271,8 +275,8 @@ class MwaaAirflow(RestAirflowTarget):
                 changes.append(f"{plugins}/ is new (the environment installs no plugins)")
             else:
                 version = env.get("PluginsS3ObjectVersion")
-                archive = _object(dags, bucket, running, version) or b""
-                if _zip_digests(archive) != ours_files:
+                archive = source_object(dags, bucket, running, version) or b""
+                if zip_digests(archive) != ours_files:
                     changes.append(
                         f"{plugins}/ differs from s3://{bucket}/{running} "
                         f"(version {version or 'latest'}), which the environment runs"
@@ -280,8 +284,11 @@ class MwaaAirflow(RestAirflowTarget):
         return [f"{self.what}: {change}: {NEEDS_UPDATE}" for change in changes]
 
 
-def _object(dags: S3DagsPrefix, bucket: str, key: str, version: str | None) -> bytes | None:
-    """An object of the environment's source bucket (at ``version`` when given)."""
+def source_object(dags: S3DagsPrefix, bucket: str, key: str, version: str | None) -> bytes | None:
+    """The bytes of ``s3://<bucket>/<key>`` (the environment's source bucket, e.g. its
+    ``RequirementsS3Path``) at ``version`` (latest when None), read with ``dags``' S3 client;
+    None when the key or version does not exist. Raises AirflowError naming the key for any
+    other S3 failure (access denied, unreachable)."""
     call: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if version:
         call["VersionId"] = version
@@ -294,8 +301,10 @@ def _object(dags: S3DagsPrefix, bucket: str, key: str, version: str | None) -> b
     return body
 
 
-def _zip_digests(archive: bytes) -> dict[str, str]:
-    """File name -> sha256 of a plugins.zip (an unreadable archive gives ``{}``)."""
+def zip_digests(archive: bytes) -> dict[str, str]:
+    """The files of a ``plugins.zip``: archive path -> hex SHA-256 of its content (directories
+    left out), so two archives of the same files compare equal whatever their timestamps or
+    order; an archive that is not a zip gives ``{}``."""
     try:
         with zipfile.ZipFile(io.BytesIO(archive)) as zf:
             return {

@@ -28,7 +28,7 @@ from release_assets.runtimes.airflow.blue_green import BlueGreenAirflow
 from release_assets.runtimes.airflow.blue_green_state import bundle_airflow
 from release_assets.runtimes.airflow.blue_green_store import S3StateObject
 from release_assets.runtimes.airflow.color_runtime import ColorRuntime
-from release_assets.runtimes.airflow.mwaa import READY, MwaaAirflow, _object, _zip_digests
+from release_assets.runtimes.airflow.mwaa import READY, MwaaAirflow, source_object, zip_digests
 from release_assets.runtimes.aws import AwsClients, describe_aws_error
 from release_assets.runtimes.processes import watch
 
@@ -100,7 +100,7 @@ class MwaaColorRuntime(ColorRuntime):
         changes = ", ".join(f"{k}={v}" for k, v in sorted(fields.items()))
         dg.get_dagster_logger().info(f"{what}: updating to runtime {identity} ({changes})")
         try:
-            mwaa._boto("mwaa").update_environment(Name=mwaa.environment_name, **fields)
+            mwaa.boto("mwaa").update_environment(Name=mwaa.environment_name, **fields)
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             raise MwaaUpdateFailed(describe_aws_error(exc, what, mwaa.url)) from None
         env = self._settled(mwaa, what, f"its update to runtime {identity}")
@@ -157,7 +157,7 @@ class MwaaColorRuntime(ColorRuntime):
         requirements = (bundle_dir / airflow.requirements).read_bytes()
         running = env.get("RequirementsS3Path")
         version = env.get("RequirementsS3ObjectVersion")
-        if not running or _object(dags, bucket, running, version) != requirements:
+        if not running or source_object(dags, bucket, running, version) != requirements:
             fields["RequirementsS3Path"] = self.requirements_key
             fields["RequirementsS3ObjectVersion"] = self._upload(
                 mwaa, bucket, self.requirements_key, requirements
@@ -167,8 +167,8 @@ class MwaaColorRuntime(ColorRuntime):
             archive = plugins_zip(folder)
             running = env.get("PluginsS3Path")
             version = env.get("PluginsS3ObjectVersion")
-            ran = _object(dags, bucket, running, version) if running else None
-            if ran is None or _zip_digests(ran) != _zip_digests(archive):
+            ran = source_object(dags, bucket, running, version) if running else None
+            if ran is None or zip_digests(ran) != zip_digests(archive):
                 fields["PluginsS3Path"] = self.plugins_key
                 fields["PluginsS3ObjectVersion"] = self._upload(
                     mwaa, bucket, self.plugins_key, archive
@@ -183,7 +183,7 @@ class MwaaColorRuntime(ColorRuntime):
         the bucket keeps no versions (MWAA pins objects by version)."""
         s3, where = mwaa.dags.s3, f"{mwaa.what} (s3://{bucket}/{key})"
         try:
-            if _object(mwaa.dags, bucket, key, None) == body:
+            if source_object(mwaa.dags, bucket, key, None) == body:
                 head = s3.head_object(Bucket=bucket, Key=key)
                 version = head.get("VersionId")
             else:
