@@ -21,7 +21,14 @@ import dagster as dg
 
 from release_assets.cli.demo_approvals import allowed_signers, approval_story, demo_keys
 from release_assets.cli.demo_outcome import ReleaseOutcome, release_outcome
-from release_assets.cli.demo_waits import LAUNCH_TIMEOUT_S, one_demo, resume, wait_finished
+from release_assets.cli.demo_waits import (
+    LAUNCH_TIMEOUT_S,
+    DemoStopped,
+    demo_instance,
+    one_demo,
+    resume,
+    wait_finished,
+)
 from release_assets.config import load_release_config
 from release_assets.local import environments, stack
 from release_assets.local.color_runtime import environment_target
@@ -278,12 +285,17 @@ def drive(
     (``launch_timeout_s`` for the sensor to launch a release, ``timeout_s`` for its runs);
     ``DemoStopped`` (exit 1, one line) names what ran out or who holds the stack."""
     repo = Path(settings.git_repo)
+    if not (repo / ".git").exists():
+        raise DemoStopped(
+            f"the demo's pipelines repository {repo} does not exist: run `release-assets demo "
+            "prepare` first (`make demo` runs both)"
+        )
     tags = set(git(repo, "tag").split())
     outcomes: list[ReleaseOutcome] = []
     with contextlib.ExitStack() as stack_:
         stack_.enter_context(one_demo(settings.state_dir, "release-assets demo drive"))
         if instance is None:
-            instance = stack_.enter_context(dg.DagsterInstance.get())
+            instance = stack_.enter_context(demo_instance())
         for tag, change, message in STEPS:
             step = (tag, change, message)
             outcomes.append(

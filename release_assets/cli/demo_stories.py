@@ -14,6 +14,7 @@ import dagster as dg
 from release_assets.cli import demo_blue_green, demo_monitor
 from release_assets.cli.demo import Say, git, live_in_prod, release_tag
 from release_assets.cli.demo_controls import on_call_story
+from release_assets.cli.demo_waits import demo_instance
 from release_assets.local import color_runtime, environments
 from release_assets.runtimes.airflow.blue_green_status import status_line
 from release_assets.settings import Settings
@@ -22,7 +23,7 @@ from release_assets.settings import Settings
 def show_controls(settings: Settings, say: Say) -> bool:
     """The demo's second part, after the releases (``demo_controls.on_call_story``), then its
     last story (``show_monitor``); whether every control behaved as the demo means to show."""
-    with dg.DagsterInstance.get() as instance:
+    with demo_instance() as instance:
         controls = on_call_story(settings, say, instance)
         verdict = "as the demo expects" if controls else "NOT what the demo expects"
         say(f"release controls: {verdict}")

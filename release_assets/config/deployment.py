@@ -37,6 +37,7 @@ from release_assets.config.deployment_specs import (
     SecretsSpec,
 )
 from release_assets.config.monitor_config import MonitorPolicy
+from release_assets.config.mwaa_locations import shared_dags_prefixes
 from release_assets.config.mwaa_specs import MwaaAirflowSpec
 from release_assets.config.promotion import PromotionPolicy
 from release_assets.config.secret_refs import RUNTIME_FIELDS, mismatched_refs
@@ -182,6 +183,8 @@ class Deployment(_Strict):
             runtimes = {name: getattr(env, name) for name in RUNTIME_FIELDS}
             for path, message in mismatched_refs(env.secrets.kind, runtimes):
                 faults.append(_fault(("environments", i, *path), message, None))
+        for where, message in shared_dags_prefixes(e.airflow for e in self.environments):
+            faults.append(_fault(where, message, None))
         order = ", ".join(first)
         prod = first.get(self.production)
         if prod is None:

@@ -113,3 +113,26 @@ def test_a_finished_release_is_waited_for_without_delay(instance: dg.DagsterInst
     said: list[str] = []
     outcome = wait_finished(instance, "v1", said.append, 60, launch_timeout_s=60, poll_s=0.05)
     assert outcome.succeeded and said == []
+
+
+def test_a_drive_without_a_prepared_repository_stops_with_one_line_naming_prepare(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from release_assets.cli.main import main
+
+    monkeypatch.setenv("RELEASE_ASSETS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("RELEASE_ASSETS_GIT_REPO", str(tmp_path / "not-prepared"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    from release_assets.settings import settings
+
+    settings.cache_clear()
+    result = CliRunner().invoke(main, ["demo", "drive"])
+
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert f"{tmp_path / 'not-prepared'} does not exist: run `release-assets demo prepare`" in (
+        str(result.exception) + result.output
+    )

@@ -181,7 +181,18 @@ class BlueGreenAirflow(AirflowTarget):
         return self._color_of_dag(dag_id).wait_for_run(dag_id, run_id, timeout_s)
 
     def recent_runs(self, dag_id: str, since: datetime, limit: int = 25) -> list[DagRunResult]:
-        return self._color_of_dag(dag_id).recent_runs(dag_id, since, limit)
+        """The runs of ``dag_id`` started since ``since`` (aware), up to ``limit`` per color:
+        a canary copy's in its release's color; a DAG of the releases' in every color that ran
+        it since then: the active one and each a cutover completed since ``since`` moved from
+        (a rollback that cut back reads the bad release's runs in the color they ran in).
+        Raises ``AirflowError`` when a color to read does not answer (a run left unread would
+        be a load the rollback does not replay)."""
+        if CANARY_MARK in dag_id:
+            return self._color_of_dag(dag_id).recent_runs(dag_id, since, limit)
+        state = self.read_state()
+        moved_from = {c.from_color for c in state.cutovers if c.completed_since(since)}
+        names = [state.active, *sorted(moved_from - {state.active})]
+        return [r for name in names for r in self.color(name).recent_runs(dag_id, since, limit)]
 
     def task_logs(self, dag_id: str, run_id: str) -> dict[str, str]:
         return self._color_of_dag(dag_id).task_logs(dag_id, run_id)

@@ -114,6 +114,15 @@ class Cutover:
     drain_s: float
     total_s: float
 
+    def completed_since(self, since: datetime) -> bool:
+        """Whether it completed at or after ``since`` (aware); an unreadable ``at`` counts as
+        since (a reader then reads one color more, which is harmless)."""
+        try:
+            when = datetime.fromisoformat(self.at.replace("Z", "+00:00"))
+        except ValueError:
+            return True
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)) >= since
+
 
 @dataclass
 class BlueGreenState:

@@ -5,6 +5,7 @@ switch and a rollback cut back; the color cut away from is kept warm, then stopp
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -162,6 +163,25 @@ def test_rollback_cuts_back_to_the_warm_color(
     assert prod.live_release() == "v1" and prod.read_state().active == "blue"
     assert len(fakes.ensured(world)) == 1  # blue was warm: nothing restarted
     assert _paused(world, "green") == {"orders": True, "revenue": True}
+
+
+def test_after_a_cut_back_the_bad_releases_runs_in_the_other_color_are_still_read(
+    prod: BlueGreenAirflow, world: str, tmp_path: Path
+) -> None:
+    _live_v1(prod, tmp_path)
+    before_v2 = datetime.now(UTC)
+    prod.publish("v2", fakes.bundle(tmp_path, "v2", NEW))
+    prod.activate("v2")
+    prod.trigger("orders", "scheduled__v2_day1", {})  # runs in green, v2's code
+    prod.publish("v1", fakes.bundle(tmp_path / "again", "v1", BASE))
+    prod.activate("v1")  # the rollback's cut back: blue is active again
+    prod.trigger("orders", "scheduled__v1_day2", {})  # blue, v1's code, after the cut back
+
+    # What the rollback's replay plan reads (core.data_rollback.plan_rebuild): both colors.
+    runs = {r.run_id for r in prod.recent_runs("orders", before_v2)}
+    assert runs == {"scheduled__v2_day1", "scheduled__v1_day2"}
+    # With no cutover since then, only the active color is read (a stopped standby is not).
+    assert {r.run_id for r in prod.recent_runs("orders", datetime.now(UTC))} == set()
 
 
 def test_blue_is_stopped_after_its_keep_warm_window_and_started_again_for_a_rollback(
