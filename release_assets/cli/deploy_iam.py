@@ -24,7 +24,14 @@ def _accounts(values: tuple[str, ...]) -> dict[str, str]:
         name, sep, account = value.partition("=")
         if not sep or not name or not account:
             raise click.BadParameter(f"{value!r}: write NAME=ACCOUNT_ID", param_hint="--account")
-        accounts[name.strip()] = account.strip()
+        name, account = name.strip(), account.strip()
+        if name in accounts and accounts[name] != account:
+            raise click.BadParameter(
+                f"{name} is given twice ({accounts[name]} and {account}): give each "
+                "environment one account",
+                param_hint="--account",
+            )
+        accounts[name] = account
     return accounts
 
 

@@ -132,6 +132,19 @@ class MwaaBlueGreenAirflowSpec(_CutoverSpec):
                         "requirements_key and plugins_key must be outside the colors' DAGs "
                         "prefix (MWAA would copy them to its workers as DAG files)",
                     )
+            state = self.state
+            writable = (f"{color.dags.prefix}/", self.requirements_key, self.plugins_key)
+            if (
+                state is not None
+                and state.bucket == color.dags.bucket
+                and (state.key.startswith(writable[0]) or state.key in writable[1:])
+            ):
+                raise PydanticCustomError(
+                    "blue_green",
+                    "state.key must be outside the colors' DAGs prefix and not the "
+                    "requirements or plugins key (the role may write those without the "
+                    "conditions that keep the state's writes safe)",
+                )
         return self
 
     def colors(self) -> dict[str, MwaaAirflowSpec]:

@@ -127,3 +127,26 @@ def test_a_local_and_an_mwaa_color_are_one_error_naming_green(tmp_path: Path) ->
         "environments[1].airflow.green.kind: green is kind 'local', blue is kind 'mwaa': blue and "
         "green must be of one kind"
     )
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"bucket": "northstar-prod-blue-dags", "key": "dags/blue_green.json"},
+        {"bucket": "northstar-prod-green-dags", "key": "requirements.json"},
+    ],
+)
+def test_a_state_object_the_role_may_write_freely_is_refused(
+    tmp_path: Path, state: dict[str, str]
+) -> None:
+    prod = {
+        "kind": "blue_green",
+        "blue": _mwaa("northstar-prod-blue"),
+        "green": _mwaa("northstar-prod-green"),
+        "requirements_key": "requirements.json",
+        "state": state,
+    }
+    with pytest.raises(DeploymentConfigError) as info:
+        load_deployment(_file(tmp_path, prod))
+    (problem,) = info.value.problems
+    assert problem.startswith("environments[1].airflow: state.key must be outside the colors'")

@@ -174,6 +174,19 @@ def test_an_account_id_that_is_not_twelve_digits_is_named(tmp_path: Path) -> Non
     assert result.exit_code == 2 and "--account staging=1111" in result.output
 
 
+@pytest.mark.usefixtures("aws_deployment")
+def test_an_environment_given_two_accounts_is_refused_naming_both(tmp_path: Path) -> None:
+    result = _run(
+        tmp_path,
+        "--account", "staging=111111111111",
+        "--account", "staging=444444444444",
+        "--account", "prod=222222222222",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "staging is given twice (111111111111 and 444444444444)" in result.output
+    assert not (tmp_path / "iam").exists(), "nothing is written"
+
+
 @pytest.mark.usefixtures("aws_deployment", "iam_wildcards")
 def test_the_written_roles_reach_what_the_runtimes_read_and_only_the_orchestrator_appends(
     tmp_path: Path,
