@@ -24,11 +24,11 @@ from release_assets.cli.demo_outcome import ReleaseOutcome, release_outcome
 from release_assets.cli.demo_waits import (
     LAUNCH_TIMEOUT_S,
     DemoStopped,
-    demo_instance,
     one_demo,
     resume,
     wait_finished,
 )
+from release_assets.cli.oncall import dagster_instance
 from release_assets.config import load_release_config
 from release_assets.local import environments, stack
 from release_assets.local.color_runtime import environment_target
@@ -295,7 +295,7 @@ def drive(
     with contextlib.ExitStack() as stack_:
         stack_.enter_context(one_demo(settings.state_dir, "release-assets demo drive"))
         if instance is None:
-            instance = stack_.enter_context(demo_instance())
+            instance = stack_.enter_context(dagster_instance())
         for tag, change, message in STEPS:
             step = (tag, change, message)
             outcomes.append(

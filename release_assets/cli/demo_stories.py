@@ -14,23 +14,28 @@ import dagster as dg
 from release_assets.cli import demo_blue_green, demo_monitor
 from release_assets.cli.demo import Say, git, live_in_prod, release_tag
 from release_assets.cli.demo_controls import on_call_story
-from release_assets.cli.demo_waits import demo_instance
+from release_assets.cli.oncall import dagster_instance
 from release_assets.local import color_runtime, environments
 from release_assets.runtimes.airflow.blue_green_status import status_line
 from release_assets.settings import Settings
 
 
-def show_controls(settings: Settings, say: Say) -> bool:
-    """The demo's second part, after the releases (``demo_controls.on_call_story``), then its
-    last story (``show_monitor``); whether every control behaved as the demo means to show."""
-    with demo_instance() as instance:
+def show_controls(settings: Settings, say: Say) -> list[str]:
+    """The demo's second part, after the releases: the release controls
+    (``demo_controls.on_call_story``), the post-release monitor (``show_monitor``) and
+    blue/green (``show_blue_green``); the names of those that did not behave as the demo
+    means to show (each said so where it happened), in that order."""
+    with dagster_instance() as instance:
         controls = on_call_story(settings, say, instance)
         verdict = "as the demo expects" if controls else "NOT what the demo expects"
         say(f"release controls: {verdict}")
-        monitored = show_monitor(settings, say, instance)
-        cut_over = show_blue_green(settings, say, instance)
+        results = {
+            "release controls": controls,
+            "post-release monitor (v5)": show_monitor(settings, say, instance),
+            "blue/green (v6)": show_blue_green(settings, say, instance),
+        }
     say("see what is live: .venv/bin/release-assets status; the UI: http://127.0.0.1:3000")
-    return controls and monitored and cut_over
+    return [story for story, ok in results.items() if not ok]
 
 
 def release_on_v2(

@@ -58,14 +58,6 @@ def one_demo(state_dir: Path, purpose: str) -> Iterator[None]:
         raise DemoStopped(str(exc)) from None
 
 
-def demo_instance() -> dg.DagsterInstance:
-    """The Dagster instance of the settings' ``dagster_home`` (``$DAGSTER_HOME`` is not
-    needed: `make demo` sets it to the same folder for `dagster dev`)."""
-    from release_assets.cli.oncall import dagster_home
-
-    return dg.DagsterInstance.from_config(str(dagster_home()))
-
-
 def launcher_status(instance: dg.DagsterInstance, now: float | None = None) -> str:
     """One line on what launches releases: the Dagster daemon's last heartbeat and the last
     tick of `merged_tag_sensor` (its status and skip reason or error), as recorded."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from release_assets.cli.oncall import SILENT, dagster_home, failure_message, operator
+from release_assets.cli.oncall import SILENT, dagster_instance, failure_message, operator
 
 JOB = "feature_flag"
 NODE = "on_call__feature_flag"
@@ -175,12 +175,11 @@ def canary_command(name: str, verbose: bool) -> None:
 def run_flag_job(job: str, flag: str, run_config: dict[str, Any], tags: dict[str, str]) -> Any:
     """Run the flag job ``job`` (`feature_flag` or `flag_canary`) in this process for the
     partition ``flag`` (added when new) as a named, tagged run; its ExecuteInProcessResult."""
-    import dagster as dg
 
     from release_assets.defs.definitions import defs
     from release_assets.defs.partitions import feature_flags
 
-    with dg.DagsterInstance.from_config(str(dagster_home())) as instance:
+    with dagster_instance() as instance:
         if flag not in instance.get_dynamic_partitions(feature_flags.name or ""):
             instance.add_dynamic_partitions(feature_flags.name or "", [flag])
         return (

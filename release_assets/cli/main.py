@@ -224,10 +224,8 @@ def demo_drive() -> None:
     from release_assets.cli.demo_stories import show_controls
 
     outcomes = drive(settings(), click.echo)
-    stories = show_controls(settings(), click.echo)
     off = [o.tag for o in outcomes if not as_expected(o)]
-    if not stories:
-        off.append("the stories after v4 (controls, v5 monitor, v6 blue/green)")
+    off += show_controls(settings(), click.echo)
     if off:
         click.echo(f"the demo did NOT go as expected: {', '.join(off)}", err=True)
         raise SystemExit(1)

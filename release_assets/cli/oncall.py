@@ -42,6 +42,12 @@ def dagster_home() -> Path:
     return home
 
 
+def dagster_instance() -> dg.DagsterInstance:
+    """The ``dg.DagsterInstance`` in :func:`dagster_home` (``$DAGSTER_HOME`` is not needed:
+    `make demo` sets it to the same folder for `dagster dev`); a context manager."""
+    return dg.DagsterInstance.from_config(str(dagster_home()))
+
+
 def _resources() -> dict[str, Any]:
     from release_assets.config.deployment import load_deployment
     from release_assets.defs.resources import build_resources
@@ -70,10 +76,9 @@ def run_on_call(job: str, release: str, verbose: bool, run_config: dict[str, Any
     from release_assets.defs.audit_log import ACTOR_TAG
     from release_assets.defs.definitions import defs
 
-    home = dagster_home()
     node = f"on_call__{job}"
     started = time.monotonic()
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with dagster_instance() as instance:
         known = instance.get_dynamic_partitions("releases")
         if release not in known:
             click.echo(

@@ -24,10 +24,13 @@ def _dags_of(i: int, airflow: Any) -> Iterator[tuple[Where, MwaaDagsSpec]]:
 
 
 def _overlap(a: MwaaDagsSpec, b: MwaaDagsSpec) -> bool:
-    if a.bucket != b.bucket:
-        return False
     pa, pb = f"{a.prefix}/", f"{b.prefix}/"
-    return pa.startswith(pb) or pb.startswith(pa)
+    return a.bucket == b.bucket and (pa.startswith(pb) or pb.startswith(pa))
+
+
+def _named(where: Where) -> str:
+    """``("environments", 1, "airflow", "dags")`` -> ``environments[1].airflow.dags``."""
+    return f"environments[{where[1]}]." + ".".join(str(p) for p in where[2:])
 
 
 def shared_dags_prefixes(airflows: Iterable[Any]) -> list[tuple[Where, str]]:
@@ -37,20 +40,16 @@ def shared_dags_prefixes(airflows: Iterable[Any]) -> list[tuple[Where, str]]:
     faults: list[tuple[Where, str]] = []
     for i, airflow in enumerate(airflows):
         for where, dags in _dags_of(i, airflow):
-            for other_where, other in seen:
-                if _overlap(dags, other):
-                    other_name = f"environments[{other_where[1]}]." + ".".join(
-                        str(p) for p in other_where[2:]
+            clash = next(((w, d) for w, d in seen if _overlap(dags, d)), None)
+            if clash is not None:
+                faults.append(
+                    (
+                        where,
+                        f"s3://{dags.bucket}/{dags.prefix} overlaps the DAGs prefix "
+                        f"s3://{clash[1].bucket}/{clash[1].prefix} of {_named(clash[0])}; "
+                        "each MWAA environment (and each blue/green color) needs DAG files "
+                        "of its own",
                     )
-                    faults.append(
-                        (
-                            where,
-                            f"s3://{dags.bucket}/{dags.prefix} overlaps the DAGs prefix "
-                            f"s3://{other.bucket}/{other.prefix} of {other_name}; "
-                            "each MWAA environment (and each blue/green color) needs DAG "
-                            "files of its own",
-                        )
-                    )
-                    break
+                )
             seen.append((where, dags))
     return faults
